@@ -1,0 +1,46 @@
+// swift-tools-version:5.9
+// Shears: neural-network pruning in Swift. The package is split by floor (see ARCHITECTURE.md / DEVELOPERS.md):
+// kernels (CDNNL, CBLAS) → ShearsTensor → ShearsNN → ShearsOptim → … → the `shears` CLI.
+import PackageDescription
+
+// Debian ships OpenBLAS in three threading variants behind `update-alternatives`; we link the OpenMP one
+// explicitly so that OpenBLAS and oneDNN (whose Debian build uses OpenMP) share one libgomp thread pool
+// instead of two pools that spin against each other on a 2-core machine.
+let openblasOpenMP = "/usr/lib/x86_64-linux-gnu/openblas-openmp"
+
+let package = Package(
+    name: "Shears",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "shears", targets: ["shears"]),
+        .library(name: "ShearsTensor", targets: ["ShearsTensor"]),
+        .library(name: "ShearsNN", targets: ["ShearsNN"]),
+        .library(name: "ShearsOptim", targets: ["ShearsOptim"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CDNNL", path: "Sources/CDNNL",
+                       providers: [.apt(["libdnnl-dev"])]),
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS",
+                       providers: [.apt(["libopenblas-openmp-dev"])]),
+        .target(
+            name: "ShearsTensor",
+            dependencies: ["CDNNL", "CBLAS"],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))],
+            linkerSettings: [
+                .unsafeFlags(["-L\(openblasOpenMP)", "-Xlinker", "-rpath", "-Xlinker", openblasOpenMP,
+                              "-Xlinker", "-l:libgomp.so.1"]),
+            ]),
+        .target(name: "ShearsNN", dependencies: ["ShearsTensor"]),
+        .target(name: "ShearsOptim", dependencies: ["ShearsTensor", "ShearsNN"]),
+        .executableTarget(
+            name: "shears",
+            dependencies: ["ShearsTensor", "ShearsNN", "ShearsOptim",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .testTarget(name: "ShearsTensorTests", dependencies: ["ShearsTensor"]),
+        .testTarget(name: "ShearsNNTests", dependencies: ["ShearsNN", "ShearsTensor"]),
+        .testTarget(name: "ShearsOptimTests", dependencies: ["ShearsOptim", "ShearsNN", "ShearsTensor"]),
+    ]
+)

@@ -1,0 +1,101 @@
+/// A node of the define-by-run tape: a tensor value, its gradient, and how to send a gradient back to the
+/// variables it was computed from (micrograd's `Value`, over whole tensors).
+///
+/// Every differentiable op (Ops/) computes its forward result and, right beside it, a closure that maps the
+/// gradient of its output to the gradients of its inputs. `backward()` walks the graph in reverse
+/// topological order, accumulates gradients into leaves (parameters), and releases each interior node's
+/// closure and gradient as soon as it has been used, so nothing of a step outlives its backward pass.
+public final class Variable {
+    public var value: Tensor
+    /// The accumulated gradient ∂loss/∂value (leaves keep it until `zeroGrad`; interior nodes drop it).
+    public var grad: Tensor?
+    public let requiresGrad: Bool
+    /// The op that produced this variable ("leaf" for inputs and parameters), for error messages.
+    public let op: String
+
+    var inputs: [Variable]
+    var backwardFn: ((Tensor) -> [Tensor?])?
+
+    /// A leaf: an input (`requiresGrad: false`) or a parameter (`requiresGrad: true`).
+    public init(_ value: Tensor, requiresGrad: Bool = false) {
+        self.value = value
+        self.requiresGrad = requiresGrad
+        self.op = "leaf"
+        self.inputs = []
+        self.backwardFn = nil
+    }
+
+    /// The result of an op. Records `backward` on the tape only when grad mode is on and an input needs it.
+    public init(_ value: Tensor, op: String, inputs: [Variable], backward: @escaping (Tensor) -> [Tensor?]) {
+        self.value = value
+        self.op = op
+        let needs = GradMode.isEnabled && inputs.contains { $0.requiresGrad }
+        self.requiresGrad = needs
+        self.inputs = needs ? inputs : []
+        self.backwardFn = needs ? backward : nil
+    }
+
+    public var shape: [Int] { value.shape }
+    public var isLeaf: Bool { op == "leaf" }
+
+    public func zeroGrad() { grad = nil }
+
+    /// Adds `g` into this variable's gradient (gradients accumulate, as in PyTorch).
+    func accumulate(_ g: Tensor) {
+        checkShape(g.shape == value.shape, op: "backward(\(op))", "gradient", g.shape, "value", value.shape,
+                   expected: "a gradient shaped like its value")
+        if grad == nil { grad = g } else { grad!.addScaled(g, alpha: 1) }
+    }
+
+    /// Back-propagates from this variable. A scalar starts from gradient 1; otherwise pass `seed`.
+    public func backward(seed: Tensor? = nil) {
+        guard requiresGrad else { return }
+        let start = seed ?? {
+            precondition(value.count == 1, "backward: \(op) output has shape \(value.shape); pass a seed gradient for a non-scalar")
+            return Tensor(shape: value.shape, repeating: 1)
+        }()
+        accumulate(start)
+
+        // Iterative depth-first topological sort (deep nets would overflow a recursive one).
+        var order: [Variable] = []
+        var visited = Set<ObjectIdentifier>()
+        var stack: [(Variable, Bool)] = [(self, false)]
+        while let (node, expanded) = stack.popLast() {
+            if expanded { order.append(node); continue }
+            guard visited.insert(ObjectIdentifier(node)).inserted else { continue }
+            stack.append((node, true))
+            for input in node.inputs where input.requiresGrad && !visited.contains(ObjectIdentifier(input)) {
+                stack.append((input, false))
+            }
+        }
+
+        for node in order.reversed() {
+            guard let fn = node.backwardFn, let g = node.grad else { continue }
+            let grads = fn(g)
+            precondition(grads.count == node.inputs.count, "backward(\(node.op)): \(grads.count) gradients for \(node.inputs.count) inputs")
+            for (input, gi) in zip(node.inputs, grads) where input.requiresGrad {
+                if let gi { input.accumulate(gi) }
+            }
+            // Release the tape as we go: memory stays flat across training steps.
+            node.backwardFn = nil
+            node.inputs = []
+            node.grad = nil
+        }
+    }
+}
+
+/// Whether ops record themselves on the tape. Off inside `withoutGrad` (evaluation, probing).
+public enum GradMode {
+    nonisolated(unsafe) public private(set) static var isEnabled = true
+
+    /// Runs `body` with taping off and restores the previous mode afterwards.
+    public static func withoutGrad<R>(_ body: () throws -> R) rethrows -> R {
+        let previous = isEnabled
+        isEnabled = false
+        defer { isEnabled = previous }
+        return try body()
+    }
+}
+
+/// Which phase layers run in: batch statistics and dropout in training, running statistics in evaluation.
+public enum LearningPhase: Sendable { case training, inference }

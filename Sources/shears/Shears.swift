@@ -1,0 +1,15 @@
+import ArgumentParser
+
+@main
+struct Shears: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "shears",
+        abstract: "Neural-network pruning in Swift: train, prune (gRDA, S-Cyc, APP) and measure sparse networks.",
+        subcommands: [Bench.self])
+}
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Benchmarks (results belong in BENCHMARKS.md, with the command that produced them).",
+        subcommands: [BenchTrain.self])
+}

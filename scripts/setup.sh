@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what Shears needs on a fresh Debian 12 machine, and nothing else. Idempotent: it only calls
+# apt-get when a package is missing. Needs root (or sudo) for apt.
+set -euo pipefail
+
+PACKAGES=(libdnnl-dev libopenblas-dev libopenblas-openmp-dev)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+    echo "setup: installing missing system packages: ${missing[*]}"
+    SUDO=""
+    if [ "$(id -u)" -ne 0 ]; then
+        command -v sudo >/dev/null || { echo "setup: need root or sudo to run: apt-get install ${missing[*]}" >&2; exit 1; }
+        SUDO="sudo"
+    fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+fi
+
+for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || {
+        echo "setup: package $p is still missing; install it with: apt-get install $p" >&2; exit 1; }
+done
+[ -f /usr/include/oneapi/dnnl/dnnl.h ] || { echo "setup: oneDNN header missing; apt-get install libdnnl-dev" >&2; exit 1; }
+[ -f /usr/lib/x86_64-linux-gnu/openblas-openmp/libopenblas.so ] || {
+    echo "setup: OpenBLAS (OpenMP build) missing; apt-get install libopenblas-openmp-dev" >&2; exit 1; }
+command -v swift >/dev/null || { echo "setup: no 'swift' on PATH; install a Swift 6 toolchain from swift.org" >&2; exit 1; }
+echo "setup: system packages present (${PACKAGES[*]}); $(swift --version 2>/dev/null | head -1)"
