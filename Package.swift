@@ -16,6 +16,9 @@ let package = Package(
         .library(name: "ShearsTensor", targets: ["ShearsTensor"]),
         .library(name: "ShearsNN", targets: ["ShearsNN"]),
         .library(name: "ShearsOptim", targets: ["ShearsOptim"]),
+        .library(name: "ShearsData", targets: ["ShearsData"]),
+        .library(name: "ShearsIO", targets: ["ShearsIO"]),
+        .library(name: "ShearsExperiments", targets: ["ShearsExperiments"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -25,6 +28,7 @@ let package = Package(
                        providers: [.apt(["libdnnl-dev"])]),
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS",
                        providers: [.apt(["libopenblas-openmp-dev"])]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(
             name: "ShearsTensor",
             dependencies: ["CDNNL", "CBLAS"],
@@ -35,12 +39,19 @@ let package = Package(
             ]),
         .target(name: "ShearsNN", dependencies: ["ShearsTensor"]),
         .target(name: "ShearsOptim", dependencies: ["ShearsTensor", "ShearsNN"]),
+        .target(name: "ShearsData", dependencies: ["ShearsTensor", "CZlib"]),
+        .target(name: "ShearsIO", dependencies: ["ShearsTensor", "ShearsNN"]),
+        .target(name: "ShearsExperiments", dependencies: ["ShearsTensor", "ShearsNN", "ShearsOptim", "ShearsData", "ShearsIO"]),
         .executableTarget(
             name: "shears",
-            dependencies: ["ShearsTensor", "ShearsNN", "ShearsOptim",
+            dependencies: ["ShearsTensor", "ShearsNN", "ShearsOptim", "ShearsData", "ShearsIO", "ShearsExperiments",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "ShearsTensorTests", dependencies: ["ShearsTensor"]),
         .testTarget(name: "ShearsNNTests", dependencies: ["ShearsNN", "ShearsTensor"]),
         .testTarget(name: "ShearsOptimTests", dependencies: ["ShearsOptim", "ShearsNN", "ShearsTensor"]),
+        .testTarget(name: "ShearsDataTests", dependencies: ["ShearsData", "ShearsTensor"]),
+        .testTarget(name: "ShearsIOTests", dependencies: ["ShearsIO", "ShearsNN", "ShearsTensor"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "ShearsExperimentsTests", dependencies: ["ShearsExperiments", "ShearsData", "ShearsIO", "ShearsNN", "ShearsOptim", "ShearsTensor"]),
     ]
 )

@@ -29,26 +29,45 @@ public struct SGD: Optimizer {
     }
 
     public mutating func step(_ parameters: [(String, Variable)]) {
+        let (lr, mu, tau, wd, nesterov) = (learningRate, momentum, dampening, weightDecay, self.nesterov)
         for (name, p) in parameters {
-            guard let grad = p.grad else { continue }
+            guard let grad = p.grad?.in(p.value.format) else { continue }
             let n = p.value.count
-            var d = grad.in(p.value.format)
-            if weightDecay != 0 { d.addScaled(p.value, alpha: weightDecay) }
-            if momentum != 0 {
-                if var buf = momentumBuffers.removeValue(forKey: name) {
+            // One fused pass per parameter: no temporaries, each element read and written once.
+            if mu == 0 {
+                grad.withUnsafeBufferPointer { g in
+                    p.value.withUnsafeMutableBufferPointer { w in
+                        for i in 0..<n { w[i] -= lr * (g[i] + wd * w[i]) }
+                    }
+                }
+                continue
+            }
+            let isFirst = momentumBuffers[name] == nil
+            var buf = momentumBuffers.removeValue(forKey: name)
+                ?? Tensor(uninitializedShape: p.value.shape, format: p.value.format)
+            grad.withUnsafeBufferPointer { g in
+                p.value.withUnsafeMutableBufferPointer { w in
                     buf.withUnsafeMutableBufferPointer { b in
-                        d.withUnsafeBufferPointer { g in
-                            for i in 0..<n { b[i] = momentum * b[i] + (1 - dampening) * g[i] }
+                        for i in 0..<n {
+                            let d = g[i] + wd * w[i]
+                            let bi = isFirst ? d : mu * b[i] + (1 - tau) * d
+                            b[i] = bi
+                            w[i] -= lr * (nesterov ? d + mu * bi : bi)
                         }
                     }
-                    momentumBuffers[name] = buf
-                } else {
-                    momentumBuffers[name] = d
                 }
-                let buf = momentumBuffers[name]!
-                if nesterov { d.addScaled(buf, alpha: momentum) } else { d = buf }
             }
-            p.value.addScaled(d, alpha: -learningRate)
+            momentumBuffers[name] = buf
         }
+    }
+
+    public var state: [String: Tensor] {
+        Dictionary(uniqueKeysWithValues: momentumBuffers.map { ("momentum_buffer/\($0.key)", $0.value) })
+    }
+
+    public mutating func loadState(_ state: [String: Tensor]) throws {
+        var buffers: [String: Tensor] = [:]
+        for entry in try parseStateKeys(state, kinds: ["momentum_buffer"], optimizer: "SGD") { buffers[entry.name] = entry.value }
+        momentumBuffers = buffers
     }
 }

@@ -7,7 +7,9 @@ import Foundation
 /// [0, 1)); normals by Box–Muller in Double. `fork()` derives an independent child stream so that, e.g.,
 /// data order and weight init do not shift when one of them draws a different number of values.
 public struct Generator: Sendable, Codable, Equatable {
-    public private(set) var state: [UInt64]
+    // Four words of state as plain stored properties (an Array here costs a heap access per draw).
+    private var s0: UInt64, s1: UInt64, s2: UInt64, s3: UInt64
+    public var state: [UInt64] { [s0, s1, s2, s3] }
 
     public init(seed: UInt64) {
         var sm = seed
@@ -18,16 +20,16 @@ public struct Generator: Sendable, Codable, Equatable {
             z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
             return z ^ (z >> 31)
         }
-        state = [splitmix(), splitmix(), splitmix(), splitmix()]
+        s0 = splitmix(); s1 = splitmix(); s2 = splitmix(); s3 = splitmix()
     }
 
     @inline(__always)
     public mutating func next() -> UInt64 {
-        let result = rotl(state[1] &* 5, 7) &* 9
-        let t = state[1] << 17
-        state[2] ^= state[0]; state[3] ^= state[1]; state[1] ^= state[2]; state[0] ^= state[3]
-        state[2] ^= t
-        state[3] = rotl(state[3], 45)
+        let result = rotl(s1 &* 5, 7) &* 9
+        let t = s1 << 17
+        s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3
+        s2 ^= t
+        s3 = rotl(s3, 45)
         return result
     }
 

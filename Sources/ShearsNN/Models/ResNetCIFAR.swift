@@ -40,7 +40,10 @@ public struct BasicBlock: Layer {
 
 /// ResNet-(6n+2) for 32×32 inputs (He et al. 2016, §4.2): conv3×3(16)-BN-ReLU, three stages of n basic blocks
 /// with 16/32/64 channels (stride 2 at the start of stages 2 and 3), global average pooling, a linear
-/// classifier. ResNet-20 (n = 3) has 272,474 parameters with 1×1 projection shortcuts.
+/// classifier. ResNet-20 (n = 3) has 272,474 parameters with 1×1 projection shortcuts; each further block per
+/// stage adds 97,216, so ResNet-32 (n = 5) has 466,906 and ResNet-56 (n = 9) 855,770 (He et al. 2016: 0.27M,
+/// 0.46M, 0.85M). Init: convolutions `initializer` (He normal, fan_in, by default), BN γ = 1, β = 0, the
+/// classifier PyTorch's default. The stem takes 3 input channels.
 public struct ResNetCIFAR: Layer {
     public let conv1: Conv2d
     public let bn1: BatchNorm

@@ -76,9 +76,9 @@ final class DNNLPrimitive {
     let primitive: dnnl_primitive_t
 
     /// `opDesc` points at a filled-in op descriptor (dnnl_convolution_desc_t, …).
-    init(opDesc: UnsafeRawPointer, hint: dnnl_primitive_desc_t? = nil, what: String) {
+    init(opDesc: UnsafeRawPointer, hint: dnnl_primitive_desc_t? = nil, attr: dnnl_primitive_attr_t? = nil, what: String) {
         var pd: dnnl_primitive_desc_t?
-        DNNL.check(dnnl_primitive_desc_create(&pd, opDesc, nil, DNNL.engine, hint),
+        DNNL.check(dnnl_primitive_desc_create(&pd, opDesc, attr, DNNL.engine, hint),
                    "creating the primitive descriptor for \(what)")
         var p: dnnl_primitive_t?
         DNNL.check(dnnl_primitive_create(&p, pd), "creating the primitive for \(what)")
@@ -133,6 +133,18 @@ final class DNNLPrimitive {
         DNNL.check(dnnl_stream_wait(DNNL.stream), "waiting for the stream")
         for m in mems { dnnl_memory_destroy(m) }
     }
+}
+
+/// Primitive attributes carrying one eltwise post-op (e.g. a ReLU applied to a primitive's output in place).
+func eltwisePostOpAttr(_ alg: dnnl_alg_kind_t) -> dnnl_primitive_attr_t {
+    var ops: dnnl_post_ops_t?
+    DNNL.check(dnnl_post_ops_create(&ops), "creating post-ops")
+    DNNL.check(dnnl_post_ops_append_eltwise(ops, 1, alg, 0, 0), "appending an eltwise post-op")
+    var attr: dnnl_primitive_attr_t?
+    DNNL.check(dnnl_primitive_attr_create(&attr), "creating primitive attributes")
+    DNNL.check(dnnl_primitive_attr_set_post_ops(attr, ops), "setting post-ops")
+    dnnl_post_ops_destroy(ops)
+    return attr!
 }
 
 /// A scratch buffer sized for a oneDNN memory descriptor (blocked weights, workspaces).

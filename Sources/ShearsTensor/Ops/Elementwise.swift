@@ -1,3 +1,5 @@
+import CDNNL
+
 /// a + b for same-shaped variables (the residual connection). The result takes `a`'s memory format.
 public func add(_ a: Variable, _ b: Variable) -> Variable {
     let y = a.value + b.value
@@ -6,20 +8,41 @@ public func add(_ a: Variable, _ b: Variable) -> Variable {
 
 public func + (a: Variable, b: Variable) -> Variable { add(a, b) }
 
-/// relu(a + b) in one pass (the end of a residual block). Backward: ∂a = ∂b = ∂y ⊙ [y > 0].
+/// relu(a + b) in one pass (the end of a residual block), on oneDNN's binary add with a ReLU post-op.
+/// Backward: ∂a = ∂b = ∂y ⊙ [y > 0], on oneDNN's eltwise ReLU backward from the output.
 public func addReLU(_ a: Variable, _ b: Variable) -> Variable {
     checkShape(a.shape == b.shape, op: "addReLU", "lhs", a.shape, "rhs", b.shape, expected: "equal shapes")
     let av = a.value, bv = b.value.in(a.value.format)
     let y = Tensor(uninitializedShape: av.shape, format: av.format)
-    let n = av.count
-    let pa = av.storage.pointer, pb = bv.storage.pointer, py = y.storage.pointer
-    for i in 0..<n { py[i] = Swift.max(pa[i] + pb[i], 0) }
+    DNNL.cached("addReLU|\(av.count)") { AddReLUPlan(count: av.count) }.forward(a: av, b: bv, y: y)
+    let relu = EltwisePlan.plan(count: av.count, alg: dnnl_eltwise_relu_use_dst_for_bwd)
     return Variable(y, op: "addReLU", inputs: [a, b]) { gyAny in
         let gy = gyAny.in(y.format)
         let g = Tensor(uninitializedShape: y.shape, format: y.format)
-        let pg = g.storage.pointer, pgy = gy.storage.pointer
-        for i in 0..<n { pg[i] = py[i] > 0 ? pgy[i] : 0 }
+        relu.backward(dst: y, diffDst: gy, diffSrc: g)
         return [g, g]
+    }
+}
+
+/// oneDNN binary add + ReLU post-op over flat buffers.
+final class AddReLUPlan {
+    let primitive: DNNLPrimitive
+    let md: dnnl_memory_desc_t
+
+    init(count: Int) {
+        md = DNNL.md([count], dnnl_a)
+        var m = md
+        var d = dnnl_binary_desc_t()
+        DNNL.check(dnnl_binary_desc_init(&d, dnnl_binary_add, &m, &m, &m), "describing add+relu")
+        let attr = eltwisePostOpAttr(dnnl_eltwise_relu)
+        defer { dnnl_primitive_attr_destroy(attr) }
+        primitive = withUnsafePointer(to: &d) { DNNLPrimitive(opDesc: $0, attr: attr, what: "add+relu") }
+    }
+
+    func forward(a: Tensor, b: Tensor, y: Tensor) {
+        primitive.execute([(DNNL_ARG_SRC_0, md, UnsafeMutableRawPointer(a.storage.pointer)),
+                           (DNNL_ARG_SRC_1, md, UnsafeMutableRawPointer(b.storage.pointer)),
+                           (DNNL_ARG_DST, md, UnsafeMutableRawPointer(y.storage.pointer))])
     }
 }
 

@@ -1,0 +1,23 @@
+/// A point in training written the way people say it: `"80ep"` (epochs), `"1000it"` (iterations), or a
+/// bare number of iterations. Resolved to iterations once the epoch length is known (OpenLTH's `Step`).
+public struct StepSpec: Codable, Equatable, Sendable, CustomStringConvertible {
+    public enum Unit: String, Codable, Sendable { case epochs = "ep", iterations = "it" }
+    public let value: Int
+    public let unit: Unit
+
+    public init(_ value: Int, _ unit: Unit) { self.value = value; self.unit = unit }
+
+    /// Parses `"80ep"`, `"1000it"` or `"1000"`; nil for anything else (negative numbers included).
+    public init?(parsing text: String) {
+        let t = text.trimmingCharacters(in: .whitespaces).lowercased()
+        let (digits, unit): (Substring, Unit) =
+            t.hasSuffix("ep") ? (t.dropLast(2), .epochs) : t.hasSuffix("it") ? (t.dropLast(2), .iterations) : (Substring(t), .iterations)
+        guard let v = Int(digits), v >= 0 else { return nil }
+        self.init(v, unit)
+    }
+
+    public func iterations(perEpoch: Int) -> Int { unit == .epochs ? value * perEpoch : value }
+    public var description: String { "\(value)\(unit.rawValue)" }
+}
+
+import Foundation

@@ -1,0 +1,102 @@
+import Foundation
+import ShearsData
+import ShearsNN
+import ShearsOptim
+
+/// Every hyperparameter of a plain training run, one typed field per flag of `shears train`. Its JSON is the
+/// run directory's `config.json`; the fields that differ from `TrainingConfig()` name the directory.
+public struct TrainingConfig: Codable, Equatable, Sendable {
+    public var model: ModelName = .lenet300100
+    public var dataset: DatasetKind = .mnist
+    /// official: the dataset's train/test files plus a seeded validation hold-out from train;
+    /// pooled: S-Cyc's split, train and test pooled and cut 60/20/20 into train/validation/test.
+    public var split: SplitKind = .official
+    /// Where the dataset's files are; nil means the MNIST embedded in the repository.
+    public var dataDir: String? = nil
+    /// Length of training: exactly one of these is set (epochs by default).
+    public var epochs: Int? = 10
+    public var iterations: Int? = nil
+    public var batchSize: Int = 60
+    public var optimizer: OptimizerKind = .sgd
+    public var lr: Float = 0.1
+    public var momentum: Float = 0
+    public var nesterov: Bool = false
+    public var weightDecay: Float = 0
+    public var schedule: ScheduleKind = .constant
+    /// multistep: when to multiply the rate by `gamma` (e.g. "80ep", "120ep").
+    public var milestones: [StepSpec] = []
+    /// step: the period of the decay.
+    public var stepSize: StepSpec? = nil
+    public var gamma: Float = 0.1
+    public var seed: UInt64 = 0
+    /// Training examples held out (seeded) for validation; the early-stop test accuracy is read at the best
+    /// validation accuracy.
+    public var validation: Int = 5000
+    /// Train on only the first N examples (after the hold-out), for quick runs.
+    public var trainSubset: Int? = nil
+    public var evalEvery: StepSpec = StepSpec(1, .epochs)
+    /// Random crop (padding 4) and horizontal flip, as for CIFAR.
+    public var augment: Bool = false
+    /// Per-channel normalisation with the training set's mean and std.
+    public var normalize: Bool = true
+    /// Initial weights (a safetensors state_dict).
+    public var initFrom: String? = nil
+
+    public init() {}
+
+    /// The hyperparameters that differ from the defaults, as flag-like `key=value` strings (the run's name).
+    public var nonDefaultFields: [String: String] {
+        let mine = Self.flatten(self), defaults = Self.flatten(TrainingConfig())
+        return mine.filter { defaults[$0.key] != $0.value }
+    }
+
+    static func flatten(_ c: TrainingConfig) -> [String: String] {
+        guard let data = try? JSONEncoder.sorted.encode(c),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [:] }
+        var out: [String: String] = [:]
+        for (k, v) in object {
+            if let d = try? JSONSerialization.data(withJSONObject: v, options: [.sortedKeys, .fragmentsAllowed]) {
+                out[k] = String(decoding: d, as: UTF8.self)
+            }
+        }
+        // Absent optionals must differ from present ones.
+        for key in ["dataDir", "epochs", "iterations", "stepSize", "trainSubset", "initFrom"] where out[key] == nil { out[key] = "null" }
+        return out
+    }
+
+    /// Checks the combination of values; the message names the flag and what was expected.
+    public func validate() throws {
+        func fail(_ m: String) throws -> Never { throw TrainingError(m) }
+        if (epochs == nil) == (iterations == nil) { try fail("give exactly one of --epochs and --iterations") }
+        if let e = epochs, e <= 0 { try fail("--epochs must be positive, got \(e)") }
+        if let i = iterations, i <= 0 { try fail("--iterations must be positive, got \(i)") }
+        if batchSize <= 0 { try fail("--batch-size must be positive, got \(batchSize)") }
+        if !(lr > 0) || !lr.isFinite { try fail("--lr must be a positive number, got \(lr)") }
+        if momentum < 0 || momentum >= 1 { try fail("--momentum must be in [0, 1), got \(momentum)") }
+        if weightDecay < 0 { try fail("--weight-decay must be ≥ 0, got \(weightDecay)") }
+        if nesterov && (optimizer != .sgd || momentum == 0) { try fail("--nesterov needs --optimizer sgd and a positive --momentum") }
+        if schedule == .multistep && milestones.isEmpty { try fail("--schedule multistep needs --milestones (e.g. 80ep,120ep)") }
+        if schedule == .step && stepSize == nil { try fail("--schedule step needs --step-size (e.g. 30ep)") }
+        if validation < 0 { try fail("--validation must be ≥ 0, got \(validation)") }
+        if let n = trainSubset, n <= 0 { try fail("--train-subset must be positive, got \(n)") }
+        if evalEvery.value <= 0 { try fail("--eval-every must be positive, got \(evalEvery)") }
+        if dataset != .mnist && dataset != .synthetic && dataDir == nil {
+            try fail("--dataset \(dataset.rawValue) needs --data-dir pointing at your download (only MNIST is embedded)")
+        }
+    }
+}
+
+public enum SplitKind: String, Codable, CaseIterable, Sendable { case official, pooled }
+
+public struct TrainingError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+extension JSONEncoder {
+    static var sorted: JSONEncoder {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .prettyPrinted]
+        return e
+    }
+}
