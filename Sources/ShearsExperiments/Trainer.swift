@@ -30,6 +30,8 @@ public struct TrainingOptions {
     /// nil: decide from whether stdout is a terminal.
     public var terminalProgress: Bool? = nil
     public var quiet = false
+    /// Batches the loader prepares ahead on its background thread (0: on demand). Results are identical.
+    public var prefetch = 2
     public init() {}
 }
 
@@ -123,7 +125,8 @@ public enum Trainer {
         if let path = config.initFrom { try loadStateDict(model, from: path) }
         var optimizer = makeOptimizer(config)
         let loader = DataLoader(dataset: data.train, batchSize: config.batchSize, shuffle: true, seed: config.seed,
-                                augmentation: config.augment ? .cifar : .none, mean: data.mean, std: data.std)
+                                augmentation: config.augment ? .cifar : .none, mean: data.mean, std: data.std,
+                                prefetch: options.prefetch)
         let bpe = loader.batchesPerEpoch
         let total = config.iterations ?? config.epochs! * bpe
         let schedule = makeSchedule(config, iterationsPerEpoch: bpe, totalIterations: total)

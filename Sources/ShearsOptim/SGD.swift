@@ -45,14 +45,21 @@ public struct SGD: Optimizer {
             let isFirst = momentumBuffers[name] == nil
             var buf = momentumBuffers.removeValue(forKey: name)
                 ?? Tensor(uninitializedShape: p.value.shape, format: p.value.format)
-            grad.withUnsafeBufferPointer { g in
-                p.value.withUnsafeMutableBufferPointer { w in
-                    buf.withUnsafeMutableBufferPointer { b in
-                        for i in 0..<n {
-                            let d = g[i] + wd * w[i]
-                            let bi = isFirst ? d : mu * b[i] + (1 - tau) * d
-                            b[i] = bi
-                            w[i] -= lr * (nesterov ? d + mu * bi : bi)
+            grad.withUnsafeBufferPointer { gb in
+                p.value.withUnsafeMutableBufferPointer { wb in
+                    buf.withUnsafeMutableBufferPointer { bb in
+                        // Branches hoisted out of the loops so that each loop vectorises.
+                        let g = gb.baseAddress!, w = wb.baseAddress!, b = bb.baseAddress!
+                        let keep = 1 - tau
+                        switch (isFirst, nesterov) {
+                        case (true, false):
+                            for i in 0..<n { let d = g[i] + wd * w[i]; b[i] = d; w[i] -= lr * d }
+                        case (true, true):
+                            for i in 0..<n { let d = g[i] + wd * w[i]; b[i] = d; w[i] -= lr * (d + mu * d) }
+                        case (false, false):
+                            for i in 0..<n { let d = g[i] + wd * w[i]; let bi = mu * b[i] + keep * d; b[i] = bi; w[i] -= lr * bi }
+                        case (false, true):
+                            for i in 0..<n { let d = g[i] + wd * w[i]; let bi = mu * b[i] + keep * d; b[i] = bi; w[i] -= lr * (d + mu * bi) }
                         }
                     }
                 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ShearsData
 import ShearsNN
 import ShearsOptim
 import ShearsTensor
@@ -25,12 +26,20 @@ struct BenchTrain: ParsableCommand {
     @Option(help: "Seed for weights and the synthetic batch.") var seed: UInt64 = 0
     @Flag(help: "Also report convolution GFLOP/s against this machine's sgemm peak (adds timing probes).")
     var convStats = false
+    @Option(help: "Feed real batches through the DataLoader instead of one fixed batch: 'mnist' (the embedded MNIST, for mlp) or 'cifar-shaped' (synthetic 3×32×32 images with CIFAR augmentation, for resnet20).")
+    var data: String?
+    @Option(help: "With --data: batches prepared ahead on the background thread (0 = on demand, in the training thread).")
+    var prefetch: Int = 2
 
     func validate() throws {
         guard batchSize >= 2 else { throw ValidationError("--batch-size must be at least 2 (batch norm needs it), got \(batchSize)") }
         guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps)") }
         guard warmup >= 0 else { throw ValidationError("--warmup must be ≥ 0, got \(warmup)") }
         guard (1...256).contains(threads) else { throw ValidationError("--threads must be between 1 and 256, got \(threads)") }
+        if let data, !["mnist", "cifar-shaped"].contains(data) {
+            throw ValidationError("--data must be 'mnist' or 'cifar-shaped', got '\(data)'")
+        }
+        guard prefetch >= 0 else { throw ValidationError("--prefetch must be ≥ 0, got \(prefetch)") }
     }
 
     func run() throws {
@@ -46,13 +55,49 @@ struct BenchTrain: ParsableCommand {
             net = ResNetCIFAR(depth: 20, generator: &g)
             inputShape = [batchSize, 3, 32, 32]
         }
-        let x = Variable(Tensor.normal(inputShape, generator: &g))
-        let labels = (0..<batchSize).map { _ in Int32(g.nextInt(below: 10)) }
-        var sgd = SGD(learningRate: 0.1, momentum: 0.9, weightDecay: 5e-4)
+        var x = Variable(Tensor.normal(inputShape, generator: &g))
+        var labels = (0..<batchSize).map { _ in Int32(g.nextInt(below: 10)) }
+        var sgd = SGD(learningRate: model == .mlp ? 0.01 : 0.1, momentum: 0.9, weightDecay: 5e-4)
         let params = net.namedParameters
+
+        // Real batches: an endless stream over epochs of the loader; the time spent waiting for the next batch is
+        // what prefetching is meant to hide.
+        var batches: AnyIterator<Batch>?
+        if let data {
+            let dataset: Dataset
+            var augmentation = Augmentation.none
+            if data == "mnist" {
+                dataset = try loadDataset(.mnist, split: .train, directory: try embeddedMNISTDirectory())
+            } else {
+                dataset = makeSynthetic(count: 10_000, classes: 10, imageShape: [3, 32, 32], seed: seed)
+                augmentation = .cifar
+            }
+            guard dataset.imageShape.reduce(1, *) == inputShape.dropFirst().reduce(1, *) else {
+                throw ValidationError("--data \(data) has images \(dataset.imageShape), which --model \(model.rawValue) does not take")
+            }
+            let stats = dataset.channelStatistics()
+            let loader = DataLoader(dataset: dataset, batchSize: batchSize, shuffle: true, seed: seed, augmentation: augmentation,
+                                    mean: stats.mean, std: stats.std, dropLast: true, prefetch: prefetch)
+            var epoch = 0
+            var current = loader.epoch(0).makeIterator()
+            batches = AnyIterator {
+                if let b = current.next() { return b }
+                epoch += 1
+                current = loader.epoch(epoch).makeIterator()
+                return current.next()
+            }
+        }
+        var waiting = 0.0
 
         var lastLoss: Float = .nan
         func trainStep() {
+            if let batches {
+                let t = monotonicSeconds()
+                let b = batches.next()!
+                waiting += monotonicSeconds() - t
+                x = Variable(model == .mlp ? b.images.reshaped([batchSize, 784]) : b.images)
+                labels = b.labels
+            }
             net.zeroGrad()
             let loss = softmaxCrossEntropy(logits: net(x), labels: labels)
             loss.backward()
@@ -62,6 +107,7 @@ struct BenchTrain: ParsableCommand {
         for _ in 0..<warmup { trainStep() }
         KernelStats.enabled = convStats
         KernelStats.reset()
+        waiting = 0
         let t0 = monotonicSeconds()
         for _ in 0..<steps { trainStep() }
         let elapsed = monotonicSeconds() - t0
@@ -74,6 +120,10 @@ struct BenchTrain: ParsableCommand {
             ("peak_rss_mb", String(format: "%.1f", peakResidentMegabytes())),
             ("steps", "\(steps)"), ("parameters", "\(net.parameterCount)"),
         ]
+        if let data {
+            fields += [("data", "\"\(data)\""), ("prefetch", "\(prefetch)"),
+                       ("waiting_for_data_fraction", String(format: "%.4f", waiting / elapsed))]
+        }
         if convStats && KernelStats.convSeconds > 0 {
             let peak = measureSgemmGFLOPS()
             let conv = KernelStats.convFlops / KernelStats.convSeconds / 1e9

@@ -46,6 +46,7 @@ struct Train: ParsableCommand {
     @Flag(help: "Do not normalise inputs per channel.") var noNormalize = false
     @Option(name: .customLong("init"), help: "Start from these weights (a safetensors state_dict).") var initFrom: String?
     @Option(help: "Threads for the kernels.") var threads: Int = 2
+    @Option(help: "Batches prepared ahead on a background thread (0: on demand). Does not change results.") var prefetch: Int = 2
     @Option(help: "Run directory (default: named from the non-default hyperparameters under --runs-root).") var out: String?
     @Option(help: "Where named run directories go.") var runsRoot: String = "runs"
 
@@ -73,6 +74,7 @@ struct Train: ParsableCommand {
 
     func validate() throws {
         guard (1...256).contains(threads) else { throw ValidationError("--threads must be between 1 and 256, got \(threads)") }
+        guard prefetch >= 0 else { throw ValidationError("--prefetch must be ≥ 0, got \(prefetch)") }
         _ = try makeConfig()
     }
 
@@ -82,6 +84,7 @@ struct Train: ParsableCommand {
         let dir = try RunDirectory(path: path)
         var options = TrainingOptions()
         options.threads = threads
+        options.prefetch = prefetch
         // Errors (bad files, NaN losses, a mismatched run directory) are reported by ArgumentParser as
         // "Error: <message>" with a non-zero exit status.
         _ = try Trainer.run(config, in: dir, options: options)
