@@ -31,6 +31,13 @@ public func prefixed(_ prefix: String, _ items: [(String, Variable)]) -> [(Strin
     items.map { ("\(prefix).\($0.0)", $0.1) }
 }
 
+/// Names the blocks of residual stages as PyTorch's `layer1.0.…`, `layer1.1.…`, `layer2.0.…` modules.
+public func prefixedStages(_ stages: [[any Layer]], _ items: (any Layer) -> [(String, Variable)]) -> [(String, Variable)] {
+    stages.enumerated().flatMap { s, stage in
+        stage.enumerated().flatMap { b, block in prefixed("layer\(s + 1).\(b)", items(block)) }
+    }
+}
+
 /// Whether layers run in training (batch statistics, dropout) or inference mode; the analogue of
 /// PyTorch's `model.train()` / `model.eval()` and swift-apis' `Context.local.learningPhase`.
 public enum Context {

@@ -127,18 +127,9 @@ public struct ResNet: Layer {
     }
 
     public var namedParameters: [(String, Variable)] {
-        var all = prefixed("conv1", conv1.namedParameters) + prefixed("bn1", bn1.namedParameters)
-        for (s, stage) in stages.enumerated() {
-            for (b, block) in stage.enumerated() { all += prefixed("layer\(s + 1).\(b)", block.namedParameters) }
-        }
-        return all + prefixed("fc", fc.namedParameters)
+        prefixed("conv1", conv1.namedParameters) + prefixed("bn1", bn1.namedParameters)
+            + prefixedStages(stages, \.namedParameters) + prefixed("fc", fc.namedParameters)
     }
 
-    public var namedBuffers: [(String, Variable)] {
-        var all = prefixed("bn1", bn1.namedBuffers)
-        for (s, stage) in stages.enumerated() {
-            for (b, block) in stage.enumerated() { all += prefixed("layer\(s + 1).\(b)", block.namedBuffers) }
-        }
-        return all
-    }
+    public var namedBuffers: [(String, Variable)] { prefixed("bn1", bn1.namedBuffers) + prefixedStages(stages, \.namedBuffers) }
 }
