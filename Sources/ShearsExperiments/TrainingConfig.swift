@@ -55,6 +55,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
               let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [:] }
         var out: [String: String] = [:]
         for (k, v) in object {
+            if let text = v as? String { out[k] = text; continue }   // unquoted: "schedule=cosine" in run names
             if let d = try? JSONSerialization.data(withJSONObject: v, options: [.sortedKeys, .fragmentsAllowed]) {
                 out[k] = String(decoding: d, as: UTF8.self)
             }
