@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "ShearsOptim", targets: ["ShearsOptim"]),
         .library(name: "ShearsData", targets: ["ShearsData"]),
         .library(name: "ShearsIO", targets: ["ShearsIO"]),
+        .library(name: "ShearsPrune", targets: ["ShearsPrune"]),
         .library(name: "ShearsExperiments", targets: ["ShearsExperiments"]),
     ],
     dependencies: [
@@ -41,7 +42,8 @@ let package = Package(
         .target(name: "ShearsOptim", dependencies: ["ShearsTensor", "ShearsNN"]),
         .target(name: "ShearsData", dependencies: ["ShearsTensor", "CZlib"]),
         .target(name: "ShearsIO", dependencies: ["ShearsTensor", "ShearsNN"]),
-        .target(name: "ShearsExperiments", dependencies: ["ShearsTensor", "ShearsNN", "ShearsOptim", "ShearsData", "ShearsIO"]),
+        .target(name: "ShearsPrune", dependencies: ["ShearsTensor", "ShearsNN", "ShearsOptim", "ShearsData"]),
+        .target(name: "ShearsExperiments", dependencies: ["ShearsTensor", "ShearsNN", "ShearsOptim", "ShearsData", "ShearsIO", "ShearsPrune"]),
         .executableTarget(
             name: "shears",
             dependencies: ["ShearsTensor", "ShearsNN", "ShearsOptim", "ShearsData", "ShearsIO", "ShearsExperiments",
@@ -52,6 +54,7 @@ let package = Package(
         .testTarget(name: "ShearsDataTests", dependencies: ["ShearsData", "ShearsTensor"]),
         .testTarget(name: "ShearsIOTests", dependencies: ["ShearsIO", "ShearsNN", "ShearsTensor"],
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "ShearsPruneTests", dependencies: ["ShearsPrune", "ShearsNN", "ShearsOptim", "ShearsData", "ShearsTensor"]),
         .testTarget(name: "ShearsExperimentsTests", dependencies: ["ShearsExperiments", "ShearsData", "ShearsIO", "ShearsNN", "ShearsOptim", "ShearsTensor"]),
     ]
 )
