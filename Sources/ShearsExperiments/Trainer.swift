@@ -87,6 +87,7 @@ public func makeSchedule(_ config: TrainingConfig, iterationsPerEpoch bpe: Int, 
     case .step: return StepLR(base: config.lr, stepSize: max(1, config.stepSize!.iterations(perEpoch: bpe)), gamma: config.gamma)
     case .multistep: return MultiStepLR(base: config.lr, milestones: config.milestones.map { $0.iterations(perEpoch: bpe) }, gamma: config.gamma)
     case .cosine: return CosineLR(base: config.lr, totalIterations: totalIterations)
+    case .onecycle: return OneCycleLR(maxLR: Double(config.lr), totalIterations: max(totalIterations, 2))
     }
 }
 

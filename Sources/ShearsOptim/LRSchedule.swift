@@ -54,4 +54,4 @@ public struct CosineLR: LRSchedule {
 }
 
 /// The schedules the training CLI offers.
-public enum ScheduleKind: String, CaseIterable, Codable, Sendable { case constant, step, multistep, cosine }
+public enum ScheduleKind: String, CaseIterable, Codable, Sendable { case constant, step, multistep, cosine, onecycle }

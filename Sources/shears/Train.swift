@@ -34,7 +34,7 @@ struct Train: ParsableCommand {
     @Option(help: "Momentum (SGD, RMSprop).") var momentum: Float = 0
     @Flag(help: "Nesterov momentum (SGD).") var nesterov = false
     @Option(help: "L2 weight decay.") var weightDecay: Float = 0
-    @Option(help: "LR schedule: constant, step, multistep, cosine.") var schedule: ScheduleKind = .constant
+    @Option(help: "LR schedule: constant, step, multistep, cosine, onecycle (--lr is its peak).") var schedule: ScheduleKind = .constant
     @Option(help: "Milestones for multistep, comma-separated (e.g. 80ep,120ep).") var milestones: String?
     @Option(help: "Period of the step schedule (e.g. 30ep).") var stepSize: String?
     @Option(help: "Decay factor of step/multistep.") var gamma: Float = 0.1
