@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "ShearsData", targets: ["ShearsData"]),
         .library(name: "ShearsIO", targets: ["ShearsIO"]),
         .library(name: "ShearsPrune", targets: ["ShearsPrune"]),
+        .library(name: "ShearsAnalysis", targets: ["ShearsAnalysis"]),
         .library(name: "ShearsExperiments", targets: ["ShearsExperiments"]),
     ],
     dependencies: [
@@ -43,6 +44,7 @@ let package = Package(
         .target(name: "ShearsData", dependencies: ["ShearsTensor", "CZlib"]),
         .target(name: "ShearsIO", dependencies: ["ShearsTensor", "ShearsNN"]),
         .target(name: "ShearsPrune", dependencies: ["ShearsTensor", "ShearsNN", "ShearsOptim", "ShearsData"]),
+        .target(name: "ShearsAnalysis", dependencies: ["ShearsTensor", "ShearsNN", "ShearsData", "ShearsIO"]),
         .target(name: "ShearsExperiments", dependencies: ["ShearsTensor", "ShearsNN", "ShearsOptim", "ShearsData", "ShearsIO", "ShearsPrune"]),
         .executableTarget(
             name: "shears",
@@ -55,6 +57,7 @@ let package = Package(
         .testTarget(name: "ShearsIOTests", dependencies: ["ShearsIO", "ShearsNN", "ShearsTensor"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "ShearsPruneTests", dependencies: ["ShearsPrune", "ShearsNN", "ShearsOptim", "ShearsData", "ShearsTensor"]),
+        .testTarget(name: "ShearsAnalysisTests", dependencies: ["ShearsAnalysis", "ShearsNN", "ShearsData", "ShearsTensor"]),
         .testTarget(name: "ShearsExperimentsTests", dependencies: ["ShearsExperiments", "ShearsData", "ShearsIO", "ShearsNN", "ShearsOptim", "ShearsTensor"]),
     ]
 )

@@ -27,6 +27,9 @@ public struct TrainingOptions {
     public var threads: Int = 2
     /// Stop (as if killed) right after this iteration's bookkeeping — for resume tests.
     public var stopAfterIteration: Int? = nil
+    /// Iterative pruning only: stop (as if killed) right after pruning cycle m's end-of-cycle checkpoint, or — with
+    /// `stopAfterIteration` also set — after that iteration of cycle m. `Trainer.run` ignores it.
+    public var stopAfterCycle: Int? = nil
     /// nil: decide from whether stdout is a terminal.
     public var terminalProgress: Bool? = nil
     public var quiet = false

@@ -1,0 +1,139 @@
+import ArgumentParser
+import Foundation
+import ShearsData
+import ShearsExperiments
+import ShearsIO
+import ShearsNN
+import ShearsOptim
+import ShearsPrune
+
+extension PruningCriterion: ExpressibleByArgument {}
+extension CycleScheduleKind: ExpressibleByArgument {}
+extension Allocation: ExpressibleByArgument {}
+
+/// `shears prune`: pruning protocols.
+struct Prune: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Prune networks (iterative pruning as in the S-Cyc paper).",
+        subcommands: [PruneIterative.self])
+}
+
+/// `shears prune iterative`: train, prune p of the remaining weights, retrain — L times; resumable.
+struct PruneIterative: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "iterative",
+        abstract: "Iterative pruning (S-Cyc Algorithm 1); re-running the same command resumes it.",
+        discussion: """
+        Trains cycles m = 0 … L (--cycles L); after each cycle but the last removes --rate of the remaining prunable \
+        weights by --criterion and --allocation, and applies --retrain (rewind-init, rewind:K, lr-rewind, \
+        fine-tune[:LR], reinit[:SEED]). The LR schedule (--lr-schedule) restarts at iteration 0 every cycle; with \
+        scyc its peak is Eq. 2's max_lr(m). --iterations/--epochs are per cycle. Writes run_<r>/cycles.jsonl, \
+        run_<r>/sparsity/cycle_<m>.json and summary.json (mean ± sample std over --runs).
+        """)
+
+    // Training (as `shears train`, but the split defaults to S-Cyc's pooled 60/20/20).
+    @Option(help: "Model: \(ModelName.allCases.map(\.rawValue).joined(separator: ", ")).") var model: ModelName = .lenet300100
+    @Option(help: "Dataset: \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", ")).") var dataset: DatasetKind = .mnist
+    @Option(help: "Directory with the dataset's files (MNIST is embedded and needs none).") var dataDir: String?
+    @Option(help: "Split: pooled (S-Cyc's 60/20/20, default) or official.") var split: SplitKind = .pooled
+    @Option(help: "Training length per cycle in epochs (default 10 unless --iterations is given).") var epochs: Int?
+    @Option(help: "Training length per cycle in iterations.") var iterations: Int?
+    @Option(help: "Mini-batch size.") var batchSize: Int = 60
+    @Option(help: "Optimizer: sgd, adam, rmsprop.") var optimizer: OptimizerKind = .sgd
+    @Option(help: "Learning rate (constant, linear-decay start, warmup peak default).") var lr: Float = 0.1
+    @Option(help: "Momentum (SGD, RMSprop).") var momentum: Float = 0
+    @Flag(help: "Nesterov momentum (SGD).") var nesterov = false
+    @Option(help: "L2 weight decay.") var weightDecay: Float = 0
+    @Option(help: "Seed of run 0 (run r uses seed + r).") var seed: UInt64 = 0
+    @Option(help: "Training examples held out for validation (official split).") var validation: Int = 5000
+    @Option(help: "Train on the first N training examples only.") var trainSubset: Int?
+    @Option(help: "Evaluate and checkpoint every this many steps (e.g. 1ep, 500it).") var evalEvery: String = "1ep"
+    @Flag(help: "CIFAR augmentation.") var augment = false
+    @Flag(help: "Do not normalise inputs per channel.") var noNormalize = false
+    @Option(name: .customLong("init"), help: "Start from these weights (a safetensors state_dict).") var initFrom: String?
+
+    // Pruning.
+    @Option(help: "p: fraction of the remaining prunable weights removed per cycle.") var rate: Double = 0.2
+    @Option(help: "L: pruning steps (L + 1 trainings).") var cycles: Int = 3
+    @Option(help: "Criterion: magnitude, gradient (|w·∂L/∂w|).") var criterion: PruningCriterion = .magnitude
+    @Option(help: "Training batches the gradient criterion averages over.") var gradientBatches: Int = 1
+    @Option(help: "Allocation: global, layerwise, erk.") var allocation: Allocation = .global
+    @Option(help: "Retrain policy: rewind-init, rewind:K, lr-rewind, fine-tune[:LR], reinit[:SEED].") var retrain: String = "lr-rewind"
+    @Flag(help: "Do not prune the first layer.") var keepFirstLayer = false
+    @Flag(help: "Do not prune the last layer.") var keepLastLayer = false
+    @Flag(help: "Prune the biases of the selected layers too.") var pruneBiases = false
+    @Flag(help: "Prune batch-norm γ too.") var pruneBatchNorm = false
+
+    // Per-cycle LR schedule.
+    @Option(help: "Per-cycle LR schedule: constant, linear-decay, cyclical, warmup, scyc.") var lrSchedule: CycleScheduleKind = .constant
+    @Option(help: "cyclical: lower rate a.") var cyclicLower: Double = 0.001
+    @Option(help: "cyclical: upper rate b.") var cyclicUpper: Double = 0.1
+    @Option(help: "cyclical: half period c in iterations.") var cyclicStep: Int = 1000
+    @Option(help: "warmup: peak (default --lr).") var peak: Double?
+    @Option(help: "warmup/scyc: ramp length b in iterations.") var warmup: Int = 0
+    @Option(help: "warmup/scyc: iterations of the 10× drops, comma-separated.") var drops: String?
+    @Option(help: "scyc: l_min.") var lMin: Double = 3e-2
+    @Option(help: "scyc: l_amp (the paper's l_max, added to l_min).") var lAmp: Double = 4e-2
+    @Option(help: "scyc: q (No-Growth cycles).") var q: Int = 1
+    @Option(help: "scyc: β.") var beta: Double = 5
+
+    @Option(help: "R: independent runs (seeds seed … seed + R − 1).") var runs: Int = 1
+    @Option(help: "Threads for the kernels.") var threads: Int = 2
+    @Option(help: "Batches prepared ahead on a background thread (0: on demand).") var prefetch: Int = 2
+    @Option(help: "Run directory (default: named from the non-default hyperparameters under --runs-root).") var out: String?
+    @Option(help: "Where named run directories go.") var runsRoot: String = "runs"
+
+    func makeConfig() throws -> IterativePruningConfig {
+        var c = IterativePruningConfig()
+        var t = c.training
+        t.model = model; t.dataset = dataset; t.dataDir = dataDir.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+        t.split = split
+        if epochs != nil || iterations != nil { t.epochs = epochs; t.iterations = iterations }
+        t.batchSize = batchSize; t.optimizer = optimizer; t.lr = lr; t.momentum = momentum; t.nesterov = nesterov
+        t.weightDecay = weightDecay; t.seed = seed; t.validation = validation
+        t.trainSubset = trainSubset; t.augment = augment; t.normalize = !noNormalize
+        t.initFrom = initFrom.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+        guard let e = StepSpec(parsing: evalEvery) else {
+            throw ValidationError("--eval-every: '\(evalEvery)' is not a step; expected e.g. 1ep, 500it or 500")
+        }
+        t.evalEvery = e
+        c.training = t
+        c.rate = rate; c.cycles = cycles; c.criterion = criterion; c.gradientBatches = gradientBatches
+        c.allocation = allocation
+        guard let policy = RetrainPolicy(parsing: retrain, defaultLR: lr) else {
+            throw ValidationError("--retrain: '\(retrain)' is not one of rewind-init, rewind:K, lr-rewind, fine-tune[:LR], reinit[:SEED]")
+        }
+        c.retrain = policy
+        c.selection = PrunableSelection(includeFirstLayer: !keepFirstLayer, includeLastLayer: !keepLastLayer,
+                                        includeBiases: pruneBiases, includeBatchNormScale: pruneBatchNorm)
+        var s = CycleSchedule()
+        s.kind = lrSchedule; s.lower = cyclicLower; s.upper = cyclicUpper; s.stepSize = cyclicStep; s.peak = peak
+        s.warmupIterations = warmup; s.lMin = lMin; s.lAmp = lAmp; s.q = q; s.beta = beta
+        if let d = drops {
+            s.drops = try d.split(separator: ",").map {
+                guard let v = Int($0.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--drops: '\($0)' is not an iteration") }
+                return v
+            }
+        }
+        c.schedule = s
+        c.runs = runs
+        do { try c.validate() } catch let e as TrainingError { throw ValidationError(e.description) }
+        return c
+    }
+
+    func validate() throws {
+        guard (1...256).contains(threads) else { throw ValidationError("--threads must be between 1 and 256, got \(threads)") }
+        guard prefetch >= 0 else { throw ValidationError("--prefetch must be ≥ 0, got \(prefetch)") }
+        _ = try makeConfig()
+    }
+
+    func run() throws {
+        let config = try makeConfig()
+        let path = out ?? (runsRoot as NSString).appendingPathComponent(runDirectoryName(prefix: "prune", nonDefault: config.nonDefaultFields))
+        let dir = try RunDirectory(path: path)
+        var options = TrainingOptions()
+        options.threads = threads
+        options.prefetch = prefetch
+        _ = try IterativePruning.run(config, in: dir, options: options)
+    }
+}
