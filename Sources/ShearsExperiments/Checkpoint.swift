@@ -31,15 +31,7 @@ extension Trainer {
     /// Restores a checkpoint into `model` and `optimizer`; returns the iteration, early-stop record and time.
     static func restore(model: any Layer, optimizer: inout any Optimizer, from run: RunDirectory) throws -> (Int, BestRecord, Double) {
         let file = try SafetensorsFile.read(path: run.checkpointPath)
-        var problems: [String] = []
-        for (name, v) in model.stateDict {
-            guard let t = file.tensors[name] else { problems.append("missing \(name)"); continue }
-            if t.shape != v.value.shape { problems.append("\(name): shape \(t.shape) in the checkpoint, \(v.value.shape) in the model") }
-        }
-        guard problems.isEmpty else {
-            throw TrainingError("checkpoint \(run.checkpointPath) does not match the model: " + problems.joined(separator: "; "))
-        }
-        for (name, v) in model.stateDict { v.value = file.tensors[name]! }
+        try restoreModelState(model, from: file, path: run.checkpointPath)
         var optState: [String: Tensor] = [:]
         for (k, t) in file.tensors where k.hasPrefix("optimizer/") { optState[String(k.dropFirst("optimizer/".count))] = t }
         try optimizer.loadState(optState)
@@ -52,6 +44,20 @@ extension Trainer {
                               iteration: Int(try meta("best_iteration")) ?? 0,
                               testAccuracy: Double(try meta("test_accuracy_at_best_validation")) ?? .nan)
         return (iteration, best, Double(try meta("training_seconds")) ?? 0)
+    }
+
+    /// Loads every state_dict entry of `model` from a checkpoint; all missing or mis-shaped entries are listed in
+    /// one error and nothing is changed unless all of them fit.
+    static func restoreModelState(_ model: any Layer, from file: SafetensorsFile, path: String) throws {
+        var problems: [String] = []
+        for (name, v) in model.stateDict {
+            guard let t = file.tensors[name] else { problems.append("missing \(name)"); continue }
+            if t.shape != v.value.shape { problems.append("\(name): shape \(t.shape) in the checkpoint, \(v.value.shape) in the model") }
+        }
+        guard problems.isEmpty else {
+            throw TrainingError("checkpoint \(path) does not match the model: " + problems.joined(separator: "; "))
+        }
+        for (name, v) in model.stateDict { v.value = file.tensors[name]! }
     }
 
     /// Drops metric rows logged after `iteration` (a run killed between its log line and its checkpoint).

@@ -187,17 +187,12 @@ public enum IterativePruning {
             while pos.iteration < total {
                 let epoch = pos.iteration / bpe
                 for batch in loader.epoch(epoch, startingAt: pos.iteration % bpe) {
-                    optimizer.learningRate = lr(pos.iteration)
-                    model.zeroGrad()
-                    let logits = model(Variable(batch.images))
-                    let loss = softmaxCrossEntropy(logits: logits, labels: batch.labels)
-                    let lossValue = loss.value.scalar
-                    guard lossValue.isFinite else {
-                        throw TrainingError("the training loss became \(lossValue) at cycle \(m), iteration \(pos.iteration); "
-                            + "the last checkpoint in \(run.url.path) is intact. Try a smaller learning rate.")
+                    let at = pos.iteration
+                    _ = try Trainer.step(model: model, optimizer: &optimizer, parameters: params, batch: batch,
+                                         learningRate: lr(at)) { loss in
+                        "the training loss became \(loss) at cycle \(m), iteration \(at); "
+                            + "the last checkpoint in \(run.url.path) is intact. Try a smaller learning rate."
                     }
-                    loss.backward()
-                    optimizer.step(params)
                     pos.iteration += 1
                     let now = monotonicSeconds()
                     pos.seconds += now - t0
@@ -346,15 +341,7 @@ public enum IterativePruning {
     static func restore(model: any Layer, optimizer: inout any Optimizer, mask: inout Mask, snapshot: inout WeightSnapshot?,
                         position p: inout Position, training: TrainingConfig, from run: RunDirectory) throws {
         let file = try SafetensorsFile.read(path: run.checkpointPath)
-        var problems: [String] = []
-        for (name, v) in model.stateDict {
-            guard let t = file.tensors[name] else { problems.append("missing \(name)"); continue }
-            if t.shape != v.value.shape { problems.append("\(name): shape \(t.shape) in the checkpoint, \(v.value.shape) in the model") }
-        }
-        guard problems.isEmpty else {
-            throw TrainingError("checkpoint \(run.checkpointPath) does not match the model: " + problems.joined(separator: "; "))
-        }
-        for (name, v) in model.stateDict { v.value = file.tensors[name]! }
+        try Trainer.restoreModelState(model, from: file, path: run.checkpointPath)
         let restoredMask = try Mask(checkpointEntries: file.tensors)
         guard Set(restoredMask.names) == Set(mask.names) else {
             throw TrainingError("checkpoint \(run.checkpointPath): its mask covers \(restoredMask.names), the run prunes \(mask.names)")

@@ -157,20 +157,14 @@ public enum Trainer {
             let epoch = iteration / bpe
             var t0 = monotonicSeconds()
             for batch in loader.epoch(epoch, startingAt: iteration % bpe) {
-                optimizer.learningRate = schedule.learningRate(iteration: iteration)
-                model.zeroGrad()
-                let logits = model(Variable(batch.images))
-                let loss = softmaxCrossEntropy(logits: logits, labels: batch.labels)
-                let lossValue = loss.value.scalar
-                guard lossValue.isFinite else {
-                    throw TrainingError("the training loss became \(lossValue) at iteration \(iteration) (epoch \(epoch)); "
-                        + "the last checkpoint in \(run.url.path) is intact. Try a smaller --lr (now \(config.lr)).")
+                let (lossValue, logits) = try step(model: model, optimizer: &optimizer, parameters: params, batch: batch,
+                                                   learningRate: schedule.learningRate(iteration: iteration)) { loss in
+                    "the training loss became \(loss) at iteration \(iteration) (epoch \(epoch)); "
+                        + "the last checkpoint in \(run.url.path) is intact. Try a smaller --lr (now \(config.lr))."
                 }
-                loss.backward()
-                optimizer.step(params)
                 iteration += 1
                 windowLoss += Double(lossValue); windowSeen += batch.labels.count
-                windowCorrect += accuracy(logits: logits.value, labels: batch.labels) * Double(batch.labels.count)
+                windowCorrect += accuracy(logits: logits, labels: batch.labels) * Double(batch.labels.count)
                 let now = monotonicSeconds()
                 trainingSeconds += now - t0
                 t0 = now
@@ -217,6 +211,21 @@ public enum Trainer {
             + "iteration \(summary.bestIteration.map(String.init) ?? "–")); "
             + String(format: "%.1f s of training, %.0f img/s", trainingSeconds, summary.imagesPerSecond))
         return summary
+    }
+
+    /// One training step: forward, cross-entropy, backward, optimizer update at `learningRate`. A non-finite
+    /// loss stops before the update with `message(loss)`, so the weights and the last checkpoint stay good.
+    static func step(model: any Layer, optimizer: inout any Optimizer, parameters: [(String, Variable)], batch: Batch,
+                     learningRate: Float, message: (Float) -> String) throws -> (loss: Float, logits: Tensor) {
+        optimizer.learningRate = learningRate
+        model.zeroGrad()
+        let logits = model(Variable(batch.images))
+        let loss = softmaxCrossEntropy(logits: logits, labels: batch.labels)
+        let lossValue = loss.value.scalar
+        guard lossValue.isFinite else { throw TrainingError(message(lossValue)) }
+        loss.backward()
+        optimizer.step(parameters)
+        return (lossValue, logits.value)
     }
 
     static func fmt(_ a: Double?) -> String { a.map { String(format: "%.2f%%", 100 * $0) } ?? "–" }

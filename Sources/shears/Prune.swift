@@ -78,10 +78,8 @@ struct PruneIterative: ParsableCommand {
     @Option(help: "scyc: β.") var beta: Double = 5
 
     @Option(help: "R: independent runs (seeds seed … seed + R − 1).") var runs: Int = 1
-    @Option(help: "Threads for the kernels.") var threads: Int = 2
-    @Option(help: "Batches prepared ahead on a background thread (0: on demand).") var prefetch: Int = 2
-    @Option(help: "Run directory (default: named from the non-default hyperparameters under --runs-root).") var out: String?
-    @Option(help: "Where named run directories go.") var runsRoot: String = "runs"
+
+    @OptionGroup var execution: RunOptions
 
     func makeConfig() throws -> IterativePruningConfig {
         var c = IterativePruningConfig()
@@ -122,18 +120,13 @@ struct PruneIterative: ParsableCommand {
     }
 
     func validate() throws {
-        guard (1...256).contains(threads) else { throw ValidationError("--threads must be between 1 and 256, got \(threads)") }
-        guard prefetch >= 0 else { throw ValidationError("--prefetch must be ≥ 0, got \(prefetch)") }
         _ = try makeConfig()
     }
 
     func run() throws {
         let config = try makeConfig()
-        let path = out ?? (runsRoot as NSString).appendingPathComponent(runDirectoryName(prefix: "prune", nonDefault: config.nonDefaultFields))
-        let dir = try RunDirectory(path: path)
-        var options = TrainingOptions()
-        options.threads = threads
-        options.prefetch = prefetch
+        let dir = try execution.directory(prefix: "prune", nonDefault: config.nonDefaultFields)
+        let options = execution.trainingOptions
         _ = try IterativePruning.run(config, in: dir, options: options)
     }
 }

@@ -45,10 +45,8 @@ struct Train: ParsableCommand {
     @Flag(help: "CIFAR augmentation: random crop with padding 4 and horizontal flip.") var augment = false
     @Flag(help: "Do not normalise inputs per channel.") var noNormalize = false
     @Option(name: .customLong("init"), help: "Start from these weights (a safetensors state_dict).") var initFrom: String?
-    @Option(help: "Threads for the kernels.") var threads: Int = 2
-    @Option(help: "Batches prepared ahead on a background thread (0: on demand). Does not change results.") var prefetch: Int = 2
-    @Option(help: "Run directory (default: named from the non-default hyperparameters under --runs-root).") var out: String?
-    @Option(help: "Where named run directories go.") var runsRoot: String = "runs"
+
+    @OptionGroup var execution: RunOptions
 
     func makeConfig() throws -> TrainingConfig {
         var c = TrainingConfig()
@@ -73,18 +71,13 @@ struct Train: ParsableCommand {
     }
 
     func validate() throws {
-        guard (1...256).contains(threads) else { throw ValidationError("--threads must be between 1 and 256, got \(threads)") }
-        guard prefetch >= 0 else { throw ValidationError("--prefetch must be ≥ 0, got \(prefetch)") }
         _ = try makeConfig()
     }
 
     func run() throws {
         let config = try makeConfig()
-        let path = out ?? (runsRoot as NSString).appendingPathComponent(runDirectoryName(prefix: "train", nonDefault: config.nonDefaultFields))
-        let dir = try RunDirectory(path: path)
-        var options = TrainingOptions()
-        options.threads = threads
-        options.prefetch = prefetch
+        let dir = try execution.directory(prefix: "train", nonDefault: config.nonDefaultFields)
+        let options = execution.trainingOptions
         // Errors (bad files, NaN losses, a mismatched run directory) are reported by ArgumentParser as
         // "Error: <message>" with a non-zero exit status.
         _ = try Trainer.run(config, in: dir, options: options)
