@@ -10,13 +10,7 @@ extension Trainer {
     /// them); optimizer entries are prefixed `optimizer/`; progress lives in the metadata.
     static func saveCheckpoint(model: any Layer, optimizer: any Optimizer, iteration: Int, best: BestRecord,
                                trainingSeconds: Double, config: TrainingConfig, to run: RunDirectory) throws {
-        var tensors: [String: Tensor] = [:]
-        var dtypes: [String: SafetensorsDType] = [:]
-        for (name, v) in model.stateDict {
-            tensors[name] = v.value.contiguous()
-            if name.hasSuffix("num_batches_tracked") { dtypes[name] = .I64 }
-        }
-        for (key, t) in optimizer.state { tensors["optimizer/\(key)"] = t.contiguous() }
+        let (tensors, dtypes) = checkpointTensors(model: model, optimizer: optimizer)
         let metadata: [String: String] = [
             "format": "pt",
             "iteration": String(iteration),
@@ -44,6 +38,19 @@ extension Trainer {
                               iteration: Int(try meta("best_iteration")) ?? 0,
                               testAccuracy: Double(try meta("test_accuracy_at_best_validation")) ?? .nan)
         return (iteration, best, Double(try meta("training_seconds")) ?? 0)
+    }
+
+    /// The entries every checkpoint holds: the model's state_dict under its PyTorch names (with
+    /// `num_batches_tracked` as I64, as PyTorch stores it) and the optimizer state under `optimizer/…`.
+    static func checkpointTensors(model: any Layer, optimizer: any Optimizer) -> ([String: Tensor], [String: SafetensorsDType]) {
+        var tensors: [String: Tensor] = [:]
+        var dtypes: [String: SafetensorsDType] = [:]
+        for (name, v) in model.stateDict {
+            tensors[name] = v.value.contiguous()
+            if name.hasSuffix("num_batches_tracked") { dtypes[name] = .I64 }
+        }
+        for (key, t) in optimizer.state { tensors["optimizer/\(key)"] = t.contiguous() }
+        return (tensors, dtypes)
     }
 
     /// Loads every state_dict entry of `model` from a checkpoint; all missing or mis-shaped entries are listed in

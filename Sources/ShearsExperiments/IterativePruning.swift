@@ -311,13 +311,7 @@ public enum IterativePruning {
 
     static func saveCheckpoint(model: any Layer, optimizer: any Optimizer, mask: Mask, snapshot: WeightSnapshot?,
                                position p: Position, to run: RunDirectory) throws {
-        var tensors: [String: Tensor] = [:]
-        var dtypes: [String: SafetensorsDType] = [:]
-        for (name, v) in model.stateDict {
-            tensors[name] = v.value.contiguous()
-            if name.hasSuffix("num_batches_tracked") { dtypes[name] = .I64 }
-        }
-        for (key, t) in optimizer.state { tensors["optimizer/\(key)"] = t.contiguous() }
+        var (tensors, dtypes) = Trainer.checkpointTensors(model: model, optimizer: optimizer)
         for (key, t) in mask.checkpointEntries { tensors[key] = t.contiguous() }
         if let snapshot {
             for (name, t) in snapshot.entries {

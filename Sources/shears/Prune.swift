@@ -91,10 +91,7 @@ struct PruneIterative: ParsableCommand {
         t.weightDecay = weightDecay; t.seed = seed; t.validation = validation
         t.trainSubset = trainSubset; t.augment = augment; t.normalize = !noNormalize
         t.initFrom = initFrom.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
-        guard let e = StepSpec(parsing: evalEvery) else {
-            throw ValidationError("--eval-every: '\(evalEvery)' is not a step; expected e.g. 1ep, 500it or 500")
-        }
-        t.evalEvery = e
+        t.evalEvery = try parseStep(evalEvery, flag: "--eval-every")
         c.training = t
         c.rate = rate; c.cycles = cycles; c.criterion = criterion; c.gradientBatches = gradientBatches
         c.allocation = allocation

@@ -28,3 +28,11 @@ struct RunOptions: ParsableArguments {
         return options
     }
 }
+
+/// Parses a step flag ("80ep", "1000it", "1000"), naming the flag in the error.
+func parseStep(_ text: String, flag: String) throws -> StepSpec {
+    guard let s = StepSpec(parsing: text) else {
+        throw ValidationError("\(flag): '\(text)' is not a step; expected e.g. 80ep, 1000it or 1000")
+    }
+    return s
+}

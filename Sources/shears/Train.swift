@@ -57,15 +57,9 @@ struct Train: ParsableCommand {
         c.weightDecay = weightDecay; c.schedule = schedule; c.gamma = gamma; c.seed = seed; c.validation = validation
         c.trainSubset = trainSubset; c.augment = augment; c.normalize = !noNormalize
         c.initFrom = initFrom.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
-        func step(_ text: String, _ flag: String) throws -> StepSpec {
-            guard let s = StepSpec(parsing: text) else {
-                throw ValidationError("\(flag): '\(text)' is not a step; expected e.g. 80ep, 1000it or 1000")
-            }
-            return s
-        }
-        c.evalEvery = try step(evalEvery, "--eval-every")
-        if let m = milestones { c.milestones = try m.split(separator: ",").map { try step(String($0), "--milestones") } }
-        if let s = stepSize { c.stepSize = try step(s, "--step-size") }
+        c.evalEvery = try parseStep(evalEvery, flag: "--eval-every")
+        if let m = milestones { c.milestones = try m.split(separator: ",").map { try parseStep(String($0), flag: "--milestones") } }
+        if let s = stepSize { c.stepSize = try parseStep(s, flag: "--step-size") }
         do { try c.validate() } catch let e as TrainingError { throw ValidationError(e.description) }
         return c
     }
