@@ -7,7 +7,7 @@ import ShearsTensor
 public struct Bottleneck: Layer {
     public static let expansion = 4
     public let conv1: Conv2d, bn1: BatchNorm, conv2: Conv2d, bn2: BatchNorm, conv3: Conv2d, bn3: BatchNorm
-    public let shortcut: (conv: Conv2d, bn: BatchNorm)?
+    public let shortcut: ProjectionShortcut?
 
     public init(_ inPlanes: Int, _ planes: Int, stride: Int, initializer: WeightInit, generator g: inout Generator) {
         let out = Self.expansion * planes
@@ -17,18 +17,13 @@ public struct Bottleneck: Layer {
         bn2 = BatchNorm(planes)
         conv3 = Conv2d(planes, out, kernel: 1, bias: false, initializer: initializer, generator: &g)
         bn3 = BatchNorm(out)
-        if stride != 1 || inPlanes != out {
-            shortcut = (Conv2d(inPlanes, out, kernel: 1, stride: stride, bias: false, initializer: initializer, generator: &g),
-                        BatchNorm(out))
-        } else {
-            shortcut = nil
-        }
+        shortcut = ProjectionShortcut.ifNeeded(inPlanes, out, stride: stride, initializer: initializer, generator: &g)
     }
 
     public func callAsFunction(_ x: Variable) -> Variable {
         let h = bn2(conv2(bn1(conv1(x), fusedReLU: true)), fusedReLU: true)
         let out = bn3(conv3(h))
-        let identity = shortcut.map { $0.bn($0.conv(x)) } ?? x
+        let identity = shortcut.map { $0(x) } ?? x
         return addReLU(out, identity)
     }
 
@@ -36,12 +31,12 @@ public struct Bottleneck: Layer {
         prefixed("conv1", conv1.namedParameters) + prefixed("bn1", bn1.namedParameters)
             + prefixed("conv2", conv2.namedParameters) + prefixed("bn2", bn2.namedParameters)
             + prefixed("conv3", conv3.namedParameters) + prefixed("bn3", bn3.namedParameters)
-            + (shortcut.map { prefixed("shortcut.0", $0.conv.namedParameters) + prefixed("shortcut.1", $0.bn.namedParameters) } ?? [])
+            + (shortcut.map { prefixed("shortcut", $0.namedParameters) } ?? [])
     }
 
     public var namedBuffers: [(String, Variable)] {
         prefixed("bn1", bn1.namedBuffers) + prefixed("bn2", bn2.namedBuffers) + prefixed("bn3", bn3.namedBuffers)
-            + (shortcut.map { prefixed("shortcut.1", $0.bn.namedBuffers) } ?? [])
+            + (shortcut.map { prefixed("shortcut", $0.namedBuffers) } ?? [])
     }
 }
 

@@ -5,36 +5,31 @@ import ShearsTensor
 /// PyTorch-style names as in the widely used CIFAR ResNet code (and OpenLTH).
 public struct BasicBlock: Layer {
     public let conv1: Conv2d, bn1: BatchNorm, conv2: Conv2d, bn2: BatchNorm
-    public let shortcut: (conv: Conv2d, bn: BatchNorm)?
+    public let shortcut: ProjectionShortcut?
 
     public init(_ inPlanes: Int, _ planes: Int, stride: Int, initializer: WeightInit, generator g: inout Generator) {
         conv1 = Conv2d(inPlanes, planes, kernel: 3, stride: stride, padding: 1, bias: false, initializer: initializer, generator: &g)
         bn1 = BatchNorm(planes)
         conv2 = Conv2d(planes, planes, kernel: 3, stride: 1, padding: 1, bias: false, initializer: initializer, generator: &g)
         bn2 = BatchNorm(planes)
-        if stride != 1 || inPlanes != planes {
-            shortcut = (Conv2d(inPlanes, planes, kernel: 1, stride: stride, bias: false, initializer: initializer, generator: &g),
-                        BatchNorm(planes))
-        } else {
-            shortcut = nil
-        }
+        shortcut = ProjectionShortcut.ifNeeded(inPlanes, planes, stride: stride, initializer: initializer, generator: &g)
     }
 
     public func callAsFunction(_ x: Variable) -> Variable {
         let out = bn2(conv2(bn1(conv1(x), fusedReLU: true)))
-        let identity = shortcut.map { $0.bn($0.conv(x)) } ?? x
+        let identity = shortcut.map { $0(x) } ?? x
         return addReLU(out, identity)
     }
 
     public var namedParameters: [(String, Variable)] {
         prefixed("conv1", conv1.namedParameters) + prefixed("bn1", bn1.namedParameters)
             + prefixed("conv2", conv2.namedParameters) + prefixed("bn2", bn2.namedParameters)
-            + (shortcut.map { prefixed("shortcut.0", $0.conv.namedParameters) + prefixed("shortcut.1", $0.bn.namedParameters) } ?? [])
+            + (shortcut.map { prefixed("shortcut", $0.namedParameters) } ?? [])
     }
 
     public var namedBuffers: [(String, Variable)] {
         prefixed("bn1", bn1.namedBuffers) + prefixed("bn2", bn2.namedBuffers)
-            + (shortcut.map { prefixed("shortcut.1", $0.bn.namedBuffers) } ?? [])
+            + (shortcut.map { prefixed("shortcut", $0.namedBuffers) } ?? [])
     }
 }
 
