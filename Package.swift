@@ -45,7 +45,7 @@ let package = Package(
         .target(name: "ShearsIO", dependencies: ["ShearsTensor", "ShearsNN"]),
         .target(name: "ShearsPrune", dependencies: ["ShearsTensor", "ShearsNN", "ShearsOptim", "ShearsData"]),
         .target(name: "ShearsAnalysis", dependencies: ["ShearsTensor", "ShearsNN", "ShearsData", "ShearsIO"]),
-        .target(name: "ShearsExperiments", dependencies: ["ShearsTensor", "ShearsNN", "ShearsOptim", "ShearsData", "ShearsIO", "ShearsPrune"]),
+        .target(name: "ShearsExperiments", dependencies: ["ShearsTensor", "ShearsNN", "ShearsOptim", "ShearsData", "ShearsIO", "ShearsPrune", "ShearsAnalysis"]),
         .executableTarget(
             name: "shears",
             dependencies: ["ShearsTensor", "ShearsNN", "ShearsOptim", "ShearsData", "ShearsIO", "ShearsExperiments",
@@ -58,6 +58,7 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "ShearsPruneTests", dependencies: ["ShearsPrune", "ShearsNN", "ShearsOptim", "ShearsData", "ShearsTensor"]),
         .testTarget(name: "ShearsAnalysisTests", dependencies: ["ShearsAnalysis", "ShearsNN", "ShearsData", "ShearsTensor"]),
+        .testTarget(name: "ShearsCLITests", dependencies: ["shears", "ShearsExperiments", "ShearsIO"]),
         .testTarget(name: "ShearsExperimentsTests", dependencies: ["ShearsExperiments", "ShearsData", "ShearsIO", "ShearsNN", "ShearsOptim", "ShearsTensor"]),
     ]
 )

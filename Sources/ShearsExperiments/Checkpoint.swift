@@ -42,14 +42,14 @@ extension Trainer {
 
     /// The entries every checkpoint holds: the model's state_dict under its PyTorch names (with
     /// `num_batches_tracked` as I64, as PyTorch stores it) and the optimizer state under `optimizer/…`.
-    static func checkpointTensors(model: any Layer, optimizer: any Optimizer) -> ([String: Tensor], [String: SafetensorsDType]) {
+    static func checkpointTensors(model: any Layer, optimizer: (any Optimizer)?) -> ([String: Tensor], [String: SafetensorsDType]) {
         var tensors: [String: Tensor] = [:]
         var dtypes: [String: SafetensorsDType] = [:]
         for (name, v) in model.stateDict {
             tensors[name] = v.value.contiguous()
             if name.hasSuffix("num_batches_tracked") { dtypes[name] = .I64 }
         }
-        for (key, t) in optimizer.state { tensors["optimizer/\(key)"] = t.contiguous() }
+        for (key, t) in optimizer?.state ?? [:] { tensors["optimizer/\(key)"] = t.contiguous() }
         return (tensors, dtypes)
     }
 

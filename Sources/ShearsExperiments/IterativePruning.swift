@@ -132,30 +132,9 @@ public enum IterativePruning {
     }
 
     static func runOne(_ config: IterativePruningConfig, index r: Int, in run: RunDirectory, options: TrainingOptions) throws -> [CycleRecord] {
-        var tc = config.training
-        tc.seed = tc.seed &+ UInt64(r)
-        func say(_ s: String) { if !options.quiet { print(s) }; try? run.log(s) }
-        if try run.readJSON(TrainingConfig.self, from: "config.json") == nil { try run.writeJSON(tc, to: "config.json") }
-
-        let data = try prepareData(tc)
-        var modelRNG = Generator(seed: tc.seed)
-        let model = try makeModel(tc.model, inputShape: data.train.imageShape, classes: data.train.classes, generator: &modelRNG)
-        if let path = tc.initFrom { try loadStateDict(model, from: path) }
-        let params = model.namedParameters
-        let prunable = config.selection.select(model)
-        let allParameters = params.reduce(0) { $0 + $1.1.value.count }
-        let shapes = Dictionary(uniqueKeysWithValues: prunable.map { ($0.0, $0.1.shape) })
-        let loader = DataLoader(dataset: data.train, batchSize: tc.batchSize, shuffle: true, seed: tc.seed,
-                                augmentation: tc.augment ? .cifar : .none, mean: data.mean, std: data.std,
-                                prefetch: options.prefetch)
-        let bpe = loader.batchesPerEpoch
-        let total = tc.iterations ?? tc.epochs! * bpe
-        if case .rewindTo(let k) = config.retrain, k >= total {
-            throw TrainingError("--retrain rewind:\(k) must rewind to an iteration before the cycle's end (\(total))")
-        }
+        let env = try CycleEnvironment(config, index: r, run: run, options: options)
+        let tc = env.training, model = env.model, prunable = env.prunable, total = env.total, say = env.say
         let schedule = config.makeCycleSchedule(totalIterations: total)
-        let evalEvery = max(1, tc.evalEvery.iterations(perEpoch: bpe))
-        let trainProbe = data.train.prefix(min(10_000, data.train.count))
 
         var mask = Mask.ones(for: prunable)
         var snapshot: WeightSnapshot? = nil
@@ -183,45 +162,22 @@ public enum IterativePruning {
             var constantLR: Float? = nil
             if m > 0, case .fineTune(let lr) = config.retrain { constantLR = lr }
             func lr(_ t: Int) -> Float { constantLR ?? schedule.learningRate(iteration: t, cycle: m) }
-            var t0 = monotonicSeconds()
-            while pos.iteration < total {
-                let epoch = pos.iteration / bpe
-                for batch in loader.epoch(epoch, startingAt: pos.iteration % bpe) {
-                    let at = pos.iteration
-                    _ = try Trainer.step(model: model, optimizer: &optimizer, parameters: params, batch: batch,
-                                         learningRate: lr(at)) { loss in
-                        "the training loss became \(loss) at cycle \(m), iteration \(at); "
-                            + "the last checkpoint in \(run.url.path) is intact. Try a smaller learning rate."
-                    }
-                    pos.iteration += 1
-                    let now = monotonicSeconds()
-                    pos.seconds += now - t0
-                    t0 = now
-                    if m == 0, snapshot == nil, let k = config.retrain.snapshotIteration, pos.iteration == k {
-                        snapshot = WeightSnapshot(model.stateDict)
-                    }
-                    if pos.iteration % evalEvery == 0 || pos.iteration == total {
-                        var row = Trainer.evaluationRow(model: model, data: data, trainProbe: trainProbe, lr: optimizer.learningRate)
-                        row["cycle"] = Double(m)
-                        if data.validation.count > 0, let v = row["val_acc"], v > pos.best.validationAccuracy {
-                            pos.best = BestRecord(validationAccuracy: v, iteration: pos.iteration, testAccuracy: row["test_acc"] ?? .nan)
-                        }
-                        try run.appendMetrics(row, step: m * total + pos.iteration, epoch: Double(pos.iteration) / Double(bpe))
-                        try checkpoint()
-                        say(String(format: "cycle %d it %d  train acc %.2f%%  val acc %@  test acc %.2f%%  lr %.4g", m, pos.iteration,
-                                   100 * row["train_acc"]!, row["val_acc"].map { String(format: "%.2f%%", 100 * $0) } ?? "–",
-                                   100 * row["test_acc"]!, Double(optimizer.learningRate)))
-                        t0 = monotonicSeconds()
-                    }
-                    if let stop = options.stopAfterIteration, pos.iteration >= stop, (options.stopAfterCycle ?? 0) == m {
-                        throw TrainingInterrupted(iteration: pos.iteration)
-                    }
-                    if pos.iteration >= total { break }
-                }
-            }
+            try trainCycle(env, model: model, optimizer: &optimizer, cycle: m, position: &pos, learningRate: lr,
+                           afterStep: { p in
+                               if m == 0, snapshot == nil, let k = config.retrain.snapshotIteration, p.iteration == k {
+                                   snapshot = WeightSnapshot(model.stateDict)
+                               }
+                           },
+                           afterEvaluation: { p, o in
+                               try saveCheckpoint(model: model, optimizer: o, mask: mask, snapshot: snapshot, position: p, to: run)
+                           },
+                           endOfIteration: { p in
+                               if let stop = options.stopAfterIteration, p.iteration >= stop, (options.stopAfterCycle ?? 0) == m {
+                                   throw TrainingInterrupted(iteration: p.iteration)
+                               }
+                           })
 
             // End of cycle m: record.
-            let finalTest = evaluate(model, on: data.test, mean: data.mean, std: data.std)
             let start = m == 0 ? 0 : (config.retrain.snapshotIteration.map { $0 } ?? 0)
             let maxLR: Double
             if config.schedule.kind == .scyc && constantLR == nil, let s = schedule as? SCycSchedule {
@@ -229,46 +185,23 @@ public enum IterativePruning {
             } else {
                 maxLR = (start..<max(start + 1, total)).reduce(0.0) { Swift.max($0, Double(lr($1))) }
             }
-            let hasVal = data.validation.count > 0
-            let record = CycleRecord(
-                cycle: m, percentRemaining: 100 * mask.density, remaining: mask.remaining, total: mask.total,
-                percentRemainingAllParameters: 100 * Double(allParameters - (mask.total - mask.remaining)) / Double(max(allParameters, 1)),
-                bestValidationAccuracy: hasVal ? pos.best.validationAccuracy : nil,
-                bestIteration: hasVal ? pos.best.iteration : nil,
-                testAccuracyAtBestValidation: hasVal ? pos.best.testAccuracy : nil,
-                finalTestAccuracy: finalTest.accuracy, maxLR: maxLR)
+            let record = cycleRecord(env, model: model, cycle: m, mask: mask, best: pos.best, maxLR: maxLR)
             records.append(record)
             try writeRecords(records, to: run)
             try run.writeJSON(SparsityReport(mask: mask, parameters: prunable), to: "sparsity/cycle_\(m).json")
+            if let probe = config.distributions {
+                try recordDistributions(env, options: probe, model: model, mask: mask, cycle: m, seed: tc.seed)
+            }
             say(String(format: "cycle %d done: %.2f%% remaining, test acc at best val %@, final test acc %.2f%%, max_lr %.4g",
-                       m, record.percentRemaining, Trainer.fmt(record.testAccuracyAtBestValidation), 100 * finalTest.accuracy, maxLR))
+                       m, record.percentRemaining, Trainer.fmt(record.testAccuracyAtBestValidation), 100 * record.finalTestAccuracy, maxLR))
 
             // Prune and reset for the next cycle.
-            var plan = RetrainPolicy.Plan(startIteration: 0)
+            var startIteration = 0
             if m < config.cycles {
-                let scores: [String: Tensor]
-                switch config.criterion {
-                case .magnitude:
-                    scores = try MagnitudeScore().scores(model: model, parameters: prunable, mask: mask)
-                case .gradient:
-                    // Batches from the scoring loader: a stream of its own per cycle (seeded by run seed and m).
-                    let scoreLoader = DataLoader(dataset: data.train, batchSize: tc.batchSize, shuffle: true,
-                                                 seed: tc.seed ^ 0x5C0_4E00 &+ UInt64(m), mean: data.mean, std: data.std, prefetch: 0)
-                    let batches = Array(scoreLoader.epoch(0).prefix(config.gradientBatches))
-                    scores = try GradientScore(batches: batches).scores(model: model, parameters: prunable, mask: mask)
-                }
-                mask = prune(scores: scores, mask: mask, fraction: config.rate, allocation: config.allocation, shapes: shapes)
-                let inputShape = data.train.imageShape, classes = data.train.classes, model0 = tc.model
-                let policy: RetrainPolicy
-                if case .reinit(let s) = config.retrain { policy = .reinit(seed: s &+ tc.seed &+ UInt64(m)) } else { policy = config.retrain }
-                plan = policy.prepare(parameters: model.stateDict, mask: mask, snapshot: snapshot, reinitialized: { seed in
-                    var g = Generator(seed: seed)
-                    return (try? makeModel(model0, inputShape: inputShape, classes: classes, generator: &g))?.namedParameters ?? []
-                })
-                mask.apply(to: prunable)
+                startIteration = try pruneAndReset(config, env, model: model, mask: &mask, snapshot: snapshot, cycle: m)
             }
             pos.cycle = m + 1
-            pos.iteration = plan.startIteration
+            pos.iteration = startIteration
             pos.best = BestRecord()
             optimizer = masked(makeOptimizer(tc), mask: mask)
             try checkpoint()
@@ -309,8 +242,10 @@ public enum IterativePruning {
 
     static let rewindPrefix = "rewind/"
 
-    static func saveCheckpoint(model: any Layer, optimizer: any Optimizer, mask: Mask, snapshot: WeightSnapshot?,
-                               position p: Position, to run: RunDirectory) throws {
+    /// The tensors of a pruning run's state: the model's state_dict, `optimizer/…` (when given), `mask/<name>` and
+    /// `rewind/<name>` (when there is a snapshot).
+    static func stateTensors(model: any Layer, optimizer: (any Optimizer)?, mask: Mask, snapshot: WeightSnapshot?)
+        -> ([String: Tensor], [String: SafetensorsDType]) {
         var (tensors, dtypes) = Trainer.checkpointTensors(model: model, optimizer: optimizer)
         for (key, t) in mask.checkpointEntries { tensors[key] = t.contiguous() }
         if let snapshot {
@@ -319,6 +254,28 @@ public enum IterativePruning {
                 if name.hasSuffix("num_batches_tracked") { dtypes[rewindPrefix + name] = .I64 }
             }
         }
+        return (tensors, dtypes)
+    }
+
+    /// Restores what `stateTensors` wrote (but the optimizer): the model's state, the mask (it must cover the same
+    /// tensors as `mask` and fit the model) and the rewind snapshot when `hasRewind`.
+    static func restoreState(model: any Layer, mask: inout Mask, snapshot: inout WeightSnapshot?, hasRewind: Bool,
+                             from file: SafetensorsFile, path: String) throws {
+        try Trainer.restoreModelState(model, from: file, path: path)
+        let restoredMask = try Mask(checkpointEntries: file.tensors)
+        guard Set(restoredMask.names) == Set(mask.names) else {
+            throw TrainingError("checkpoint \(path): its mask covers \(restoredMask.names), the run prunes \(mask.names)")
+        }
+        try restoredMask.validate(against: model.namedParameters)
+        mask = restoredMask
+        snapshot = hasRewind ? WeightSnapshot(entries: model.stateDict.compactMap { name, _ in
+            file.tensors[rewindPrefix + name].map { (name, $0) }
+        }) : nil
+    }
+
+    static func saveCheckpoint(model: any Layer, optimizer: any Optimizer, mask: Mask, snapshot: WeightSnapshot?,
+                               position p: Position, to run: RunDirectory) throws {
+        let (tensors, dtypes) = stateTensors(model: model, optimizer: optimizer, mask: mask, snapshot: snapshot)
         let metadata: [String: String] = [
             "format": "pt",
             "cycle": String(p.cycle),
@@ -335,24 +292,12 @@ public enum IterativePruning {
     static func restore(model: any Layer, optimizer: inout any Optimizer, mask: inout Mask, snapshot: inout WeightSnapshot?,
                         position p: inout Position, training: TrainingConfig, from run: RunDirectory) throws {
         let file = try SafetensorsFile.read(path: run.checkpointPath)
-        try Trainer.restoreModelState(model, from: file, path: run.checkpointPath)
-        let restoredMask = try Mask(checkpointEntries: file.tensors)
-        guard Set(restoredMask.names) == Set(mask.names) else {
-            throw TrainingError("checkpoint \(run.checkpointPath): its mask covers \(restoredMask.names), the run prunes \(mask.names)")
-        }
-        try restoredMask.validate(against: model.namedParameters)
-        mask = restoredMask
         func meta(_ k: String) throws -> String {
             guard let v = file.metadata[k] else { throw TrainingError("checkpoint \(run.checkpointPath) lacks the metadata entry '\(k)'") }
             return v
         }
-        if try meta("has_rewind") == "1" {
-            snapshot = WeightSnapshot(entries: model.stateDict.compactMap { name, _ in
-                file.tensors[rewindPrefix + name].map { (name, $0) }
-            })
-        } else {
-            snapshot = nil
-        }
+        try restoreState(model: model, mask: &mask, snapshot: &snapshot, hasRewind: try meta("has_rewind") == "1",
+                         from: file, path: run.checkpointPath)
         optimizer = masked(makeOptimizer(training), mask: mask)
         var optState: [String: Tensor] = [:]
         for (k, t) in file.tensors where k.hasPrefix("optimizer/") { optState[String(k.dropFirst("optimizer/".count))] = t }

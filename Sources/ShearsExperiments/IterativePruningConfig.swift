@@ -63,6 +63,8 @@ public struct IterativePruningConfig: Codable, Equatable, Sendable {
     public var schedule: CycleSchedule = CycleSchedule()
     /// R: independent runs; run r uses seed `training.seed + r` in `run_<r>/`.
     public var runs: Int = 1
+    /// Fig. 1 probes after every cycle (nil: off).
+    public var distributions: DistributionOptions? = nil
 
     public init() {
         training = TrainingConfig()
@@ -99,6 +101,7 @@ public struct IterativePruningConfig: Codable, Equatable, Sendable {
         if cycles < 0 { try fail("--cycles must be ≥ 0, got \(cycles)") }
         if runs < 1 { try fail("--runs must be ≥ 1, got \(runs)") }
         if gradientBatches < 1 { try fail("--gradient-batches must be ≥ 1, got \(gradientBatches)") }
+        if let d = distributions, d.batches < 1 { try fail("--distribution-batches must be ≥ 1, got \(d.batches)") }
         if case .rewindTo(let k) = retrain, k < 0 { try fail("--retrain rewind:K needs K ≥ 0, got \(k)") }
         switch schedule.kind {
         case .cyclical: if schedule.stepSize <= 0 { try fail("--cyclic-step must be positive, got \(schedule.stepSize)") }

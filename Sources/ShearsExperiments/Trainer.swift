@@ -27,7 +27,7 @@ public struct TrainingOptions {
     public var threads: Int = 2
     /// Stop (as if killed) right after this iteration's bookkeeping — for resume tests.
     public var stopAfterIteration: Int? = nil
-    /// Iterative pruning only: stop (as if killed) right after pruning cycle m's end-of-cycle checkpoint, or — with
+    /// Iterative pruning and its oracle: stop (as if killed) right after cycle m's end-of-cycle checkpoint, or — with
     /// `stopAfterIteration` also set — after that iteration of cycle m. `Trainer.run` ignores it.
     public var stopAfterCycle: Int? = nil
     /// nil: decide from whether stdout is a terminal.
@@ -222,7 +222,7 @@ public enum Trainer {
         let logits = model(Variable(batch.images))
         let loss = softmaxCrossEntropy(logits: logits, labels: batch.labels)
         let lossValue = loss.value.scalar
-        guard lossValue.isFinite else { throw TrainingError(message(lossValue)) }
+        guard lossValue.isFinite else { throw LossDiverged(loss: lossValue, description: message(lossValue)) }
         loss.backward()
         optimizer.step(parameters)
         return (lossValue, logits.value)

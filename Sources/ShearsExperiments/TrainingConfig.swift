@@ -94,6 +94,12 @@ public struct TrainingError: Error, CustomStringConvertible {
     public init(_ description: String) { self.description = description }
 }
 
+/// The training loss became NaN or infinite (thrown by `Trainer.step`; the message names the step and what to try).
+public struct LossDiverged: Error, CustomStringConvertible {
+    public let loss: Float
+    public let description: String
+}
+
 extension JSONEncoder {
     static var sorted: JSONEncoder {
         let e = JSONEncoder()

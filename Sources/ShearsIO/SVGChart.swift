@@ -130,11 +130,14 @@ public struct SVGLineChart {
         return lo...hi
     }
 
-    /// A y range widened by 2 % at each end (an end at 0 stays at 0), so that a line at the data's extreme does not
-    /// run along the frame.
+    /// A y range widened by 2 % at each end, so that a line at the data's extreme does not run along the frame. The
+    /// padding never crosses 0: non-negative data (densities, accuracies, counts) never gets a negative axis, and
+    /// non-positive data never a positive one.
     static func padded(_ r: ClosedRange<Double>) -> ClosedRange<Double> {
         let pad = (r.upperBound - r.lowerBound) * 0.02
-        return (r.lowerBound == 0 ? 0 : r.lowerBound - pad)...(r.upperBound == 0 ? 0 : r.upperBound + pad)
+        let lo = r.lowerBound >= 0 ? Swift.max(0, r.lowerBound - pad) : r.lowerBound - pad
+        let hi = r.upperBound <= 0 ? Swift.min(0, r.upperBound + pad) : r.upperBound + pad
+        return lo...hi
     }
 
     /// Axis bounds and ticks at 1, 2 or 5 × 10^k, about 4 to 10 of them. A zero-width range is widened around its value

@@ -15,11 +15,17 @@ extension Allocation: ExpressibleByArgument {}
 struct Prune: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Prune networks (iterative pruning as in the S-Cyc paper).",
-        subcommands: [PruneIterative.self])
+        subcommands: [PruneIterative.self, PruneOracle.self, PruneCompare.self])
 }
 
 /// `shears prune iterative`: train, prune p of the remaining weights, retrain — L times; resumable.
 struct PruneIterative: ParsableCommand {
+    @OptionGroup var protocolFlags: IterativePruningFlags
+    @Flag(help: "Record the Fig. 1 distributions (weight gradients, post-ReLU activations of MLPs) after every cycle.")
+    var distributions = false
+    @Option(help: "Training batches the distributions are measured on.") var distributionBatches: Int = 20
+    @OptionGroup var execution: RunOptions
+
     static let configuration = CommandConfiguration(
         commandName: "iterative",
         abstract: "Iterative pruning (S-Cyc Algorithm 1); re-running the same command resumes it.",
@@ -30,6 +36,27 @@ struct PruneIterative: ParsableCommand {
         scyc its peak is Eq. 2's max_lr(m). --iterations/--epochs are per cycle. Writes run_<r>/cycles.jsonl, \
         run_<r>/sparsity/cycle_<m>.json and summary.json (mean ± sample std over --runs).
         """)
+
+    func makeConfig() throws -> IterativePruningConfig {
+        var c = try protocolFlags.makeConfig()
+        if distributions || distributionBatches != 20 { c.distributions = DistributionOptions(batches: distributionBatches) }
+        do { try c.validate() } catch let e as TrainingError { throw ValidationError(e.description) }
+        return c
+    }
+
+    func validate() throws {
+        _ = try makeConfig()
+    }
+
+    func run() throws {
+        let config = try makeConfig()
+        let dir = try execution.directory(prefix: "prune", nonDefault: config.nonDefaultFields)
+        _ = try IterativePruning.run(config, in: dir, options: execution.trainingOptions)
+    }
+}
+
+/// The flags of S-Cyc's iterative-pruning protocol, shared by `prune iterative` and `prune oracle`.
+struct IterativePruningFlags: ParsableArguments {
 
     // Training (as `shears train`, but the split defaults to S-Cyc's pooled 60/20/20).
     @Option(help: "Model: \(ModelName.allCases.map(\.rawValue).joined(separator: ", ")).") var model: ModelName = .lenet300100
@@ -79,8 +106,6 @@ struct PruneIterative: ParsableCommand {
 
     @Option(help: "R: independent runs (seeds seed … seed + R − 1).") var runs: Int = 1
 
-    @OptionGroup var execution: RunOptions
-
     func makeConfig() throws -> IterativePruningConfig {
         var c = IterativePruningConfig()
         var t = c.training
@@ -115,6 +140,35 @@ struct PruneIterative: ParsableCommand {
         do { try c.validate() } catch let e as TrainingError { throw ValidationError(e.description) }
         return c
     }
+}
+
+/// `shears prune oracle`: the greedy per-cycle grid search of the warmup peak (S-Cyc's Table 3).
+struct PruneOracle: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "oracle",
+        abstract: "Per-cycle grid search of max_lr: well-tuned value and feasible region next to S-Cyc's Eq. 2 (Table 3).",
+        discussion: """
+        At every cycle trains once per --grid value (the warmup schedule of --warmup/--drops with that peak) from the         same pruned starting point, takes the best validation accuracy as the well-tuned max_lr and the values within         --tolerance of it as the feasible region, and prunes the well-tuned network for the next cycle. S-Cyc's max_lr         comes from --l-min --l-amp --q --beta --rate. Writes trials.jsonl, oracle.json, oracle.md and oracle.svg;         re-running the same command resumes after the last finished trial. --runs must be 1.
+        """)
+
+    @OptionGroup var protocolFlags: IterativePruningFlags
+    @Option(help: "max_lr values to try, comma-separated, increasing.") var grid: String = "0.01,0.02,0.03,0.05,0.07,0.1"
+    @Option(help: "Feasible region: within this of the best validation accuracy (0.005 = 0.5 points).") var tolerance: Double = 0.005
+    @OptionGroup var execution: RunOptions
+
+    func makeConfig() throws -> OracleConfig {
+        var pruning = try protocolFlags.makeConfig()
+        if pruning.schedule.kind != .warmup && pruning.schedule.kind != .scyc { pruning.schedule.kind = .warmup }
+        let values = try grid.split(separator: ",").map { part -> Double in
+            guard let v = Double(part.trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError("--grid: '\(part)' is not a learning rate")
+            }
+            return v
+        }
+        let c = OracleConfig(pruning: pruning, grid: values, tolerance: tolerance)
+        do { try c.validate() } catch let e as TrainingError { throw ValidationError(e.description) }
+        return c
+    }
 
     func validate() throws {
         _ = try makeConfig()
@@ -122,8 +176,10 @@ struct PruneIterative: ParsableCommand {
 
     func run() throws {
         let config = try makeConfig()
-        let dir = try execution.directory(prefix: "prune", nonDefault: config.nonDefaultFields)
-        let options = execution.trainingOptions
-        _ = try IterativePruning.run(config, in: dir, options: options)
+        var named = config.pruning.nonDefaultFields
+        named["grid"] = grid
+        if tolerance != 0.005 { named["tolerance"] = String(tolerance) }
+        let dir = try execution.directory(prefix: "oracle", nonDefault: named)
+        _ = try SCycOracle.run(config, in: dir, options: execution.trainingOptions)
     }
 }

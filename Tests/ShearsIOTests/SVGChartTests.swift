@@ -117,6 +117,19 @@ final class SVGChartTests: XCTestCase {
         XCTAssertTrue(c.texts.contains("2"))
     }
 
+    func testNonNegativeDataNeverGetsANegativeAxis() {
+        // A density curve whose smallest value is just above 0: the 2 % padding must stop at 0.
+        XCTAssertEqual(SVGLineChart.padded(0.001...0.9).lowerBound, 0)
+        XCTAssertEqual(SVGLineChart.axis(SVGLineChart.padded(0.001...0.9), fixed: false).lo, 0)
+        XCTAssertEqual(SVGLineChart.padded(-0.9 ... -0.001).upperBound, 0)
+        // Data away from 0 is still padded on both sides, and signed data crosses 0 as before.
+        let r = SVGLineChart.padded(10...20)
+        XCTAssertEqual(r.lowerBound, 9.8, accuracy: 1e-12); XCTAssertEqual(r.upperBound, 20.2, accuracy: 1e-12)
+        XCTAssertLessThan(SVGLineChart.padded(-1...1).lowerBound, -1)
+        let chart = SVGLineChart(title: "t", xLabel: "x", yLabel: "y", series: [(name: "s", points: [(0, 0.001), (1, 0.9)])])
+        XCTAssertFalse(parse(chart.render()).texts.contains { $0.hasPrefix("-") }, "no negative tick label")
+    }
+
     func testWriteIsAtomicAndReadable() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("svgchart-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

@@ -1,0 +1,296 @@
+import Foundation
+import ShearsIO
+import ShearsNN
+import ShearsOptim
+import ShearsPrune
+import ShearsTensor
+
+/// The S-Cyc paper's oracle (spec §2.5, Table 3 and App. Tables 7–8): a greedy per-cycle grid search of the warmup
+/// peak max_lr. At every cycle m, for every max_lr of the grid, train the cycle from the same starting point (the
+/// pruned and reset weights, a fresh optimizer, the warmup schedule with that peak) and record the best validation
+/// accuracy. The **well-tuned max_lr** is the argmax (the first of the grid on ties), the **feasible region** the grid
+/// values within `tolerance` (absolute: 0.005 = 0.5 percentage points) of the best validation accuracy. The network
+/// trained with the well-tuned max_lr is the one pruned for cycle m + 1 (greedy). Each cycle's S-Cyc max_lr (Eq. 2
+/// with the config's l_min, l_amp, q, β and rate) is reported beside it.
+public struct OracleConfig: Codable, Equatable, Sendable {
+    /// The protocol: model, data, training per cycle, pruning, retrain policy; `schedule` gives the warmup shape
+    /// (ramp b, drops c, d, e) and S-Cyc's (l_min, l_amp, q, β). `runs` must be 1 (the oracle is one greedy path).
+    public var pruning: IterativePruningConfig
+    /// The max_lr values tried at every cycle (positive, increasing).
+    public var grid: [Double]
+    /// Feasible: best validation accuracy − tolerance ≤ validation accuracy (accuracy as a fraction).
+    public var tolerance: Double = 0.005
+
+    public init(pruning: IterativePruningConfig, grid: [Double], tolerance: Double = 0.005) {
+        self.pruning = pruning; self.grid = grid; self.tolerance = tolerance
+    }
+
+    public func validate() throws {
+        func fail(_ m: String) throws -> Never { throw TrainingError(m) }
+        try pruning.validate()
+        if grid.isEmpty { try fail("--grid needs at least one max_lr") }
+        if grid.contains(where: { !($0 > 0) || !$0.isFinite }) { try fail("--grid values must be positive, got \(grid)") }
+        if zip(grid, grid.dropFirst()).contains(where: { $0 >= $1 }) { try fail("--grid must be strictly increasing, got \(grid)") }
+        if !(tolerance >= 0 && tolerance < 1) { try fail("--tolerance must be in [0, 1) (a fraction of accuracy), got \(tolerance)") }
+        if pruning.runs != 1 { try fail("the oracle is one greedy path: --runs must be 1, got \(pruning.runs)") }
+        if pruning.training.split == .official && pruning.training.validation == 0 {
+            try fail("the oracle chooses max_lr by validation accuracy: use the pooled split or --validation > 0")
+        }
+        switch pruning.retrain {
+        case .lrRewind, .rewindToInit, .reinit: break
+        case .rewindTo, .fineTune:
+            try fail("the oracle supports --retrain lr-rewind, rewind-init and reinit (rewind:K would need a snapshot from "
+                     + "one trial of cycle 0, fine-tune has no schedule to tune)")
+        }
+    }
+
+    /// S-Cyc's max_lr for cycle m from the pruning config's schedule parameters (Eq. 2).
+    public func sCycMaxLR(cycle m: Int) -> Double {
+        let s = pruning.schedule
+        return SCycSchedule(lMin: s.lMin, lAmp: s.lAmp, q: s.q, beta: s.beta, rate: pruning.rate,
+                            warmupIterations: s.warmupIterations, drops: s.drops).maxLR(cycle: m)
+    }
+}
+
+/// One (cycle, max_lr) training of the grid.
+/// A trial whose loss diverged (NaN or infinite) counts as a failed training: accuracies 0, `diverged` true.
+public struct OracleTrial: Codable, Equatable, Sendable {
+    public var cycle: Int
+    public var percentRemaining: Double
+    public var percentRemainingAllParameters: Double
+    public var maxLR: Double
+    public var bestValidationAccuracy: Double
+    public var testAccuracyAtBestValidation: Double
+    public var finalTestAccuracy: Double
+    public var diverged: Bool
+
+    public init(cycle: Int, percentRemaining: Double, percentRemainingAllParameters: Double, maxLR: Double,
+                bestValidationAccuracy: Double, testAccuracyAtBestValidation: Double, finalTestAccuracy: Double, diverged: Bool) {
+        self.cycle = cycle; self.percentRemaining = percentRemaining
+        self.percentRemainingAllParameters = percentRemainingAllParameters; self.maxLR = maxLR
+        self.bestValidationAccuracy = bestValidationAccuracy; self.testAccuracyAtBestValidation = testAccuracyAtBestValidation
+        self.finalTestAccuracy = finalTestAccuracy; self.diverged = diverged
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case cycle, diverged
+        case percentRemaining = "percent_remaining"
+        case percentRemainingAllParameters = "percent_remaining_all_parameters"
+        case maxLR = "max_lr"
+        case bestValidationAccuracy = "best_validation_accuracy"
+        case testAccuracyAtBestValidation = "test_accuracy_at_best_validation"
+        case finalTestAccuracy = "final_test_accuracy"
+    }
+}
+
+/// One column of Table 3.
+public struct OracleCycle: Codable, Equatable, Sendable {
+    public var cycle: Int
+    public var percentRemaining: Double
+    public var percentRemainingAllParameters: Double
+    public var wellTunedMaxLR: Double
+    public var bestValidationAccuracy: Double
+    public var testAccuracyAtBestValidation: Double
+    /// Every grid value within the tolerance, and their [min, max] (the printed region; it may have holes).
+    public var feasible: [Double]
+    public var feasibleRegion: [Double]
+    public var sCycMaxLR: Double
+    public var sCycInsideRegion: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case cycle, feasible
+        case percentRemaining = "percent_remaining"
+        case percentRemainingAllParameters = "percent_remaining_all_parameters"
+        case wellTunedMaxLR = "well_tuned_max_lr"
+        case bestValidationAccuracy = "best_validation_accuracy"
+        case testAccuracyAtBestValidation = "test_accuracy_at_best_validation"
+        case feasibleRegion = "feasible_region"
+        case sCycMaxLR = "scyc_max_lr"
+        case sCycInsideRegion = "scyc_inside_region"
+    }
+
+    /// The well-tuned max_lr and feasible region of one cycle's trials (grid order; ties go to the first).
+    public static func choose(cycle m: Int, trials: [OracleTrial], tolerance: Double) -> (best: OracleTrial, feasible: [Double]) {
+        precondition(!trials.isEmpty, "OracleCycle.choose: no trials for cycle \(m)")
+        var best = trials[0]
+        for t in trials.dropFirst() where t.bestValidationAccuracy > best.bestValidationAccuracy { best = t }
+        let feasible = trials.filter { $0.bestValidationAccuracy >= best.bestValidationAccuracy - tolerance }.map(\.maxLR)
+        return (best, feasible)
+    }
+}
+
+/// `oracle.json`.
+public struct OracleSummary: Codable, Equatable, Sendable {
+    public var cycles: [OracleCycle]
+    public var trials: [OracleTrial]
+}
+
+public enum SCycOracle {
+    static let trialsFile = "trials.jsonl", cycleStartFile = "cycle_start.safetensors", bestTrialFile = "best_trial.safetensors"
+
+    /// Runs the oracle in `dir` (resumable: re-running the same command continues after the last finished trial; a
+    /// trial cut short is retrained from the start of its cycle). Writes `trials.jsonl`, per trial
+    /// `trials/cycle_<m>/max_lr_<v>/metrics.*`, and at the end `oracle.json`, `oracle.md` (Table 3's layout) and
+    /// `oracle.svg` (max_lr vs % remaining: well-tuned, the feasible region's bounds and S-Cyc's Eq. 2).
+    public static func run(_ config: OracleConfig, in dir: RunDirectory, options: TrainingOptions = TrainingOptions()) throws -> OracleSummary {
+        try config.validate()
+        Threads.set(options.threads)
+        if let saved = try dir.readJSON(OracleConfig.self, from: "config.json") {
+            guard saved == config else {
+                throw TrainingError("run directory \(dir.url.path) holds an oracle with a different configuration; choose another --out (or delete it)")
+            }
+        } else {
+            try dir.writeJSON(config, to: "config.json")
+        }
+        if let done = try dir.readJSON(OracleSummary.self, from: "oracle.json") { return done }
+
+        let pc = config.pruning
+        let env = try CycleEnvironment(pc, index: 0, run: dir, options: options, configFile: "training_config.json")
+        let model = env.model, tc = env.training, s = pc.schedule
+        var mask = Mask.ones(for: env.prunable)
+        var snapshot: WeightSnapshot? = pc.retrain.snapshotIteration == 0 ? WeightSnapshot(model.stateDict) : nil
+        var m = 0
+        if dir.fileExists(cycleStartFile) {
+            m = try restoreCycleStart(model: model, mask: &mask, snapshot: &snapshot, from: dir)
+            env.say("resuming the oracle in \(dir.url.path) at cycle \(m)")
+        } else {
+            try saveCycleStart(model: model, mask: mask, snapshot: snapshot, cycle: 0, to: dir)
+            env.say("max_lr oracle for \(tc.model.rawValue) on \(tc.dataset.rawValue): grid \(config.grid), "
+                    + "\(pc.cycles) pruning cycles at rate \(pc.rate), \(env.total) iterations per cycle → \(dir.url.path)")
+        }
+        var trials = readTrials(dir)
+        var cycles: [OracleCycle] = []
+        for done in 0..<m { cycles.append(try column(config, cycle: done, trials: trials, dir: dir)) }
+
+        while m <= pc.cycles {
+            let start = model.stateDict.map { ($0.0, $0.1.value.map { $0 }) }   // value copies of the cycle's start
+            for peak in config.grid where !trials.contains(where: { $0.cycle == m && $0.maxLR == peak }) {
+                for (v, (_, t)) in zip(model.stateDict.map(\.1), start) { v.value = t.map { $0 } }
+                var trialEnv = env
+                let trialPath = dir.path("trials/cycle_\(m)/max_lr_\(peak)")
+                try? FileManager.default.removeItem(atPath: trialPath)   // a trial cut short starts over
+                trialEnv.run = try RunDirectory(path: trialPath)
+                let warmup = WarmupLR(peak: peak, warmup: s.warmupIterations, drops: s.drops)
+                var optimizer = masked(makeOptimizer(tc), mask: mask)
+                var pos = IterativePruning.Position()
+                var diverged = false
+                do {
+                    try IterativePruning.trainCycle(trialEnv, model: model, optimizer: &optimizer, cycle: m, position: &pos,
+                                                    learningRate: { warmup.learningRate(iteration: $0, cycle: m) })
+                } catch let e as LossDiverged {
+                    diverged = true
+                    env.say("oracle cycle \(m) max_lr \(peak): \(e.description) — recorded as a failed trial")
+                }
+                let record = IterativePruning.cycleRecord(trialEnv, model: model, cycle: m, mask: mask, best: pos.best, maxLR: peak)
+                let trial = OracleTrial(cycle: m, percentRemaining: record.percentRemaining,
+                                        percentRemainingAllParameters: record.percentRemainingAllParameters, maxLR: peak,
+                                        bestValidationAccuracy: diverged ? 0 : pos.best.validationAccuracy,
+                                        testAccuracyAtBestValidation: diverged ? 0 : pos.best.testAccuracy,
+                                        finalTestAccuracy: diverged ? 0 : record.finalTestAccuracy, diverged: diverged)
+                // Keep the weights of the best trial so far: the network the next cycle prunes.
+                let previousBest = trials.filter { $0.cycle == m }.map(\.bestValidationAccuracy).max() ?? -.infinity
+                if !diverged, trial.bestValidationAccuracy > previousBest {
+                    try saveStateDict(model, to: dir.path(bestTrialFile), metadata: ["format": "pt", "cycle": String(m), "max_lr": String(peak)])
+                }
+                trials.append(trial)
+                try appendTrial(trial, to: dir)
+                env.say(String(format: "oracle cycle %d (%.2f%% remaining) max_lr %.4g: best val acc %.2f%%, test acc at best val %.2f%%",
+                               m, 100 * mask.density, peak, 100 * trial.bestValidationAccuracy, 100 * trial.testAccuracyAtBestValidation))
+            }
+            let col = try column(config, cycle: m, trials: trials, dir: dir)
+            cycles.append(col)
+            env.say(String(format: "oracle cycle %d: well-tuned max_lr %.4g, feasible [%.4g, %.4g], S-Cyc %.4g%@", m, col.wellTunedMaxLR,
+                           col.feasibleRegion[0], col.feasibleRegion[1], col.sCycMaxLR, col.sCycInsideRegion ? " (inside)" : " (outside)"))
+            if m < pc.cycles {
+                // Continue from the well-tuned trial's network (greedy), prune it and reset for cycle m + 1.
+                let best = try SafetensorsFile.read(path: dir.path(bestTrialFile))
+                guard best.metadata["cycle"] == String(m) else {
+                    throw TrainingError("\(dir.path(bestTrialFile)) belongs to cycle \(best.metadata["cycle"] ?? "?"), expected \(m); delete the oracle directory and rerun")
+                }
+                try Trainer.restoreModelState(model, from: best, path: dir.path(bestTrialFile))
+                _ = try IterativePruning.pruneAndReset(pc, env, model: model, mask: &mask, snapshot: snapshot, cycle: m)
+                try saveCycleStart(model: model, mask: mask, snapshot: snapshot, cycle: m + 1, to: dir)
+                if let stop = options.stopAfterCycle, stop == m { throw TrainingInterrupted(iteration: env.total) }
+            }
+            m += 1
+        }
+
+        let summary = OracleSummary(cycles: cycles, trials: trials)
+        try dir.writeJSON(summary, to: "oracle.json")
+        try table(summary).write(toFile: dir.path("oracle.md"), atomically: true, encoding: .utf8)
+        try chart(summary, title: "max_lr oracle: \(tc.model.rawValue) on \(tc.dataset.rawValue)").write(to: dir.path("oracle.svg"))
+        if !options.quiet { print(table(summary)) }
+        return summary
+    }
+
+    /// Cycle m's column from its trials.
+    static func column(_ config: OracleConfig, cycle m: Int, trials: [OracleTrial], dir: RunDirectory) throws -> OracleCycle {
+        let mine = trials.filter { $0.cycle == m }.sorted { $0.maxLR < $1.maxLR }
+        guard !mine.isEmpty else { throw TrainingError("\(dir.path(trialsFile)) has no trial of cycle \(m)") }
+        let (best, feasible) = OracleCycle.choose(cycle: m, trials: mine, tolerance: config.tolerance)
+        let sc = config.sCycMaxLR(cycle: m)
+        let region = [feasible.min()!, feasible.max()!]
+        return OracleCycle(cycle: m, percentRemaining: best.percentRemaining,
+                           percentRemainingAllParameters: best.percentRemainingAllParameters,
+                           wellTunedMaxLR: best.maxLR, bestValidationAccuracy: best.bestValidationAccuracy,
+                           testAccuracyAtBestValidation: best.testAccuracyAtBestValidation,
+                           feasible: feasible, feasibleRegion: region, sCycMaxLR: sc,
+                           sCycInsideRegion: sc >= region[0] * (1 - 1e-9) && sc <= region[1] * (1 + 1e-9))
+    }
+
+    /// Table 3's layout: one column per cycle (P_m), rows well-tuned max_lr, feasible region, S-Cyc, and the
+    /// validation / test accuracy of the well-tuned trial.
+    public static func table(_ s: OracleSummary) -> String {
+        func g(_ x: Double) -> String { String(format: "%.4g", x) }
+        let cols = s.cycles
+        var out = "| | " + cols.map { String(format: "%.3g", $0.percentRemaining) }.joined(separator: " | ") + " |\n"
+        out += "|---|" + String(repeating: "---|", count: cols.count) + "\n"
+        out += "| well-tuned max_lr | " + cols.map { g($0.wellTunedMaxLR) }.joined(separator: " | ") + " |\n"
+        out += "| feasible region | " + cols.map { "[\(g($0.feasibleRegion[0])), \(g($0.feasibleRegion[1]))]" }.joined(separator: " | ") + " |\n"
+        out += "| S-Cyc (Eq. 2) | " + cols.map { g($0.sCycMaxLR) + ($0.sCycInsideRegion ? "" : " ✗") }.joined(separator: " | ") + " |\n"
+        out += "| best val acc (%) | " + cols.map { String(format: "%.2f", 100 * $0.bestValidationAccuracy) }.joined(separator: " | ") + " |\n"
+        out += "| test acc at best val (%) | " + cols.map { String(format: "%.2f", 100 * $0.testAccuracyAtBestValidation) }.joined(separator: " | ") + " |\n"
+        return "Columns: % of prunable weights remaining. ✗: S-Cyc's max_lr outside the feasible region.\n\n" + out
+    }
+
+    /// max_lr against % remaining (log x, decreasing to the right as the net is pruned: x = −log10 P).
+    public static func chart(_ s: OracleSummary, title: String) -> SVGLineChart {
+        func pts(_ f: (OracleCycle) -> Double) -> [(Double, Double)] { s.cycles.map { (Double($0.cycle), f($0)) } }
+        return SVGLineChart(title: title, xLabel: "pruning cycle m (% remaining = 100 · 0.8^m)", yLabel: "max_lr (learning rate)",
+                            series: [(name: "well-tuned", points: pts(\.wellTunedMaxLR)),
+                                     (name: "feasible: lowest", points: pts { $0.feasibleRegion[0] }),
+                                     (name: "feasible: highest", points: pts { $0.feasibleRegion[1] }),
+                                     (name: "S-Cyc (Eq. 2)", points: pts(\.sCycMaxLR))])
+    }
+
+    // MARK: state
+
+    static func readTrials(_ dir: RunDirectory) -> [OracleTrial] {
+        guard let text = try? String(contentsOfFile: dir.path(trialsFile), encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").compactMap { try? JSONDecoder().decode(OracleTrial.self, from: Data($0.utf8)) }
+    }
+
+    static func appendTrial(_ t: OracleTrial, to dir: RunDirectory) throws {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        let line = String(decoding: try e.encode(t), as: UTF8.self) + "\n"
+        let all = ((try? String(contentsOfFile: dir.path(trialsFile), encoding: .utf8)) ?? "") + line
+        try all.write(toFile: dir.path(trialsFile), atomically: true, encoding: .utf8)
+    }
+
+    static func saveCycleStart(model: any Layer, mask: Mask, snapshot: WeightSnapshot?, cycle m: Int, to dir: RunDirectory) throws {
+        let (tensors, dtypes) = IterativePruning.stateTensors(model: model, optimizer: nil, mask: mask, snapshot: snapshot)
+        try SafetensorsFile.write(path: dir.path(cycleStartFile), tensors: tensors, dtypes: dtypes,
+                                  metadata: ["format": "pt", "cycle": String(m), "has_rewind": snapshot == nil ? "0" : "1"])
+    }
+
+    static func restoreCycleStart(model: any Layer, mask: inout Mask, snapshot: inout WeightSnapshot?, from dir: RunDirectory) throws -> Int {
+        let path = dir.path(cycleStartFile)
+        let file = try SafetensorsFile.read(path: path)
+        try IterativePruning.restoreState(model: model, mask: &mask, snapshot: &snapshot, hasRewind: file.metadata["has_rewind"] == "1",
+                                          from: file, path: path)
+        guard let m = file.metadata["cycle"].flatMap(Int.init) else { throw TrainingError("\(path) lacks its cycle number") }
+        return m
+    }
+}
