@@ -23,6 +23,11 @@ public struct CycleDistributionStats: Codable, Equatable, Sendable {
     /// Fraction of alive-weight gradients with |g − μ₀| > kσ₀, μ₀ and σ₀ of cycle 0's gradients (k = 2, 3).
     public var gradientOutside2Sigma0: Double
     public var gradientOutside3Sigma0: Double
+    /// The same three numbers over *all* weights, pruned ones included (the paper's "all weight gradients"; a pruned
+    /// weight's gradient is in general not 0), against the same μ₀ ± kσ₀ of cycle 0's alive-weight gradients.
+    public var allWeightsGradientStd: Double
+    public var allWeightsGradientOutside2Sigma0: Double
+    public var allWeightsGradientOutside3Sigma0: Double
     public var activationMean: Double?
     public var activationStd: Double?
     /// Fraction of post-ReLU activations above μ₀ + 2σ₀ of cycle 0's activations.
@@ -35,6 +40,9 @@ public struct CycleDistributionStats: Codable, Equatable, Sendable {
         case gradientStd = "gradient_std"
         case gradientOutside2Sigma0 = "gradient_outside_2sigma0"
         case gradientOutside3Sigma0 = "gradient_outside_3sigma0"
+        case allWeightsGradientStd = "all_weights_gradient_std"
+        case allWeightsGradientOutside2Sigma0 = "all_weights_gradient_outside_2sigma0"
+        case allWeightsGradientOutside3Sigma0 = "all_weights_gradient_outside_3sigma0"
         case activationMean = "activation_mean"
         case activationStd = "activation_std"
         case activationAbove2Sigma0 = "activation_above_2sigma0"
@@ -49,7 +57,8 @@ extension IterativePruning {
     ///   rule (k = ⌈log₂ n⌉ + 1 bins over its own [min, max]), as the paper draws them;
     /// - `common.json` + `common-*.svg`: the same values on common edges, cycle 0's mean ± 4σ₀ in cycle 0's Sturges
     ///   bin count, so that the curves compare bin by bin (values outside land in under/overflow);
-    /// - `stats.json`: per cycle std and the mass outside cycle 0's ±2σ₀ / ±3σ₀ (`CycleDistributionStats`).
+    /// - `stats.json`: per cycle std and the mass outside cycle 0's ±2σ₀ / ±3σ₀ (`CycleDistributionStats`), for the
+    ///   alive weights and for all weights.
     /// Gradients: ∂L/∂w of the conv/linear weights over `batches` training batches (their own seeded stream, the
     /// same for every cycle), alive weights only (the spec's [proposal]; a pruned weight's gradient is not part of
     /// the trained network). Activations: post-ReLU outputs of every hidden layer, for MLP models only.
@@ -61,9 +70,12 @@ extension IterativePruning {
         let probeLoader = DataLoader(dataset: env.data.train, batchSize: tc.batchSize, shuffle: true, seed: seed ^ 0xF161_0001,
                                      mean: env.data.mean, std: env.data.std, prefetch: 0)
         let batches = Array(probeLoader.epoch(0).prefix(options.batches))
-        let gradients = gradientValues(model: model, batches: batches,
-                                       loss: { model, batch in softmaxCrossEntropy(logits: model(Variable(batch.images)), labels: batch.labels) },
-                                       parameters: weightParameters(of: model), excludingMasked: mask.tensors)
+        let loss: (any Layer, Batch) -> Variable = { model, batch in
+            softmaxCrossEntropy(logits: model(Variable(batch.images)), labels: batch.labels)
+        }
+        let allGradients = gradientValues(model: model, batches: batches, loss: loss, parameters: weightParameters(of: model))
+        let gradients = gradientValues(model: model, batches: batches, loss: loss, parameters: weightParameters(of: model),
+                                       excludingMasked: mask.tensors)
         let activations = (model as? MLP).map { postReLUActivations(of: $0, batches: batches) }
         let percent = 100 * mask.density
 
@@ -91,6 +103,9 @@ extension IterativePruning {
             cycle: m, percentRemaining: percent, gradientCount: gradients.count, gradientStd: gradientHistogram.std,
             gradientOutside2Sigma0: fractionOutside(gradients, (g0.mean - 2 * g0.std)...(g0.mean + 2 * g0.std)),
             gradientOutside3Sigma0: fractionOutside(gradients, (g0.mean - 3 * g0.std)...(g0.mean + 3 * g0.std)),
+            allWeightsGradientStd: Histogram.sturges(allGradients).std,
+            allWeightsGradientOutside2Sigma0: fractionOutside(allGradients, (g0.mean - 2 * g0.std)...(g0.mean + 2 * g0.std)),
+            allWeightsGradientOutside3Sigma0: fractionOutside(allGradients, (g0.mean - 3 * g0.std)...(g0.mean + 3 * g0.std)),
             activationMean: activationHistogram?.mean, activationStd: activationHistogram?.std,
             activationAbove2Sigma0: activations.flatMap { a in a0.map { fractionOutside(a, -Double.infinity...($0.mean + 2 * $0.std)) } }))
 

@@ -22,6 +22,10 @@ public enum CycleScheduleKind: String, Codable, CaseIterable, Sendable {
     case warmup
     /// `SCycSchedule` (Eq. 2): warmup whose peak is max_lr(m).
     case scyc
+    /// `CosineLR` from `TrainingConfig.lr` to 0 over the cycle.
+    case cosine
+    /// `OneCycleLR` with peak `TrainingConfig.lr` over the cycle (PyTorch's defaults: 30 % up, ÷25 start, ÷10⁴ end).
+    case onecycle
 }
 
 /// The LR schedule of every pruning cycle with its parameters (only those of `kind` are used).
@@ -112,7 +116,7 @@ public struct IterativePruningConfig: Codable, Equatable, Sendable {
                 if schedule.q < 0 { try fail("--q must be ≥ 0, got \(schedule.q)") }
                 if !(schedule.beta > 0) { try fail("--beta must be > 0, got \(schedule.beta)") }
             }
-        case .constant, .linearDecay: break
+        case .constant, .linearDecay, .cosine, .onecycle: break
         }
     }
 
@@ -126,6 +130,8 @@ public struct IterativePruningConfig: Codable, Equatable, Sendable {
         case .warmup: return WarmupLR(peak: s.peak ?? Double(training.lr), warmup: s.warmupIterations, drops: s.drops)
         case .scyc: return SCycSchedule(lMin: s.lMin, lAmp: s.lAmp, q: s.q, beta: s.beta, rate: rate,
                                         warmupIterations: s.warmupIterations, drops: s.drops)
+        case .cosine: return CosineLR(base: training.lr, totalIterations: max(1, total))
+        case .onecycle: return OneCycleLR(maxLR: Double(training.lr), totalIterations: max(1, total))
         }
     }
 }

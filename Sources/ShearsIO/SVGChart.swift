@@ -57,7 +57,10 @@ public struct SVGLineChart {
 
         """
         o += "<rect x=\"0\" y=\"0\" width=\"\(Self.n(width))\" height=\"\(Self.n(height))\" fill=\"white\"/>\n"
-        o += "<text x=\"\(Self.n(left + plotW / 2))\" y=\"\(Self.n(20 + Self.titleSize))\" text-anchor=\"middle\" "
+        // The title is centred over the plot, but slid (within the canvas) so that a long one is not cut off.
+        let titleHalf = Self.textWidth(title, size: Self.titleSize) / 2
+        let titleX = min(max(left + plotW / 2, titleHalf + 6), max(titleHalf + 6, width - titleHalf - 6))
+        o += "<text x=\"\(Self.n(titleX))\" y=\"\(Self.n(20 + Self.titleSize))\" text-anchor=\"middle\" "
             + "font-size=\"\(Self.n(Self.titleSize))\" font-weight=\"bold\">\(Self.escape(title))</text>\n"
 
         // Grid and ticks.

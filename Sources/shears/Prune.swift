@@ -92,7 +92,7 @@ struct IterativePruningFlags: ParsableArguments {
     @Flag(help: "Prune batch-norm γ too.") var pruneBatchNorm = false
 
     // Per-cycle LR schedule.
-    @Option(help: "Per-cycle LR schedule: constant, linear-decay, cyclical, warmup, scyc.") var lrSchedule: CycleScheduleKind = .constant
+    @Option(help: "Per-cycle LR schedule: constant, linear-decay, cyclical, warmup, scyc, cosine, onecycle.") var lrSchedule: CycleScheduleKind = .constant
     @Option(help: "cyclical: lower rate a.") var cyclicLower: Double = 0.001
     @Option(help: "cyclical: upper rate b.") var cyclicUpper: Double = 0.1
     @Option(help: "cyclical: half period c in iterations.") var cyclicStep: Int = 1000

@@ -146,6 +146,8 @@ final class ProtocolVariantsTests: XCTestCase {
         s.kind = .constant; kinds.append(("constant", s))
         s.kind = .linearDecay; kinds.append(("linear-decay", s))
         s.kind = .cyclical; s.lower = 0; s.upper = 0.08; s.stepSize = 3; kinds.append(("cyclical", s))
+        s = CycleSchedule(); s.kind = .cosine; kinds.append(("cosine", s))
+        s.kind = .onecycle; kinds.append(("onecycle", s))
         s = CycleSchedule(); s.kind = .warmup; s.peak = 0.06; s.warmupIterations = 6; s.drops = [6, 12]; kinds.append(("warmup", s))
         for (name, schedule) in kinds {
             var c = quickConfig(cycles: 2)
@@ -168,7 +170,7 @@ final class ProtocolVariantsTests: XCTestCase {
         // Sanity of the expectations themselves: linear decay reaches 0 at the cycle's end, the warmup ramps.
         var c = quickConfig(); c.schedule.kind = .linearDecay
         XCTAssertEqual(c.makeCycleSchedule(totalIterations: 20).learningRate(iteration: 20, cycle: 1), 0, accuracy: 1e-9)
-        c.schedule = kinds[3].1
+        c.schedule = kinds[5].1
         XCTAssertEqual(c.makeCycleSchedule(totalIterations: 20).learningRate(iteration: 3, cycle: 1), 0.03, accuracy: 1e-7)
     }
 
@@ -185,6 +187,12 @@ final class ProtocolVariantsTests: XCTestCase {
             XCTAssertEqual(s.gradientCount, r["remaining"] as! Int)
             XCTAssertEqual(s.percentRemaining, r["percent_remaining"] as! Double, accuracy: 1e-9)
             XCTAssertGreaterThan(s.gradientStd, 0)
+            if s.cycle == 0 {   // nothing pruned yet: all weights = the alive ones
+                XCTAssertEqual(s.allWeightsGradientStd, s.gradientStd, accuracy: 1e-12)
+                XCTAssertEqual(s.allWeightsGradientOutside2Sigma0, s.gradientOutside2Sigma0)
+            } else {
+                XCTAssertNotEqual(s.allWeightsGradientStd, s.gradientStd)
+            }
             XCTAssertGreaterThanOrEqual(try XCTUnwrap(s.activationMean), 0)
         }
         // Cycle 0 against its own ±2σ: Chebyshev bounds it by 1/4, a bell-shaped sample has a few percent there.

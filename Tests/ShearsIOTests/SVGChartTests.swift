@@ -130,6 +130,20 @@ final class SVGChartTests: XCTestCase {
         XCTAssertFalse(parse(chart.render()).texts.contains { $0.hasPrefix("-") }, "no negative tick label")
     }
 
+    func testALongTitleStaysOnTheCanvas() throws {
+        let title = String(repeating: "a long title ", count: 8)   // ~96 characters ≈ 860 px at 15 px
+        let chart = SVGLineChart(title: title, xLabel: "x", yLabel: "y", series: [(name: "a legend entry", points: [(0, 0), (1, 1)])],
+                                 width: 1000, height: 400)
+        let svg = chart.render()
+        let tag = try XCTUnwrap(svg.range(of: "font-weight=\"bold\"")).lowerBound
+        let head = svg[..<tag]
+        let xText = try XCTUnwrap(head.range(of: "x=\"", options: .backwards)).upperBound
+        let x = try XCTUnwrap(Double(head[xText...].prefix { $0 != "\"" }))
+        let half = Double(title.count) * 15 * 0.6 / 2
+        XCTAssertGreaterThanOrEqual(x - half, 0, "title starts on the canvas")
+        XCTAssertLessThanOrEqual(x + half, 1000, "title ends on the canvas")
+    }
+
     func testWriteIsAtomicAndReadable() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("svgchart-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
