@@ -85,18 +85,7 @@ public struct IterativePruningConfig: Codable, Equatable, Sendable {
         return out
     }
 
-    static func flattenOwn(_ c: IterativePruningConfig) -> [String: String] {
-        guard let data = try? JSONEncoder.sorted.encode(c),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [:] }
-        var out: [String: String] = [:]
-        for (k, v) in object where k != "training" {
-            if let text = v as? String { out[k] = text; continue }
-            if let d = try? JSONSerialization.data(withJSONObject: v, options: [.sortedKeys, .fragmentsAllowed]) {
-                out[k] = String(decoding: d, as: UTF8.self)
-            }
-        }
-        return out
-    }
+    static func flattenOwn(_ c: IterativePruningConfig) -> [String: String] { jsonFields(c, excluding: ["training"]) }
 
     public func validate() throws {
         func fail(_ m: String) throws -> Never { throw TrainingError(m) }

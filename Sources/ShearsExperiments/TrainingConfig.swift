@@ -51,15 +51,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     }
 
     static func flatten(_ c: TrainingConfig) -> [String: String] {
-        guard let data = try? JSONEncoder.sorted.encode(c),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [:] }
-        var out: [String: String] = [:]
-        for (k, v) in object {
-            if let text = v as? String { out[k] = text; continue }   // unquoted: "schedule=cosine" in run names
-            if let d = try? JSONSerialization.data(withJSONObject: v, options: [.sortedKeys, .fragmentsAllowed]) {
-                out[k] = String(decoding: d, as: UTF8.self)
-            }
-        }
+        var out = jsonFields(c)
         // Absent optionals must differ from present ones.
         for key in ["dataDir", "epochs", "iterations", "stepSize", "trainSubset", "initFrom"] where out[key] == nil { out[key] = "null" }
         return out
@@ -92,6 +84,21 @@ public enum SplitKind: String, Codable, CaseIterable, Sendable { case official, 
 public struct TrainingError: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
+}
+
+/// The top-level fields of `value`'s JSON as strings, without those in `excluding` — what run names are made of.
+/// Strings stay unquoted ("schedule=cosine"); anything else is its sorted JSON. Absent optionals are absent.
+func jsonFields<T: Encodable>(_ value: T, excluding: Set<String> = []) -> [String: String] {
+    guard let data = try? JSONEncoder.sorted.encode(value),
+          let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [:] }
+    var out: [String: String] = [:]
+    for (k, v) in object where !excluding.contains(k) {
+        if let text = v as? String { out[k] = text; continue }
+        if let d = try? JSONSerialization.data(withJSONObject: v, options: [.sortedKeys, .fragmentsAllowed]) {
+            out[k] = String(decoding: d, as: UTF8.self)
+        }
+    }
+    return out
 }
 
 /// The training loss became NaN or infinite (thrown by `Trainer.step`; the message names the step and what to try).

@@ -16,7 +16,7 @@ public struct SVGLineChart {
     /// Fixed axis ranges; nil: fitted to the data (and widened to whole ticks).
     public var xRange: ClosedRange<Double>? = nil, yRange: ClosedRange<Double>? = nil
     /// Stroke colours, cycled over the series.
-    public var palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
+    public var palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
     public var strokeWidth: Double = 1.5
 
     public init(title: String, xLabel: String, yLabel: String,
