@@ -6,25 +6,7 @@ import ShearsIO
 @testable import shears
 
 /// `shears anytime …` as a user types it.
-final class AnytimeCommandTests: XCTestCase {
-    private var scratch: URL!
-
-    override func setUpWithError() throws {
-        scratch = FileManager.default.temporaryDirectory.appendingPathComponent("shears-cli-anytime-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: scratch) }
-
-    private func refusal(_ arguments: [String]) -> String? {
-        do { _ = try Shears.parseAsRoot(arguments); return nil } catch { return Shears.message(for: error) }
-    }
-
-    private func run(_ arguments: [String]) throws {
-        var command = try Shears.parseAsRoot(arguments)
-        try command.run()
-    }
-
+final class AnytimeCommandTests: CommandTestCase {
     func testNonsenseFlagsAreRefusedNamingTheFlag() throws {
         let cases: [([String], String)] = [
             (["anytime", "--pruner", "vibes"], "pruner"),

@@ -6,25 +6,7 @@ import ShearsIO
 @testable import shears
 
 /// `shears prune grda` and `shears analyze hessian` as a user types them.
-final class GRDACommandTests: XCTestCase {
-    private var scratch: URL!
-
-    override func setUpWithError() throws {
-        scratch = FileManager.default.temporaryDirectory.appendingPathComponent("shears-grda-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: scratch) }
-
-    private func refusal(_ arguments: [String]) -> String? {
-        do { _ = try Shears.parseAsRoot(arguments); return nil } catch { return Shears.message(for: error) }
-    }
-
-    private func run(_ arguments: [String]) throws {
-        var command = try Shears.parseAsRoot(arguments)
-        try command.run()
-    }
-
+final class GRDACommandTests: CommandTestCase {
     func testNonsenseFlagsAreRefusedNamingTheFlag() {
         let cases: [([String], String)] = [
             (["prune", "grda", "--c", "-0.1"], "--c"),

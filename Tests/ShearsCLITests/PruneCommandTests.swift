@@ -6,26 +6,7 @@ import ShearsIO
 @testable import shears
 
 /// `shears prune …` as a user types it: flag parsing and its messages, a small end-to-end run, the comparison table.
-final class PruneCommandTests: XCTestCase {
-    private var scratch: URL!
-
-    override func setUpWithError() throws {
-        scratch = FileManager.default.temporaryDirectory.appendingPathComponent("shears-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: scratch) }
-
-    /// The message the CLI prints for `arguments`, or nil when they parse and validate.
-    private func refusal(_ arguments: [String]) -> String? {
-        do { _ = try Shears.parseAsRoot(arguments); return nil } catch { return Shears.message(for: error) }
-    }
-
-    private func run(_ arguments: [String]) throws {
-        var command = try Shears.parseAsRoot(arguments)
-        try command.run()
-    }
-
+final class PruneCommandTests: CommandTestCase {
     func testNonsenseFlagsAreRefusedNamingTheFlag() throws {
         let cases: [([String], String)] = [
             (["prune", "iterative", "--rate", "1.5"], "--rate"),

@@ -9,16 +9,7 @@ import ShearsPrune
 import ShearsTensor
 
 /// APP, Anytime OSP and the dense baseline on the synthetic set (spec §1–3).
-final class AnytimeTests: XCTestCase {
-    private var scratch: URL!
-
-    override func setUpWithError() throws {
-        scratch = FileManager.default.temporaryDirectory.appendingPathComponent("shears-anytime-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: scratch) }
-
+final class AnytimeTests: RunTestCase {
     /// 2400 synthetic training examples in 3 megabatches of 800 (720 train / 80 validation), 2 epochs each.
     private func quickConfig(pruner: AnytimePruner = .snip, osp: Bool = false) -> AnytimeConfig {
         var c = AnytimeConfig()
@@ -44,8 +35,6 @@ final class AnytimeTests: XCTestCase {
         o.stopAfterIteration = stopAfterIteration
         return o
     }
-
-    private func dir(_ name: String) throws -> RunDirectory { try RunDirectory(path: scratch.appendingPathComponent(name).path) }
 
     private func finalState(_ run: RunDirectory) throws -> ([String: [Float]], [String: [Float]]) {
         (try SafetensorsFile.read(path: run.path("model.safetensors")).tensors.mapValues(\.scalars),

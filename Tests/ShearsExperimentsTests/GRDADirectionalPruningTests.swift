@@ -8,16 +8,7 @@ import ShearsTensor
 
 /// `DirectionalPruning` (shears prune grda) on synthetic data: same init and order, sparsity logging, GMP to the same
 /// number of nonzeros, exact resume, clear errors.
-final class GRDADirectionalPruningTests: XCTestCase {
-    private var scratch: URL!
-
-    override func setUpWithError() throws {
-        scratch = FileManager.default.temporaryDirectory.appendingPathComponent("shears-grda-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: scratch) }
-
+final class GRDADirectionalPruningTests: RunTestCase {
     private func quickConfig() -> DirectionalPruningConfig {
         var c = DirectionalPruningConfig()
         c.training.model = .lenet300100
@@ -41,8 +32,6 @@ final class GRDADirectionalPruningTests: XCTestCase {
         o.threads = 1; o.quiet = true; o.terminalProgress = false; o.prefetch = 0
         return o
     }
-
-    private func dir(_ name: String) throws -> RunDirectory { try RunDirectory(path: scratch.appendingPathComponent(name).path) }
 
     private func weights(_ d: RunDirectory, _ phase: String) throws -> [String: [Float]] {
         try SafetensorsFile.read(path: d.path("\(phase)/model.safetensors")).tensors.mapValues(\.scalars)

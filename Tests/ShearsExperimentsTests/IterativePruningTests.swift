@@ -8,16 +8,7 @@ import ShearsOptim
 import ShearsPrune
 import ShearsTensor
 
-final class IterativePruningTests: XCTestCase {
-    private var scratch: URL!
-
-    override func setUpWithError() throws {
-        scratch = FileManager.default.temporaryDirectory.appendingPathComponent("shears-iterprune-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: scratch) }
-
+final class IterativePruningTests: RunTestCase {
     private func quickConfig(cycles: Int = 2) -> IterativePruningConfig {
         var c = IterativePruningConfig()
         c.training.model = .lenet300100
@@ -42,8 +33,6 @@ final class IterativePruningTests: XCTestCase {
         o.stopAfterIteration = stopAfterIteration
         return o
     }
-
-    private func dir(_ name: String) throws -> RunDirectory { try RunDirectory(path: scratch.appendingPathComponent(name).path) }
 
     private func records(_ run: RunDirectory) throws -> [[String: Any]] {
         let text = try String(contentsOfFile: run.path("cycles.jsonl"), encoding: .utf8)

@@ -7,16 +7,7 @@ import ShearsPrune
 import ShearsTensor
 
 /// The S-Cyc max_lr oracle (spec §2.5): choice rule, greedy path, diverging trials, resume, refused configurations.
-final class OracleTests: XCTestCase {
-    private var scratch: URL!
-
-    override func setUpWithError() throws {
-        scratch = FileManager.default.temporaryDirectory.appendingPathComponent("shears-oracle-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: scratch) }
-
+final class OracleTests: RunTestCase {
     private func trial(_ lr: Double, _ val: Double) -> OracleTrial {
         OracleTrial(cycle: 0, percentRemaining: 100, percentRemainingAllParameters: 100, maxLR: lr, bestValidationAccuracy: val,
                     testAccuracyAtBestValidation: val, finalTestAccuracy: val, diverged: false)

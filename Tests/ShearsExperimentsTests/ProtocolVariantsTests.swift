@@ -13,16 +13,7 @@ import ShearsPrune
 import ShearsTensor
 
 /// The iterative-pruning protocol with each allocation, retrain policy, per-cycle schedule and the Fig. 1 probes.
-final class ProtocolVariantsTests: XCTestCase {
-    private var scratch: URL!
-
-    override func setUpWithError() throws {
-        scratch = FileManager.default.temporaryDirectory.appendingPathComponent("shears-variants-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: scratch) }
-
+final class ProtocolVariantsTests: RunTestCase {
     private func quickConfig(cycles: Int = 2) -> IterativePruningConfig {
         var c = IterativePruningConfig()
         c.training.model = .lenet300100
@@ -42,8 +33,6 @@ final class ProtocolVariantsTests: XCTestCase {
         o.stopAfterCycle = stopAfterCycle
         return o
     }
-
-    private func dir(_ name: String) throws -> RunDirectory { try RunDirectory(path: scratch.appendingPathComponent(name).path) }
 
     private func report(_ d: RunDirectory, cycle m: Int) throws -> SparsityReport {
         try XCTUnwrap(try d.readJSON(SparsityReport.self, from: "run_0/sparsity/cycle_\(m).json"))

@@ -6,16 +6,7 @@ import ShearsIO
 import ShearsNN
 import ShearsTensor
 
-final class TrainerTests: XCTestCase {
-    private var scratch: URL!
-
-    override func setUpWithError() throws {
-        scratch = FileManager.default.temporaryDirectory.appendingPathComponent("shears-trainer-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: scratch) }
-
+final class TrainerTests: RunTestCase {
     private func quickConfig() -> TrainingConfig {
         var c = TrainingConfig()
         c.model = .lenet300100
@@ -36,8 +27,6 @@ final class TrainerTests: XCTestCase {
         o.stopAfterIteration = stopAfter
         return o
     }
-
-    private func dir(_ name: String) throws -> RunDirectory { try RunDirectory(path: scratch.appendingPathComponent(name).path) }
 
     /// The acceptance test of resumable runs: a run stopped after a checkpoint and started again ends with
     /// bit-identical weights and metrics to an uninterrupted run.
