@@ -26,14 +26,7 @@ final class AnytimeTests: RunTestCase {
     }
 
     private func options(stopAfterMegabatch: Int? = nil, stopAfterIteration: Int? = nil) -> TrainingOptions {
-        var o = TrainingOptions()
-        o.threads = 1
-        o.quiet = true
-        o.terminalProgress = false
-        o.prefetch = 0
-        o.stopAfterCycle = stopAfterMegabatch
-        o.stopAfterIteration = stopAfterIteration
-        return o
+        quietOptions(stopAfterCycle: stopAfterMegabatch, stopAfterIteration: stopAfterIteration)
     }
 
     private func finalState(_ run: RunDirectory) throws -> ([String: [Float]], [String: [Float]]) {

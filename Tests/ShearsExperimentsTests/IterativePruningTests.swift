@@ -9,29 +9,10 @@ import ShearsPrune
 import ShearsTensor
 
 final class IterativePruningTests: RunTestCase {
-    private func quickConfig(cycles: Int = 2) -> IterativePruningConfig {
-        var c = IterativePruningConfig()
-        c.training.model = .lenet300100
-        c.training.dataset = .synthetic
-        c.training.epochs = nil
-        c.training.iterations = 20
-        c.training.batchSize = 50
-        c.training.lr = 0.05
-        c.training.evalEvery = StepSpec(8, .iterations)
-        c.cycles = cycles
-        c.rate = 0.2
-        return c
-    }
+    private func quickConfig(cycles: Int = 2) -> IterativePruningConfig { quickPruningConfig(cycles: cycles, evalEvery: 8) }
 
     private func options(stopAfterCycle: Int? = nil, stopAfterIteration: Int? = nil) -> TrainingOptions {
-        var o = TrainingOptions()
-        o.threads = 1
-        o.quiet = true
-        o.terminalProgress = false
-        o.prefetch = 0
-        o.stopAfterCycle = stopAfterCycle
-        o.stopAfterIteration = stopAfterIteration
-        return o
+        quietOptions(stopAfterCycle: stopAfterCycle, stopAfterIteration: stopAfterIteration)
     }
 
     private func records(_ run: RunDirectory) throws -> [[String: Any]] {

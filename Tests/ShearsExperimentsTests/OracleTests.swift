@@ -39,12 +39,7 @@ final class OracleTests: RunTestCase {
         return OracleConfig(pruning: c, grid: grid)
     }
 
-    private func options(stopAfterCycle: Int? = nil) -> TrainingOptions {
-        var o = TrainingOptions()
-        o.threads = 1; o.quiet = true; o.terminalProgress = false; o.prefetch = 0
-        o.stopAfterCycle = stopAfterCycle
-        return o
-    }
+    private func options(stopAfterCycle: Int? = nil) -> TrainingOptions { quietOptions(stopAfterCycle: stopAfterCycle) }
 
     func testGreedyPathDivergingTrialAndResume() throws {
         let c = config()

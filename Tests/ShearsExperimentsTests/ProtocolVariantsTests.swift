@@ -14,25 +14,9 @@ import ShearsTensor
 
 /// The iterative-pruning protocol with each allocation, retrain policy, per-cycle schedule and the Fig. 1 probes.
 final class ProtocolVariantsTests: RunTestCase {
-    private func quickConfig(cycles: Int = 2) -> IterativePruningConfig {
-        var c = IterativePruningConfig()
-        c.training.model = .lenet300100
-        c.training.dataset = .synthetic
-        c.training.epochs = nil
-        c.training.iterations = 20
-        c.training.batchSize = 50
-        c.training.lr = 0.05
-        c.training.evalEvery = StepSpec(5, .iterations)
-        c.cycles = cycles
-        return c
-    }
+    private func quickConfig(cycles: Int = 2) -> IterativePruningConfig { quickPruningConfig(cycles: cycles, evalEvery: 5) }
 
-    private func options(stopAfterCycle: Int? = nil) -> TrainingOptions {
-        var o = TrainingOptions()
-        o.threads = 1; o.quiet = true; o.terminalProgress = false; o.prefetch = 0
-        o.stopAfterCycle = stopAfterCycle
-        return o
-    }
+    private func options(stopAfterCycle: Int? = nil) -> TrainingOptions { quietOptions(stopAfterCycle: stopAfterCycle) }
 
     private func report(_ d: RunDirectory, cycle m: Int) throws -> SparsityReport {
         try XCTUnwrap(try d.readJSON(SparsityReport.self, from: "run_0/sparsity/cycle_\(m).json"))

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import ShearsExperiments
 import ShearsIO
 
 /// Base of the protocol tests: a fresh scratch directory per test for run directories.
@@ -13,6 +14,29 @@ class RunTestCase: XCTestCase {
     }
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: scratch) }
+
+    /// One thread, no output, no prefetch; optionally stopped (as if killed) after a cycle / megabatch or iteration.
+    func quietOptions(stopAfterCycle: Int? = nil, stopAfterIteration: Int? = nil) -> TrainingOptions {
+        var o = TrainingOptions()
+        o.threads = 1; o.quiet = true; o.terminalProgress = false; o.prefetch = 0
+        o.stopAfterCycle = stopAfterCycle
+        o.stopAfterIteration = stopAfterIteration
+        return o
+    }
+
+    /// A small iterative-pruning run: LeNet-300-100 on the synthetic set, 20 iterations of 50 per cycle, lr 0.05.
+    func quickPruningConfig(cycles: Int = 2, evalEvery: Int) -> IterativePruningConfig {
+        var c = IterativePruningConfig()
+        c.training.model = .lenet300100
+        c.training.dataset = .synthetic
+        c.training.epochs = nil
+        c.training.iterations = 20
+        c.training.batchSize = 50
+        c.training.lr = 0.05
+        c.training.evalEvery = StepSpec(evalEvery, .iterations)
+        c.cycles = cycles
+        return c
+    }
 
     /// The run directory `name` inside the scratch directory.
     func dir(_ name: String) throws -> RunDirectory { try RunDirectory(path: scratch.appendingPathComponent(name).path) }
