@@ -92,10 +92,16 @@ public enum ModeConnectivity {
 
         // 3. The plane.
         let flatStart = flatten(start), flatMiddle = flatten(theta), flatEnd = flatten(end)
-        let plane = try WeightPlane(start: flatStart, middle: flatMiddle, end: flatEnd)
-        let middleXY = plane.coordinates(of: flatMiddle)
+        let plane: WeightPlane?
+        do { plane = try WeightPlane(start: flatStart, middle: flatMiddle, end: flatEnd) } catch let e as WeightPlane.PlaneError {
+            // An untrained middle bend sits on the line between the ends: the curve is the segment, the plane undefined.
+            guard config.grid == 0 else { throw TrainingError("\(e.description); train the middle bend (--epochs > 0) or pass --grid 0") }
+            plane = nil
+        }
+        let distance = zip(flatEnd, flatStart).reduce(0.0) { $0 + (Double($1.0) - Double($1.1)) * (Double($1.0) - Double($1.1)) }.squareRoot()
+        let middleXY = plane?.coordinates(of: flatMiddle) ?? (x: distance / 2, y: 0)
         var planeRecord: ConnectivityPlane? = nil
-        if config.grid > 0 {
+        if config.grid > 0, let plane {
             let G = config.grid
             let axis = (0..<G).map { -config.margin + (1 + 2 * config.margin) * Double($0) / Double(G - 1) }
             let xs = axis.map { $0 * plane.dx }, ys = axis.map { $0 * plane.dy }
@@ -125,7 +131,7 @@ public enum ModeConnectivity {
         let sampled = ts.map { flatten(curvePoint($0)) }
         let report = ConnectivityReport(
             start: config.start, end: config.end, startLabel: config.startLabel, endLabel: config.endLabel, curve: curve,
-            plane: planeRecord, distance: plane.dx, middle: [middleXY.x, middleXY.y],
+            plane: planeRecord, distance: distance, middle: [middleXY.x, middleXY.y],
             trainLoss: CurveStatistic(t: ts, values: curve.trainLoss,
                                       lengthWeighted: QuadraticBezier.lengthWeightedMean(values: curve.trainLoss, points: sampled)),
             testError: CurveStatistic(t: ts, values: curve.testError,
@@ -195,9 +201,7 @@ public enum ModeConnectivity {
         var t0 = monotonicSeconds()
         while iteration < total {
             for batch in loader.epoch(iteration / bpe, startingAt: iteration % bpe) {
-                // t is a pure function of (seed, iteration), so a resumed run draws the same ones.
-                var tg = Generator(seed: config.seed &+ 0x9E37_79B9_7F4A_7C15 &* UInt64(iteration + 1))
-                let t = tg.nextDouble()
+                let t = curveT(seed: config.seed, iteration: iteration)
                 let (_, middleCoefficient, _) = QuadraticBezier.coefficients(t)
                 for (k, (_, p)) in params.enumerated() {
                     p.value = QuadraticBezier.point(t, start: start[k], middle: theta[k].1.value, end: end[k])
@@ -237,6 +241,12 @@ public enum ModeConnectivity {
         }
         try checkpoint(to: "middle.safetensors")
         return (theta.map { $0.1.value }, lastEpochLoss, seconds)
+    }
+
+    /// The t ~ U(0, 1) of a training iteration: a pure function of (seed, iteration), so a resumed run draws the same.
+    public static func curveT(seed: UInt64, iteration: Int) -> Double {
+        var g = Generator(seed: seed &+ 0x9E37_79B9_7F4A_7C15 &* UInt64(iteration + 1))
+        return g.nextDouble()
     }
 
     /// Loads a bend's weights into `model` (strictly, by state_dict name) and returns its parameters in model order.

@@ -35,6 +35,14 @@ struct AnalyzeConnectivity: ParsableCommand {
     @Option(help: "Train examples for batch-norm statistics and the train loss (default: all).") var trainExamples: Int?
     @OptionGroup var runOptions: RunOptions
 
+    /// The numeric settings, checked before any run directory is read.
+    func validate() throws {
+        var c = ConnectivityConfig(start: startRun, end: endRun, training: TrainingConfig())
+        c.epochs = epochs; c.lr = lr; c.momentum = momentum; c.weightDecay = weightDecay; c.batchSize = batchSize
+        c.schedule = schedule; c.points = points; c.grid = grid; c.margin = margin; c.trainExamples = trainExamples
+        do { try c.validate() } catch let e as TrainingError { throw ValidationError(e.description) }
+    }
+
     func config() throws -> ConnectivityConfig {
         let (a, wa) = try runConfigAndWeights(startRun, weights: nil)
         let (b, wb) = try runConfigAndWeights(endRun, weights: nil)
