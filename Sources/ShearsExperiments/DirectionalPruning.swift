@@ -128,6 +128,7 @@ public enum DirectionalPruning {
         let bpe = loader.batchesPerEpoch
         let schedule = config.makeSchedule(iterationsPerEpoch: bpe, totalIterations: total)
         let evalEvery = max(1, tc.evalEvery.iterations(perEpoch: bpe))
+        let snapshotEvery = config.snapshotEvery.map { max(1, $0.iterations(perEpoch: bpe)) }
         let trainProbe = data.train.prefix(min(10_000, data.train.count))
 
         // The optimizer of the phase; GMP also has its schedule and mask.
@@ -224,6 +225,12 @@ public enum DirectionalPruning {
                 let now = monotonicSeconds()
                 seconds += now - t0
                 t0 = now
+                if let every = snapshotEvery, iteration % every == 0 || iteration == total {
+                    // Written before the checkpoint, so a run killed in between rewrites the same file on resume.
+                    try FileManager.default.createDirectory(atPath: run.path(DirectionalPruning.snapshotDirectory), withIntermediateDirectories: true)
+                    try saveStateDict(model, to: run.path(DirectionalPruning.snapshotName(iteration)),
+                                      metadata: ["format": "pt", "iteration": String(iteration)])
+                }
                 if iteration % evalEvery == 0 || iteration == total {
                     var row = Trainer.evaluationRow(model: model, data: data, trainProbe: trainProbe, lr: optimizer.learningRate)
                     let report = SparsityReport(mask: .nonzero(of: params), parameters: params)
@@ -264,6 +271,19 @@ public enum DirectionalPruning {
         say(String(format: "done: test accuracy %.2f%%, sparsity %.2f%% of all parameters (%.2f%% of conv/linear weights)",
                    100 * test.accuracy, 100 * result.sparsity, 100 * result.weightSparsity))
         return result
+    }
+
+    /// Where `--snapshot-every` puts a phase's weights along training.
+    public static let snapshotDirectory = "snapshots"
+    public static func snapshotName(_ iteration: Int) -> String { "\(snapshotDirectory)/it_\(iteration).safetensors" }
+
+    /// The iterations of the snapshots in a phase directory, ascending.
+    public static func snapshotIterations(in phaseDirectory: String) -> [Int] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: phaseDirectory + "/" + snapshotDirectory)) ?? []
+        return names.compactMap { n -> Int? in
+            guard n.hasPrefix("it_"), n.hasSuffix(".safetensors") else { return nil }
+            return Int(n.dropFirst(3).dropLast(".safetensors".count))
+        }.sorted()
     }
 
     static func weightSparsity(_ report: SparsityReport, names: Set<String>) -> Double {

@@ -35,6 +35,9 @@ public struct DirectionalPruningConfig: Codable, Equatable, Sendable {
     public var gmpEnd: Double = 0.6
     public var gmpSteps: Int = 10
     public var gmpAllocation: Allocation = .global
+    /// Save each phase's weights every this many steps to `<phase>/snapshots/it_<iteration>.safetensors` — the
+    /// checkpoints along training that the projection of eq. 13 is measured on (`shears analyze projection --along`).
+    public var snapshotEvery: StepSpec? = nil
 
     public init() { training = TrainingConfig() }
 
@@ -74,6 +77,7 @@ public struct DirectionalPruningConfig: Codable, Equatable, Sendable {
         case .constant: break
         }
         if schedule != .drop && dropAt != nil { try fail("--drop-at only applies to --lr-schedule drop") }
+        if let s = snapshotEvery, s.value <= 0 { try fail("--snapshot-every must be positive, got \(s)") }
         if gmp {
             if !(gmpBegin >= 0 && gmpBegin < gmpEnd && gmpEnd <= 1) {
                 try fail("--gmp-begin and --gmp-end must satisfy 0 ≤ begin < end ≤ 1 (fractions of training), got \(gmpBegin) and \(gmpEnd)")

@@ -79,6 +79,48 @@ public enum HessianAnalysis {
     public static func projection(runConfig config: TrainingConfig, sgdWeights: String, grdaWeights: String,
                                   options o: HessianOptions, out: RunDirectory,
                                   say: (String) -> Void = { print($0) }) throws -> ProjectionReport {
+        let report = try measureProjection(runConfig: config, sgdWeights: sgdWeights, grdaWeights: grdaWeights, options: o, say: say)
+        try out.writeJSON(report, to: "projection.json")
+        say("→ " + out.path("projection.json"))
+        return report
+    }
+
+    /// Eq. 13 along training (spec §4b: the paper measures it at checkpoints of both runs, epochs 10 … 600): at every
+    /// iteration for which both phase directories hold a `--snapshot-every` snapshot, the top-k eigenvectors of the
+    /// Hessian at that SGD snapshot and the share of w_gRDA − w_SGD in their span. Writes `projection_along.json` after
+    /// each point (a re-run resumes after the last one) and `projection_along.svg`.
+    public static func projectionAlong(runConfig config: TrainingConfig, sgdRun: String, grdaRun: String, options o: HessianOptions,
+                                       out: RunDirectory, say: (String) -> Void = { print($0) }) throws -> [ProjectionAlongPoint] {
+        let sgdIterations = DirectionalPruning.snapshotIterations(in: sgdRun)
+        let grdaIterations = Set(DirectionalPruning.snapshotIterations(in: grdaRun))
+        let common = sgdIterations.filter { grdaIterations.contains($0) }
+        guard !common.isEmpty else {
+            throw TrainingError("no iteration has a snapshot in both \(sgdRun)/snapshots and \(grdaRun)/snapshots; "
+                                + "train them with `shears prune grda --snapshot-every …`")
+        }
+        var points = try out.readJSON([ProjectionAlongPoint].self, from: "projection_along.json") ?? []
+        points = points.filter { common.contains($0.iteration) }
+        for it in common where !points.contains(where: { $0.iteration == it }) {
+            say("iteration \(it):")
+            let r = try measureProjection(runConfig: config, sgdWeights: sgdRun + "/" + DirectionalPruning.snapshotName(it),
+                                          grdaWeights: grdaRun + "/" + DirectionalPruning.snapshotName(it), options: o, say: say)
+            points.append(ProjectionAlongPoint(iteration: it, eigenvalues: r.eigenvalues, converged: r.converged, projection: r.projection))
+            points.sort { $0.iteration < $1.iteration }
+            try out.writeJSON(points, to: "projection_along.json")
+        }
+        let k = Double(o.k)
+        try SVGLineChart(title: "Share of w_gRDA − w_SGD in the top-\(o.k) Hessian eigenspace along training (eq. 13)",
+                         xLabel: "iteration", yLabel: "projection proportion",
+                         series: [("P (eq. 13)", points.map { (Double($0.iteration), $0.projection.proportion) }),
+                                  ("P/√k (the published Figure 6's scale)", points.map { (Double($0.iteration), $0.projection.proportion / k.squareRoot()) })])
+            .write(to: out.path("projection_along.svg"))
+        say("→ " + out.path("projection_along.json"))
+        return points
+    }
+
+    /// Eq. 13 at one pair of weights, nothing written.
+    static func measureProjection(runConfig config: TrainingConfig, sgdWeights: String, grdaWeights: String,
+                                  options o: HessianOptions, say: (String) -> Void) throws -> ProjectionReport {
         let (hessian, pairs, examples, _) = try eigenpairs(config, weights: sgdWeights, options: o, say: say)
         let data = try prepareData(config)
         var g = Generator(seed: config.seed)
@@ -93,9 +135,8 @@ public enum HessianAnalysis {
         let proportion = ProjectionProportion(delta: delta, eigenvectors: pairs.eigenvectors)
         let report = ProjectionReport(sgdWeights: sgdWeights, grdaWeights: grdaWeights, examples: examples,
                                       eigenvalues: pairs.eigenvalues, converged: pairs.converged, projection: proportion)
-        try out.writeJSON(report, to: "projection.json")
-        say(String(format: "‖Δ‖ = %.4g; eq. 13 proportion P = %.4g (the published Figure 6 would plot P/√k = %.4g) → %@",
-                   proportion.deltaNorm, proportion.proportion, proportion.plottedValue, out.path("projection.json")))
+        say(String(format: "‖Δ‖ = %.4g; eq. 13 proportion P = %.4g (the published Figure 6 would plot P/√k = %.4g)",
+                   proportion.deltaNorm, proportion.proportion, proportion.plottedValue))
         return report
     }
 
@@ -137,6 +178,15 @@ public struct ProjectionReport: Codable, Equatable, Sendable {
     public var grdaWeights: String
     public var examples: Int
     /// The top-k eigenvalues of the Hessian at the SGD weights.
+    public var eigenvalues: [Double]
+    public var converged: Bool
+    public var projection: ProjectionProportion
+}
+
+/// One point of `projection_along.json`.
+public struct ProjectionAlongPoint: Codable, Equatable, Sendable {
+    public var iteration: Int
+    /// The top-k eigenvalues of the Hessian at the SGD snapshot.
     public var eigenvalues: [Double]
     public var converged: Bool
     public var projection: ProjectionProportion

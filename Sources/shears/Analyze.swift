@@ -48,12 +48,15 @@ struct AnalyzeProjection: ParsableCommand {
         SGD_RUN and GRDA_RUN are run directories of the same model and data (e.g. RUN/sgd and RUN/grda of `shears prune \
         grda`). Computes the top-k eigenvectors of the Hessian at the SGD weights as `analyze hessian` does, then \
         P = ‖Π_top(w_gRDA − w_SGD)‖ / ‖w_gRDA − w_SGD‖ over all parameters, and also P/√k, the scale the published \
-        Figure 6 plots (spec §4b). Writes projection.json to --out (default: GRDA_RUN).
+        Figure 6 plots (spec §4b). Writes projection.json to --out (default: GRDA_RUN). With --along, the same at every \
+        iteration both runs saved a snapshot at (`prune grda --snapshot-every`): projection_along.json and .svg.
         """)
 
     @Argument(help: "Run directory of the SGD network (config.json, model.safetensors).") var sgdRun: String
     @Argument(help: "Run directory of the gRDA network.") var grdaRun: String
     @OptionGroup var lanczos: LanczosFlags
+    @Flag(help: "Measure at every iteration with a snapshot in both runs (`prune grda --snapshot-every`), not only at the end.")
+    var along = false
     @Option(help: "Where to write (default: GRDA_RUN).") var out: String?
 
     func validate() throws { _ = try lanczos.options() }
@@ -67,8 +70,13 @@ struct AnalyzeProjection: ParsableCommand {
                                   + "\(other.model.rawValue) on \(other.dataset.rawValue); expected the same model and data")
         }
         Threads.set(lanczos.threads)
-        _ = try HessianAnalysis.projection(runConfig: config, sgdWeights: sgdWeights, grdaWeights: grdaWeights, options: o,
-                                           out: try RunDirectory(path: out ?? grdaRun))
+        if along {
+            _ = try HessianAnalysis.projectionAlong(runConfig: config, sgdRun: sgdRun, grdaRun: grdaRun, options: o,
+                                                    out: try RunDirectory(path: out ?? grdaRun))
+        } else {
+            _ = try HessianAnalysis.projection(runConfig: config, sgdWeights: sgdWeights, grdaWeights: grdaWeights, options: o,
+                                               out: try RunDirectory(path: out ?? grdaRun))
+        }
     }
 }
 

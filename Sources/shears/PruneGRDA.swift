@@ -46,6 +46,8 @@ struct PruneGRDA: ParsableCommand {
     @Option(help: "GMP: last pruning step, as a fraction of training.") var gmpEnd: Double = 0.6
     @Option(help: "GMP: mask updates after the first (n in Zhu & Gupta's schedule).") var gmpSteps: Int = 10
     @Option(help: "GMP allocation: global, layerwise, erk.") var gmpAllocation: Allocation = .global
+    @Option(help: "Save every phase's weights every this many steps (e.g. 1ep, 200it) under <phase>/snapshots/, for `analyze projection --along`.")
+    var snapshotEvery: String?
     @Option(help: "Seed for every random choice (init, split, data order).") var seed: UInt64 = 0
     @Option(help: "Training examples held out for validation (official split).") var validation: Int = 5000
     @Option(help: "Train on the first N training examples only.") var trainSubset: Int?
@@ -72,6 +74,7 @@ struct PruneGRDA: ParsableCommand {
         config.dropFactor = dropFactor
         config.thresholdAllParameters = !excludeBiasesAndBatchNorm
         config.baseline = !noBaseline; config.gmp = !noGmp
+        config.snapshotEvery = try snapshotEvery.map { try parseStep($0, flag: "--snapshot-every") }
         config.gmpBegin = gmpBegin; config.gmpEnd = gmpEnd; config.gmpSteps = gmpSteps; config.gmpAllocation = gmpAllocation
         do { try config.validate() } catch let e as TrainingError { throw ValidationError(e.description) }
         return config

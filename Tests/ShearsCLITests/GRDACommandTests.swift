@@ -19,6 +19,8 @@ final class GRDACommandTests: CommandTestCase {
             (["prune", "grda", "--drop-at", "3ep"], "--drop-at"),
             (["prune", "grda", "--gmp-begin", "0.8", "--gmp-end", "0.5"], "--gmp-begin"),
             (["prune", "grda", "--gmp-steps", "0"], "--gmp-steps"),
+            (["prune", "grda", "--snapshot-every", "0it"], "--snapshot-every"),
+            (["prune", "grda", "--snapshot-every", "often"], "--snapshot-every"),
             (["prune", "grda", "--lr", "-1"], "--lr"),
             (["analyze", "hessian", "x", "--k", "0"], "--k"),
             (["analyze", "hessian", "x", "--k", "20", "--lanczos-steps", "10"], "--lanczos-steps"),
@@ -37,7 +39,8 @@ final class GRDACommandTests: CommandTestCase {
     func testGRDARunThenHessian() throws {
         let out = scratch.appendingPathComponent("run").path
         try run(["prune", "grda", "--dataset", "synthetic", "--iterations", "12", "--eval-every", "6it", "--validation", "200",
-                 "--lr", "0.05", "--c", "0.1", "--gmp-steps", "2", "--threads", "1", "--prefetch", "0", "--out", out])
+                 "--lr", "0.05", "--c", "0.1", "--gmp-steps", "2", "--snapshot-every", "6it", "--threads", "1", "--prefetch", "0",
+                 "--out", out])
         let summary = try JSONDecoder().decode(DirectionalPruningSummary.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/summary.json")))
         XCTAssertEqual(summary.phases.map(\.phase), ["sgd", "grda", "gmp"])
         XCTAssertGreaterThan(summary.phases[1].sparsity, 0)
@@ -66,6 +69,25 @@ final class GRDACommandTests: CommandTestCase {
         XCTAssertGreaterThan(projection.projection.deltaNorm, 0)
         XCTAssertTrue((0...1).contains(projection.projection.proportion))
         XCTAssertEqual(projection.eigenvalues, report.eigenvalues)   // the same Hessian at the SGD weights, same seed
+        // The same along training: snapshots at iterations 6 and 12 of both runs; the last one is the end point above.
+        for phase in ["sgd", "grda", "gmp"] { XCTAssertEqual(DirectionalPruning.snapshotIterations(in: out + "/" + phase), [6, 12]) }
+        let snap = try SafetensorsFile.read(path: out + "/grda/snapshots/it_12.safetensors").tensors
+        let final = try SafetensorsFile.read(path: out + "/grda/model.safetensors").tensors
+        XCTAssertEqual(Set(snap.keys), Set(final.keys))
+        for (k, t) in final { XCTAssertEqual(snap[k]?.scalars, t.scalars, k) }
+        try run(["analyze", "projection", out + "/sgd", out + "/grda", "--along", "--k", "3", "--examples", "100", "--batch-size", "50",
+                 "--lanczos-steps", "12", "--threads", "1"])
+        let along = try JSONDecoder().decode([ProjectionAlongPoint].self, from: Data(contentsOf: URL(fileURLWithPath: out + "/grda/projection_along.json")))
+        XCTAssertEqual(along.map(\.iteration), [6, 12])
+        XCTAssertEqual(along[1].projection, projection.projection)
+        XCTAssertLessThan(along[0].projection.deltaNorm, along[1].projection.deltaNorm)   // the runs drift apart
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/grda/projection_along.svg"))
+        let bare = scratch.appendingPathComponent("bare").path   // a run without snapshots
+        try FileManager.default.createDirectory(atPath: bare, withIntermediateDirectories: true)
+        for f in ["config.json", "model.safetensors"] { try FileManager.default.copyItem(atPath: out + "/sgd/" + f, toPath: bare + "/" + f) }
+        XCTAssertThrowsError(try run(["analyze", "projection", out + "/sgd", bare, "--along", "--k", "1", "--out", scratch.path + "/x"])) { e in
+            XCTAssertTrue(Shears.message(for: e).contains("--snapshot-every"), Shears.message(for: e))
+        }
         // A directory without config.json is named in the error.
         XCTAssertThrowsError(try run(["analyze", "hessian", scratch.path])) { e in
             XCTAssertTrue(Shears.message(for: e).contains("config.json"), Shears.message(for: e))
