@@ -43,6 +43,11 @@ public func prefixedStages(_ stages: [[any Layer]], _ items: (any Layer) -> [(St
 public enum Context {
     nonisolated(unsafe) public static var phase: LearningPhase = .training
 
+    /// When set, every `BatchNorm` in the training phase folds its batch statistics into its running estimates with
+    /// this momentum instead of its own — how a recomputation of the statistics (PyTorch's `momentum=None`, Garipov et
+    /// al.'s `bn_update` with b/(N_seen + b)) turns the exponential average into a cumulative one.
+    nonisolated(unsafe) public static var batchNormMomentum: Float? = nil
+
     /// Runs `body` in `phase`, then restores the previous phase.
     public static func with<R>(_ phase: LearningPhase, _ body: () throws -> R) rethrows -> R {
         let previous = self.phase

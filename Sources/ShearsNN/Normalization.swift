@@ -29,7 +29,7 @@ public struct BatchNorm: Layer {
     public func callAsFunction(_ x: Variable, fusedReLU: Bool) -> Variable {
         if Context.phase == .training { numBatchesTracked.value = Tensor(numBatchesTracked.value.scalar + 1) }
         return batchNorm(x, weight: weight, bias: bias, runningMean: runningMean, runningVar: runningVar,
-                         phase: Context.phase, momentum: momentum, eps: eps, fusedReLU: fusedReLU)
+                         phase: Context.phase, momentum: Context.batchNormMomentum ?? momentum, eps: eps, fusedReLU: fusedReLU)
     }
 
     public var namedParameters: [(String, Variable)] { [("weight", weight), ("bias", bias)] }

@@ -8,7 +8,7 @@ import ShearsTensor
 struct Analyze: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Analyse trained networks (Hessian spectrum, projection of gRDA − SGD on its top eigenspace).",
-        subcommands: [AnalyzeHessian.self, AnalyzeProjection.self])
+        subcommands: [AnalyzeHessian.self, AnalyzeProjection.self, AnalyzeConnectivity.self])
 }
 
 /// `shears analyze hessian RUN`: the top-k Hessian eigenpairs of a trained model by Lanczos.

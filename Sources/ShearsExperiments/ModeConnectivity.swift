@@ -1,0 +1,334 @@
+import Foundation
+import ShearsAnalysis
+import ShearsData
+import ShearsIO
+import ShearsNN
+import ShearsOptim
+import ShearsTensor
+
+/// Mode connectivity between two minima (the gRDA paper's §4.2 and Figures 5/11; Garipov et al. 2018's procedure;
+/// spec §4a), in three steps that each resume where a killed run stopped:
+///
+/// 1. **Train the curve.** The quadratic Bézier curve φ_θ(t) = (1 − t)²·w_start + 2t(1 − t)·θ + t²·w_end
+///    (`QuadraticBezier`; start = gRDA at t = 0, end = SGD at t = 1, both fixed) has its middle bend θ initialised at
+///    (w_start + w_end)/2 — every parameter, batch-norm γ/β included — and trained by SGD: each minibatch draws one
+///    t ~ U(0, 1), the network runs with weights φ_θ(t) and the gradient reaching θ is 2t(1 − t)·∂L/∂φ. Batch-norm
+///    running statistics are shared across t while training (they are recomputed before every evaluation).
+/// 2. **Evaluate along the curve** at t = linspace(0, 1, points): at each t the weights φ(t) are loaded, the batch-norm
+///    statistics recomputed from the training data (`recomputeBatchNormStatistics`, a cumulative average), then train
+///    loss / error and test loss / error measured.
+/// 3. **Evaluate the plane** through the three bends (`WeightPlane`): a G×G grid α, β ∈ linspace(−m, 1 + m, G) at
+///    w_start + α·dx·u + β·dy·v, each point measured like the curve's; the curve is projected into the plane.
+///
+/// Output: `connectivity.json` (`ConnectivityReport`), `middle.safetensors` (θ with PyTorch names), `curve_*.svg`,
+/// `plane_train_loss.svg`, `plane_test_error.svg` (contours with the bends and the projected curve), `summary.md`.
+/// Intermediate state: `checkpoint.safetensors` (θ, momentum, buffers, iteration), `curve_points.json`,
+/// `plane_points.json`.
+public enum ModeConnectivity {
+    /// Where a test stops the run as if killed.
+    public enum Interrupt: Sendable, Equatable {
+        /// After this training iteration's bookkeeping (a checkpoint is written there).
+        case training(iteration: Int)
+        /// After this many curve points / plane points have been measured.
+        case curve(points: Int)
+        case plane(points: Int)
+    }
+
+    public static func run(_ config: ConnectivityConfig, in dir: RunDirectory, options: TrainingOptions = TrainingOptions(),
+                           interrupt: Interrupt? = nil) throws -> ConnectivityReport {
+        try config.validate()
+        Threads.set(options.threads)
+        if let saved = try dir.readJSON(ConnectivityConfig.self, from: "config.json") {
+            guard saved == config else {
+                throw TrainingError("\(dir.url.path) holds a connectivity analysis with different settings; choose another --out (or delete it)")
+            }
+        } else {
+            try dir.writeJSON(config, to: "config.json")
+        }
+        if let done = try dir.readJSON(ConnectivityReport.self, from: "connectivity.json") { return done }
+        let say: (String) -> Void = { s in if !options.quiet { print(s) }; try? dir.log(s) }
+
+        // The model once, and the three bends as tensors in its parameter order.
+        let tc = config.training
+        let data = try prepareData(tc)
+        var g = Generator(seed: tc.seed)
+        let model = try makeModel(tc.model, inputShape: data.train.imageShape, classes: data.train.classes, generator: &g)
+        let params = model.namedParameters
+        let start = try bend(config.start, model: model)
+        let end = try bend(config.end, model: model)
+        let evalTrain = data.train.prefix(min(config.trainExamples ?? data.train.count, data.train.count))
+        say("mode connectivity of \(tc.model.rawValue) (\(model.parameterCount) parameters): \(config.startLabel) \(config.start) "
+            + "(t = 0) ↔ \(config.endLabel) \(config.end) (t = 1)")
+
+        // 1. The middle bend.
+        let (theta, lastEpochLoss, seconds) = try trainMiddle(config, model: model, params: params, start: start, end: end,
+                                                             data: data, in: dir, options: options, say: say, interrupt: interrupt)
+
+        // 2. Along the curve.
+        func measure(_ weights: [Tensor]) -> ConnectivityPoint {
+            for ((_, p), w) in zip(params, weights) { p.value = w }
+            recomputeBatchNormStatistics(model, on: evalTrain, batchSize: config.batchSize, mean: data.mean, std: data.std)
+            let train = evaluate(model, on: evalTrain, mean: data.mean, std: data.std)
+            let test = evaluate(model, on: data.test, mean: data.mean, std: data.std)
+            return ConnectivityPoint(trainLoss: train.loss, trainError: 1 - train.accuracy, testLoss: test.loss, testError: 1 - test.accuracy)
+        }
+        let ts = (0..<config.points).map { Double($0) / Double(config.points - 1) }
+        func curvePoint(_ t: Double) -> [Tensor] {
+            (0..<params.count).map { QuadraticBezier.point(t, start: start[$0], middle: theta[$0], end: end[$0]) }
+        }
+        var curvePoints = try dir.readJSON([ConnectivityPoint].self, from: "curve_points.json") ?? []
+        if !curvePoints.isEmpty && curvePoints.count < ts.count { say("resuming the curve at point \(curvePoints.count + 1) of \(ts.count)") }
+        while curvePoints.count < ts.count {
+            let t = ts[curvePoints.count]
+            let p = measure(curvePoint(t))
+            curvePoints.append(p)
+            try dir.writeJSON(curvePoints, to: "curve_points.json")
+            say(String(format: "t = %.4f  train loss %.4f  train error %.2f%%  test error %.2f%%", t, p.trainLoss,
+                       100 * p.trainError, 100 * p.testError))
+            if case .curve(let n)? = interrupt, curvePoints.count >= n { throw TrainingInterrupted(iteration: curvePoints.count) }
+        }
+        var curve = ConnectivityCurve()
+        for (t, p) in zip(ts, curvePoints) { curve.append(t, p) }
+
+        // 3. The plane.
+        let flatStart = flatten(start), flatMiddle = flatten(theta), flatEnd = flatten(end)
+        let plane = try WeightPlane(start: flatStart, middle: flatMiddle, end: flatEnd)
+        let middleXY = plane.coordinates(of: flatMiddle)
+        var planeRecord: ConnectivityPlane? = nil
+        if config.grid > 0 {
+            let G = config.grid
+            let axis = (0..<G).map { -config.margin + (1 + 2 * config.margin) * Double($0) / Double(G - 1) }
+            let xs = axis.map { $0 * plane.dx }, ys = axis.map { $0 * plane.dy }
+            var planePoints = try dir.readJSON([ConnectivityPoint].self, from: "plane_points.json") ?? []
+            if !planePoints.isEmpty && planePoints.count < G * G { say("resuming the plane at point \(planePoints.count + 1) of \(G * G)") }
+            while planePoints.count < G * G {
+                let k = planePoints.count, j = k / G, i = k % G   // row j (y), column i (x)
+                let p = measure(unflatten(plane.point(x: xs[i], y: ys[j]), like: start))
+                planePoints.append(p)
+                try dir.writeJSON(planePoints, to: "plane_points.json")
+                say(String(format: "plane (%d, %d) of %d×%d: train loss %.4f  test error %.2f%%", i, j, G, G, p.trainLoss, 100 * p.testError))
+                if case .plane(let n)? = interrupt, planePoints.count >= n { throw TrainingInterrupted(iteration: planePoints.count) }
+            }
+            func grid(_ f: (ConnectivityPoint) -> Double) -> [[Double]] {
+                (0..<G).map { j in (0..<G).map { i in f(planePoints[j * G + i]) } }
+            }
+            let projected = ts.map { t -> [Double] in
+                let c = plane.coordinates(of: flatten(curvePoint(t)))
+                return [c.x, c.y]
+            }
+            planeRecord = ConnectivityPlane(xs: xs, ys: ys, trainLoss: grid(\.trainLoss), trainError: grid(\.trainError),
+                                            testLoss: grid(\.testLoss), testError: grid(\.testError),
+                                            bends: [[0, 0], [middleXY.x, middleXY.y], [plane.dx, 0]], curve: projected)
+        }
+
+        // Summaries: min / max / mean / length-weighted mean along the curve, and the barrier over the ends.
+        let sampled = ts.map { flatten(curvePoint($0)) }
+        let report = ConnectivityReport(
+            start: config.start, end: config.end, startLabel: config.startLabel, endLabel: config.endLabel, curve: curve,
+            plane: planeRecord, distance: plane.dx, middle: [middleXY.x, middleXY.y],
+            trainLoss: CurveStatistic(t: ts, values: curve.trainLoss,
+                                      lengthWeighted: QuadraticBezier.lengthWeightedMean(values: curve.trainLoss, points: sampled)),
+            testError: CurveStatistic(t: ts, values: curve.testError,
+                                      lengthWeighted: QuadraticBezier.lengthWeightedMean(values: curve.testError, points: sampled)),
+            finalCurveTrainingLoss: lastEpochLoss, trainingSeconds: seconds)
+        try writeFigures(report, config: config, in: dir)
+        try dir.writeJSON(report, to: "connectivity.json")
+        say(summaryLine(report))
+        return report
+    }
+
+    /// Trains θ (or resumes it from `checkpoint.safetensors`); returns θ, the mean loss of its last epoch and the
+    /// training time. With 0 epochs θ stays at the midpoint of the ends (the straight line's middle).
+    static func trainMiddle(_ config: ConnectivityConfig, model: any Layer, params: [(String, Variable)], start: [Tensor],
+                            end: [Tensor], data: PreparedData, in dir: RunDirectory, options: TrainingOptions,
+                            say: (String) -> Void, interrupt: Interrupt?) throws -> ([Tensor], Double?, Double) {
+        if dir.fileExists("middle.safetensors") {
+            let file = try SafetensorsFile.read(path: dir.path("middle.safetensors"))
+            try Trainer.restoreModelState(model, from: file, path: dir.path("middle.safetensors"))
+            return (params.map { $0.1.value }, file.metadata["last_epoch_loss"].flatMap(Double.init),
+                    file.metadata["training_seconds"].flatMap(Double.init) ?? 0)
+        }
+        let tc = config.training
+        let loader = DataLoader(dataset: data.train, batchSize: config.batchSize, shuffle: true, seed: config.seed,
+                                augmentation: tc.augment ? .cifar : .none, mean: data.mean, std: data.std, prefetch: options.prefetch)
+        let bpe = loader.batchesPerEpoch, total = config.epochs * bpe
+        let schedule: any LRSchedule = config.schedule == "cifar"
+            ? CIFARDecayLR(base: Double(config.lr), totalEpochs: max(config.epochs, 1), iterationsPerEpoch: bpe)
+            : ConstantLR(config.lr)
+        // θ lives in its own variables (named as the model's parameters), which the optimizer updates.
+        let theta = params.enumerated().map { k, p in (p.0, Variable((start[k] + end[k]) * 0.5, requiresGrad: true)) }
+        var optimizer: any Optimizer = SGD(learningRate: config.lr, momentum: config.momentum, weightDecay: config.weightDecay)
+        var iteration = 0, seconds = 0.0, epochLoss = 0.0, epochBatches = 0
+        var lastEpochLoss: Double? = nil
+
+        func checkpoint(to name: String) throws {
+            for ((_, p), (_, th)) in zip(params, theta) { p.value = th.value }   // the state_dict holds θ
+            let (tensors, dtypes) = Trainer.checkpointTensors(model: model, optimizer: optimizer)
+            var meta = ["format": "pt", "iteration": String(iteration), "training_seconds": String(seconds),
+                        "epoch_loss_sum": String(epochLoss), "epoch_batches": String(epochBatches)]
+            if let l = lastEpochLoss { meta["last_epoch_loss"] = String(l) }
+            try SafetensorsFile.write(path: dir.path(name), tensors: name == "middle.safetensors" ? tensors.filter { !$0.key.hasPrefix("optimizer/") } : tensors,
+                                      dtypes: dtypes, metadata: meta)
+        }
+
+        if dir.fileExists(Trainer.checkpointName) {
+            let file = try SafetensorsFile.read(path: dir.checkpointPath)
+            try Trainer.restoreModelState(model, from: file, path: dir.checkpointPath)
+            for ((_, p), (_, th)) in zip(params, theta) { th.value = p.value }
+            var state: [String: Tensor] = [:]
+            for (k, t) in file.tensors where k.hasPrefix("optimizer/") { state[String(k.dropFirst("optimizer/".count))] = t }
+            try optimizer.loadState(state)
+            guard let it = file.metadata["iteration"].flatMap(Int.init) else {
+                throw TrainingError("checkpoint \(dir.checkpointPath) lacks its iteration; delete it to retrain the curve")
+            }
+            iteration = it
+            seconds = file.metadata["training_seconds"].flatMap(Double.init) ?? 0
+            epochLoss = file.metadata["epoch_loss_sum"].flatMap(Double.init) ?? 0
+            epochBatches = file.metadata["epoch_batches"].flatMap(Int.init) ?? 0
+            lastEpochLoss = file.metadata["last_epoch_loss"].flatMap(Double.init)
+            say("resuming the curve training at iteration \(iteration) of \(total)")
+        } else if total > 0 {
+            say("training the middle bend: \(config.epochs) epochs × \(bpe) iterations, lr \(config.lr) (\(config.schedule)), "
+                + "momentum \(config.momentum), batch \(config.batchSize), one t ~ U(0, 1) per minibatch")
+        }
+
+        var t0 = monotonicSeconds()
+        while iteration < total {
+            for batch in loader.epoch(iteration / bpe, startingAt: iteration % bpe) {
+                // t is a pure function of (seed, iteration), so a resumed run draws the same ones.
+                var tg = Generator(seed: config.seed &+ 0x9E37_79B9_7F4A_7C15 &* UInt64(iteration + 1))
+                let t = tg.nextDouble()
+                let (_, middleCoefficient, _) = QuadraticBezier.coefficients(t)
+                for (k, (_, p)) in params.enumerated() {
+                    p.value = QuadraticBezier.point(t, start: start[k], middle: theta[k].1.value, end: end[k])
+                }
+                model.zeroGrad()
+                let loss = softmaxCrossEntropy(logits: model(Variable(batch.images)), labels: batch.labels)
+                let lossValue = loss.value.scalar
+                guard lossValue.isFinite else {
+                    throw LossDiverged(loss: lossValue, description: "the curve's training loss became \(lossValue) at iteration "
+                                       + "\(iteration) (t = \(t)); the last checkpoint in \(dir.url.path) is intact. Try a smaller --lr (now \(config.lr)).")
+                }
+                loss.backward()
+                // ∂L/∂θ = 2t(1 − t)·∂L/∂φ(t).
+                for (k, (_, p)) in params.enumerated() {
+                    theta[k].1.grad = p.grad.map { $0 * Float(middleCoefficient) }
+                }
+                optimizer.learningRate = schedule.learningRate(iteration: iteration, cycle: 0)
+                optimizer.step(theta)
+                for (_, th) in theta { th.zeroGrad() }
+                epochLoss += Double(lossValue); epochBatches += 1
+                iteration += 1
+                let now = monotonicSeconds()
+                seconds += now - t0; t0 = now
+                if iteration % bpe == 0 || iteration == total {
+                    lastEpochLoss = epochLoss / Double(max(epochBatches, 1))
+                    say(String(format: "curve epoch %d/%d: mean training loss %.4f (lr %.4g)", iteration / bpe, config.epochs,
+                               lastEpochLoss!, Double(optimizer.learningRate)))
+                    epochLoss = 0; epochBatches = 0
+                    try checkpoint(to: Trainer.checkpointName)
+                    t0 = monotonicSeconds()
+                } else if case .training(let n)? = interrupt, iteration >= n {
+                    try checkpoint(to: Trainer.checkpointName)
+                }
+                if case .training(let n)? = interrupt, iteration >= n { throw TrainingInterrupted(iteration: iteration) }
+                if iteration >= total { break }
+            }
+        }
+        try checkpoint(to: "middle.safetensors")
+        return (theta.map { $0.1.value }, lastEpochLoss, seconds)
+    }
+
+    /// Loads a bend's weights into `model` (strictly, by state_dict name) and returns its parameters in model order.
+    static func bend(_ path: String, model: any Layer) throws -> [Tensor] {
+        try loadStateDict(model, from: path)
+        return model.namedParameters.map { $0.1.value.contiguous() }
+    }
+
+    static func flatten(_ tensors: [Tensor]) -> [Float] {
+        var out: [Float] = []
+        out.reserveCapacity(tensors.reduce(0) { $0 + $1.count })
+        for t in tensors { out += t.contiguous().scalars }
+        return out
+    }
+
+    static func unflatten(_ flat: [Float], like shapes: [Tensor]) -> [Tensor] {
+        var offset = 0
+        return shapes.map { s in
+            defer { offset += s.count }
+            return Tensor(shape: s.shape, scalars: Array(flat[offset..<(offset + s.count)]))
+        }
+    }
+
+    static func summaryLine(_ r: ConnectivityReport) -> String {
+        String(format: "‖w_%@ − w_%@‖ = %.4g, middle bend at (%.4g, %.4g); train loss along the curve: %.4g (t=0) → max %.4g at t = %.3f → %.4g (t=1), "
+               + "barrier %.4g; test error: %.2f%% → min %.2f%% at t = %.3f → %.2f%%",
+               r.endLabel, r.startLabel, r.distance, r.middle[0], r.middle[1], r.trainLoss.start, r.trainLoss.max, r.trainLoss.argmaxT,
+               r.trainLoss.end, r.trainLoss.barrier, 100 * r.testError.start, 100 * r.testError.min, r.testError.argminT,
+               100 * r.testError.end)
+    }
+
+    /// The curve charts, the plane contours and `summary.md`.
+    static func writeFigures(_ r: ConnectivityReport, config: ConnectivityConfig, in dir: RunDirectory) throws {
+        let name = config.training.model.rawValue
+        let along = "t (0 = \(r.startLabel), 1 = \(r.endLabel))"
+        try SVGLineChart(title: "\(name): train loss along the Bézier curve", xLabel: along, yLabel: "train loss (cross-entropy)",
+                         series: [("train loss", Array(zip(r.curve.t, r.curve.trainLoss)))]).write(to: dir.path("curve_train_loss.svg"))
+        try SVGLineChart(title: "\(name): error along the Bézier curve", xLabel: along, yLabel: "error (%)",
+                         series: [("test error", zip(r.curve.t, r.curve.testError).map { ($0, 100 * $1) }),
+                                  ("train error", zip(r.curve.t, r.curve.trainError).map { ($0, 100 * $1) })])
+            .write(to: dir.path("curve_error.svg"))
+        if let p = r.plane {
+            let overlays = [SVGContourChart.Overlay(name: "Bézier curve", points: p.curve.map { ($0[0], $0[1]) }, joined: true),
+                            SVGContourChart.Overlay(name: "bends (\(r.startLabel), θ, \(r.endLabel))", points: p.bends.map { ($0[0], $0[1]) },
+                                                    joined: false, labels: [r.startLabel, "θ", r.endLabel])]
+            let xl = "distance along \(r.endLabel) − \(r.startLabel) (weight-space units)"
+            let yl = "distance towards θ (weight-space units)"
+            try SVGContourChart(title: "\(name): train loss on the plane of the three bends", xLabel: xl, yLabel: yl,
+                                valueLabel: "train loss", xs: p.xs, ys: p.ys, values: p.trainLoss, logScale: true, overlays: overlays)
+                .write(to: dir.path("plane_train_loss.svg"))
+            try SVGContourChart(title: "\(name): test error on the plane of the three bends", xLabel: xl, yLabel: yl,
+                                valueLabel: "test error (%)", xs: p.xs, ys: p.ys, values: p.testError.map { $0.map { 100 * $0 } },
+                                logScale: true, overlays: overlays)
+                .write(to: dir.path("plane_test_error.svg"))
+        }
+        func row(_ label: String, _ s: CurveStatistic, _ scale: Double, _ fmt: String) -> String {
+            let f = { (v: Double) in String(format: fmt, scale * v) }
+            return "| \(label) | \(f(s.start)) | \(f(s.min)) (t = \(String(format: "%.3f", s.argminT))) | \(f(s.max)) (t = "
+                + "\(String(format: "%.3f", s.argmaxT))) | \(f(s.end)) | \(f(s.lengthWeightedMean)) | \(f(s.barrier)) |"
+        }
+        let md = ["# Mode connectivity: \(r.startLabel) (t = 0) ↔ \(r.endLabel) (t = 1), \(name)", "",
+                  "\(r.startLabel): `\(r.start)`  ", "\(r.endLabel): `\(r.end)`", "",
+                  String(format: "‖w_%@ − w_%@‖ = %.4g; the middle bend θ lies at (%.4g, %.4g) in the plane.", r.endLabel, r.startLabel,
+                         r.distance, r.middle[0], r.middle[1]), "",
+                  "| along the curve (\(config.points) points) | t = 0 | min | max | t = 1 | length-weighted mean | barrier (max − max of ends) |",
+                  "|---|---:|---:|---:|---:|---:|---:|",
+                  row("train loss", r.trainLoss, 1, "%.4g"), row("test error (%)", r.testError, 100, "%.2f"), ""]
+        try md.joined(separator: "\n").write(toFile: dir.path("summary.md"), atomically: true, encoding: .utf8)
+    }
+}
+
+/// Recomputes every batch-norm layer's running statistics at the model's current weights: reset, then one pass over
+/// `dataset` in order, in the training phase without a tape, each batch folded in with momentum b/(N_seen + b) — a
+/// cumulative average over the data (Garipov et al.'s `bn_update`, PyTorch's `update_bn`). A model without batch norm
+/// is left alone (no pass).
+public func recomputeBatchNormStatistics(_ model: any Layer, on dataset: Dataset, batchSize: Int, mean: [Float]?, std: [Float]?) {
+    let buffers = model.namedBuffers.filter { $0.0.hasSuffix("running_mean") || $0.0.hasSuffix("running_var") || $0.0.hasSuffix("num_batches_tracked") }
+    guard !buffers.isEmpty, dataset.count > 0 else { return }
+    for (name, b) in buffers {
+        b.value = name.hasSuffix("running_var") ? Tensor.ones(b.value.shape) : Tensor.zeros(b.value.shape)
+    }
+    let loader = DataLoader(dataset: dataset, batchSize: batchSize, shuffle: false, seed: 0, mean: mean, std: std, prefetch: 0)
+    var seen = 0
+    Context.with(.training) {
+        GradMode.withoutGrad {
+            for batch in loader.epoch(0) {
+                let b = batch.labels.count
+                Context.batchNormMomentum = Float(b) / Float(seen + b)
+                defer { Context.batchNormMomentum = nil }
+                _ = model(Variable(batch.images))
+                seen += b
+            }
+        }
+    }
+}
