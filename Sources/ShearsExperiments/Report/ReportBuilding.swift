@@ -36,6 +36,8 @@ struct SectionBuilder {
         var c = chart
         let n = figureName(name)
         c.clipID = "clip-\(n)"; c.width = Self.width; c.height = Self.height
+        // The palette has 10 colours: the second ten series are told apart by dashes.
+        if c.series.count > c.palette.count { c.dashed.formUnion(c.palette.count..<min(c.series.count, 2 * c.palette.count)) }
         section.blocks.append(.figure(ReportFigure(name: n, caption: caption, svg: c.render())))
     }
 

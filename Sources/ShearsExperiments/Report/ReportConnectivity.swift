@@ -1,49 +1,20 @@
 import Foundation
 import ShearsIO
 
-/// `connectivity.json` of `shears analyze connectivity`: the losses and errors along the Bézier curve joining two
-/// solutions, and optionally the plane through its three control points sampled on a grid (errors are fractions).
-public struct ConnectivityRecord: Decodable, Sendable {
-    public struct Curve: Decodable, Sendable {
-        public var t: [Double]
-        public var trainLoss: [Double]
-        public var trainError: [Double]
-        public var testLoss: [Double]
-        public var testError: [Double]
-    }
-    public struct Plane: Decodable, Sendable {
-        public var xs: [Double]
-        public var ys: [Double]
-        /// Row j is y = ys[j], column i is x = xs[i].
-        public var trainLoss: [[Double]]
-        public var trainError: [[Double]]
-        public var testError: [[Double]]
-        /// The curve's three control points (start, middle, end) and the curve itself in plane coordinates.
-        public var bends: [[Double]]
-        public var curve: [[Double]]
-    }
-    public var start: String
-    public var end: String
-    public var startLabel: String
-    public var endLabel: String
-    public var curve: Curve
-    public var plane: Plane?
-}
-
 /// A directory with `connectivity.json`.
 public struct ConnectivityRunData {
     public var path: String, name: String
-    public var record: ConnectivityRecord
+    public var record: ConnectivityReport
     init(_ f: ReportFiles) throws {
         path = f.path; name = f.name
-        record = try f.json(ConnectivityRecord.self, "connectivity.json")
+        record = try f.json(ConnectivityReport.self, "connectivity.json")
         let c = record.curve
         guard [c.trainLoss, c.trainError, c.testLoss, c.testError].allSatisfy({ $0.count == c.t.count }) else {
             throw IOError(path: f.file("connectivity.json"), "curve: trainLoss, trainError, testLoss and testError need one value per t "
                           + "(\(c.t.count)), got \([c.trainLoss, c.trainError, c.testLoss, c.testError].map(\.count))")
         }
         if let p = record.plane {
-            for (name, grid) in [("trainLoss", p.trainLoss), ("trainError", p.trainError), ("testError", p.testError)]
+            for (name, grid) in [("trainLoss", p.trainLoss), ("trainError", p.trainError), ("testLoss", p.testLoss), ("testError", p.testError)]
             where grid.count != p.ys.count || grid.contains(where: { $0.count != p.xs.count }) {
                 throw IOError(path: f.file("connectivity.json"), "plane.\(name) must have \(p.ys.count) rows (ys) of \(p.xs.count) values (xs)")
             }
@@ -74,7 +45,42 @@ extension Report {
                     i.map { [name, ReportFormat.fixed(c.t[$0], 3), ReportFormat.number(c.trainLoss[$0]), ReportFormat.percent(c.trainError[$0]),
                              ReportFormat.number(c.testLoss[$0]), ReportFormat.percent(c.testError[$0])] }
                 })
-        //PLANE
+        b.table("Barrier along the curve (maximum minus the larger end)", header: ["measure", "start", "end", "max (at t)", "barrier"],
+                rows: [["train loss", ReportFormat.number(rec.trainLoss.start), ReportFormat.number(rec.trainLoss.end),
+                        "\(ReportFormat.number(rec.trainLoss.max)) (\(ReportFormat.fixed(rec.trainLoss.argmaxT, 3)))", ReportFormat.number(rec.trainLoss.barrier)],
+                       ["test error (%)", ReportFormat.percent(rec.testError.start), ReportFormat.percent(rec.testError.end),
+                        "\(ReportFormat.percent(rec.testError.max)) (\(ReportFormat.fixed(rec.testError.argmaxT, 3)))",
+                        ReportFormat.percent(rec.testError.barrier)]])
+        if let p = rec.plane { addPlane(&b, p, rec) }
         return b.section
+    }
+}
+
+extension Report {
+    /// The plane through the three bends: train loss (log colours) and test error as contour maps, each with the curve
+    /// and the bends drawn on top.
+    static func addPlane(_ b: inout SectionBuilder, _ p: ConnectivityPlane, _ rec: ConnectivityReport) {
+        let curve = p.curve.compactMap { $0.count == 2 ? ($0[0], $0[1]) : nil }
+        let bends = p.bends.compactMap { $0.count == 2 ? ($0[0], $0[1]) : nil }
+        let overlays = [SVGContourChart.Overlay(name: "curve", points: curve, joined: true),
+                        SVGContourChart.Overlay(name: "bends", points: bends, joined: false,
+                                                labels: [rec.startLabel, "θ", rec.endLabel].prefix(bends.count).map { $0 })]
+        let xLabel = "distance along \(rec.startLabel) → \(rec.endLabel) (weight-space units)"
+        let yLabel = "distance towards the middle bend (weight-space units)"
+        for (grid, what, log, stem) in [(p.trainLoss, "train loss (nats per example)", true, "plane-train-loss"),
+                                        (p.testError.map { $0.map { 100 * $0 } }, "test error (%)", false, "plane-test-error")] {
+            var chart = SVGContourChart(title: "Plane through the bends: \(what)", xLabel: xLabel, yLabel: yLabel, valueLabel: what,
+                                        xs: p.xs, ys: p.ys, values: grid, logScale: log, overlays: overlays)
+            chart.width = SectionBuilder.width + 120; chart.height = SectionBuilder.height + 80
+            b.svg(uniqueClip(chart.render(), id: "plane", stem: "\(b.prefix)-\(stem)"), name: stem,
+                  caption: "\(what) on a \(p.xs.count)×\(p.ys.count) grid of the plane through the curve's three bends, "
+                      + "the trained curve and its bends on top.")
+        }
+    }
+
+    /// The SVG with its clip-path id `id` renamed (several charts inlined into one page must not share an id).
+    static func uniqueClip(_ svg: String, id: String, stem: String) -> String {
+        svg.replacingOccurrences(of: "id=\"\(id)\"", with: "id=\"clip-\(stem)\"")
+            .replacingOccurrences(of: "url(#\(id))", with: "url(#clip-\(stem))")
     }
 }
