@@ -25,6 +25,13 @@ struct SectionBuilder {
 
     mutating func text(_ t: String) { section.blocks.append(.text(t)) }
 
+    /// A chart title cut to what fits the canvas, the cut marked by "…": run names built from hyperparameters are long,
+    /// and the section title carries the whole name. (Bold DejaVu Sans at 15 px takes up to ~11 px a character.)
+    static func fitted(_ title: String) -> String {
+        let fits = Int((width - 16) / 12)
+        return title.count <= fits ? title : String(title.prefix(fits - 1)) + "…"
+    }
+
     mutating func table(_ caption: String, header: [String], rows: [[String]]) {
         guard !rows.isEmpty else { return }
         section.blocks.append(.table(ReportTable(caption: caption, header: header, rows: rows)))
@@ -35,7 +42,7 @@ struct SectionBuilder {
         guard chart.series.contains(where: { $0.points.contains { $0.0.isFinite && $0.1.isFinite } }) else { return }
         var c = chart
         let n = figureName(name)
-        c.clipID = "clip-\(n)"; c.width = Self.width; c.height = Self.height
+        c.clipID = "clip-\(n)"; c.width = Self.width; c.height = Self.height; c.title = Self.fitted(c.title)
         // The palette has 10 colours: the second ten series are told apart by dashes.
         if c.series.count > c.palette.count { c.dashed.formUnion(c.palette.count..<min(c.series.count, 2 * c.palette.count)) }
         section.blocks.append(.figure(ReportFigure(name: n, caption: caption, svg: c.render())))
@@ -44,7 +51,7 @@ struct SectionBuilder {
     mutating func bars(_ chart: SVGBarChart, name: String, caption: String) {
         guard !chart.categories.isEmpty, !chart.series.isEmpty else { return }
         var c = chart
-        c.width = Self.width; c.height = Self.height
+        c.width = Self.width; c.height = Self.height; c.title = Self.fitted(c.title)
         section.blocks.append(.figure(ReportFigure(name: figureName(name), caption: caption, svg: c.render())))
     }
 
@@ -52,7 +59,13 @@ struct SectionBuilder {
         guard !chart.series.isEmpty else { return }
         var c = chart
         let n = figureName(name)
-        c.clipID = "clip-\(n)"; c.width = Self.width; c.height = Self.height
+        c.clipID = "clip-\(n)"; c.width = Self.width; c.height = Self.height; c.title = Self.fitted(c.title)
+        // Empty bins at either end (common edges span cycle 0's ±4σ₀; activations are never negative) only squeeze the data.
+        c.series = c.series.map { s in
+            let n = min(s.values.count, max(0, s.edges.count - 1))
+            guard let first = (0..<n).first(where: { s.values[$0] != 0 }), let last = (0..<n).last(where: { s.values[$0] != 0 }) else { return s }
+            return (name: s.name, edges: Array(s.edges[first...(last + 1)]), values: Array(s.values[first...last]))
+        }
         section.blocks.append(.figure(ReportFigure(name: n, caption: caption, svg: c.render())))
     }
 

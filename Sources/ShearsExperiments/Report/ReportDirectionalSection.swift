@@ -39,7 +39,19 @@ extension Report {
                                }),
                    name: "layer-sparsity", caption: "Percentage of exact zeros in every parameter tensor at the end of each phase.")
         }
-        for a in r.analyses { addAnalysis(&b, a) }
+        // The Hessian spectra of the phases (hessian_sgd/, hessian_grda/…) on one chart, then each one's numbers.
+        let spectra = r.analyses.compactMap { a in a.hessian.map { (a.name, $0) } }
+        if spectra.count > 1 {
+            var chart = SVGLineChart(title: "Top Hessian eigenvalues: \(r.name)", xLabel: "eigenvalue index i",
+                                     yLabel: "eigenvalue λᵢ (loss per unit weight²)",
+                                     series: spectra.map { name, h in
+                                         (name: "\(name) (\(h.split), \(h.examples) ex.)", points: h.eigenvalues.enumerated().map { (Double($0.offset + 1), $0.element) })
+                                     })
+            chart.markers = true
+            b.line(chart, name: "hessian", caption: "Lanczos' top eigenvalues of the Hessian of the mean loss at each analysed model "
+                   + "(" + spectra.map { "\($0.0): \($0.1.weights)" }.joined(separator: "; ") + ").")
+        }
+        for a in r.analyses { addAnalysis(&b, a, chart: spectra.count <= 1) }
         return b.section
     }
 
@@ -51,14 +63,16 @@ extension Report {
     }
 
     /// The top Hessian eigenvalues (chart and table) and the projection proportion.
-    static func addAnalysis(_ b: inout SectionBuilder, _ a: AnalysisRunData) {
-        if let h = a.hessian {
+    static func addAnalysis(_ b: inout SectionBuilder, _ a: AnalysisRunData, chart drawChart: Bool = true) {
+        if let h = a.hessian, drawChart {
             var chart = SVGLineChart(title: "Top Hessian eigenvalues: \(a.name)", xLabel: "eigenvalue index i",
                                      yLabel: "eigenvalue λᵢ (loss per unit weight²)",
                                      series: [(name: "λᵢ (\(h.split), \(h.examples) examples)",
                                                points: h.eigenvalues.enumerated().map { (Double($0.offset + 1), $0.element) })])
             chart.markers = true
             b.line(chart, name: "hessian-\(a.name)", caption: "Lanczos' top eigenvalues of the Hessian of the mean loss at \(h.weights).")
+        }
+        if let h = a.hessian {
             b.table("\(a.name): Hessian eigenpairs (\(h.lanczosIterations) Lanczos steps, \(h.converged ? "converged" : "not converged"))",
                     header: ["i", "λᵢ", "relative residual ‖Hv − λv‖ / max(1, |λ|)"],
                     rows: h.eigenvalues.enumerated().map { i, l in

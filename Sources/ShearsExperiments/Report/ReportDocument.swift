@@ -81,7 +81,7 @@ public struct ReportDocument: Sendable {
             for b in s.blocks {
                 switch b {
                 case .text(let t): o += t + "\n\n"
-                case .figure(let f): o += "![\(Self.markdownEscape(f.caption))](figures/\(f.name).svg)\n\n*\(Self.markdownEscape(f.caption))*\n\n"
+                case .figure(let f): o += "![\(f.name)](figures/\(f.name).svg)\n\n*\(Self.markdownEscape(f.caption))*\n\n"
                 case .table(let t):
                     o += "\(t.caption)\n\n"
                     o += "| " + t.header.map(Self.cellEscape).joined(separator: " | ") + " |\n"

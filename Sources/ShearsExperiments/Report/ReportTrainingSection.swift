@@ -19,12 +19,27 @@ extension Report {
                     rows: [[ReportFormat.percent(s.bestValidationAccuracy), s.bestIteration.map(String.init) ?? "–",
                             ReportFormat.percent(s.testAccuracyAtBestValidation)]])
         }
-        addCurves(&b, metrics: run.metrics, x: "epoch", xLabel: "epoch", what: run.name)
+        addCurves(&b, metrics: run.metrics, x: "epoch", xLabel: "epoch", what: run.name, schedule: scheduleCurve(run))
         return b.section
     }
 
+    /// The learning rate of every iteration (400 samples) from config.json's schedule, x in epochs; nil when the
+    /// iterations per epoch cannot be told (no metrics row with a positive epoch).
+    static func scheduleCurve(_ run: TrainingRunData) -> [(Double, Double)]? {
+        guard let row = run.metrics.first(where: { ($0["epoch"] ?? 0) > 0 }), let step = row["step"], let epoch = row["epoch"] else { return nil }
+        let bpe = Int((step / epoch).rounded())   // step = iteration, epoch = iteration / iterations per epoch
+        let total = run.config.iterations ?? (run.config.epochs ?? 0) * bpe
+        guard bpe > 0, total > 0 else { return nil }
+        let schedule = makeSchedule(run.config, iterationsPerEpoch: bpe, totalIterations: total)
+        return (0...400).map { k in
+            let t = min(total - 1, k * total / 400)
+            return (Double(t) / Double(bpe), Double(schedule.learningRate(iteration: t)))
+        }
+    }
+
     /// Loss, accuracy (%) and learning-rate charts from metrics rows against the column `x`.
-    static func addCurves(_ b: inout SectionBuilder, metrics: [[String: Double]], x: String, xLabel: String, what: String) {
+    static func addCurves(_ b: inout SectionBuilder, metrics: [[String: Double]], x: String, xLabel: String, what: String,
+                          schedule: [(Double, Double)]? = nil) {
         func series(_ keys: [(String, String)], scale: Double = 1) -> [(name: String, points: [(Double, Double)])] {
             keys.compactMap { key, name in
                 let pts = metrics.compactMap { r in r[key].flatMap { v in r[x].map { ($0, scale * v) } } }
@@ -41,8 +56,10 @@ extension Report {
         acc.markers = metrics.count <= 40
         b.line(acc, name: "accuracy", caption: "Top-1 accuracy of each split at every evaluation.")
         var lr = SVGLineChart(title: "Learning rate: \(what)", xLabel: xLabel, yLabel: "learning rate (per step)",
-                              series: series([("lr", "lr at the evaluation")]))
-        lr.markers = metrics.count <= 40
-        b.line(lr, name: "lr", caption: "The learning rate of the step before each evaluation (sampled at the evaluations).")
+                              series: (schedule.map { [(name: "schedule (config.json)", points: $0)] } ?? []) + series([("lr", "lr at the evaluations")]))
+        lr.markers = schedule == nil && metrics.count <= 40
+        if schedule != nil { lr.dashed = [1] }
+        b.line(lr, name: "lr", caption: "The learning rate: the config's schedule at every iteration"
+               + (schedule == nil ? " (not known: no metrics row with an epoch)" : "") + ", and the metrics' lr column at the evaluations.")
     }
 }
