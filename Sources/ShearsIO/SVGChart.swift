@@ -6,6 +6,10 @@ import Foundation
 /// Degenerate data is drawn, not divided by: an empty chart gets the range [0, 1], a single point or a constant
 /// series gets a range around its value, non-finite points are skipped, and a series with one point is drawn as a
 /// dot. Every series gets exactly one `<path>` element (empty `d` when it has no finite point).
+///
+/// Optional extras, off by default so older charts render unchanged: a shaded band per series (mean ± std across
+/// runs, a feasible region), a dot at every point (data with few points, e.g. one per pruning cycle), dashed series,
+/// and the id of the clip path (charts inlined into one HTML page share one id space, so each needs its own).
 public struct SVGLineChart {
     public var title: String
     public var xLabel: String
@@ -18,6 +22,14 @@ public struct SVGLineChart {
     /// Stroke colours, cycled over the series.
     public var palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
     public var strokeWidth: Double = 1.5
+    /// Shaded bands, keyed by series index: (x, low, high) per point, drawn under the series in its colour.
+    public var bands: [Int: [(x: Double, low: Double, high: Double)]] = [:]
+    /// A dot at every point of every series.
+    public var markers = false
+    /// Indices of the series drawn dashed.
+    public var dashed: Set<Int> = []
+    /// The id of the plot's clip path; make it unique per chart when several are inlined into one document.
+    public var clipID = "plot"
 
     public init(title: String, xLabel: String, yLabel: String,
                 series: [(name: String, points: [(Double, Double)])] = [],
@@ -28,11 +40,13 @@ public struct SVGLineChart {
 
     // Layout, in pixels. Text widths are estimated (no font metrics): ~0.6 em per character.
     private static let fontSize = 12.0, titleSize = 15.0
-    private static func textWidth(_ s: String, size: Double = fontSize) -> Double { Double(s.count) * size * 0.6 }
+    static func textWidth(_ s: String, size: Double = fontSize) -> Double { Double(s.count) * size * 0.6 }
 
     public func render() -> String {
         let finite = series.map { s in s.points.filter { $0.0.isFinite && $0.1.isFinite } }
-        let all = finite.flatMap { $0 }
+        let finiteBands = bands.mapValues { b in b.filter { $0.x.isFinite && $0.low.isFinite && $0.high.isFinite } }
+        let bandPoints = finiteBands.values.flatMap { b in b.flatMap { [($0.x, $0.low), ($0.x, $0.high)] } }
+        let all = finite.flatMap { $0 } + bandPoints
         let xs = Self.axis(xRange ?? Self.span(all.map(\.0)), fixed: xRange != nil)
         let ys = Self.axis(yRange ?? Self.padded(Self.span(all.map(\.1))), fixed: yRange != nil)
         let yTickLabels = ys.ticks.map { Self.format($0, step: ys.step) }
@@ -45,6 +59,8 @@ public struct SVGLineChart {
         let right = 28 + legendWidth
         let top = 20 + Self.titleSize + 16
         let bottom = 8 + fs + 12 + fs + 14
+        // The canvas grows taller when the legend (one row per series) would not fit beside the plot.
+        let height = max(self.height, top + Double(series.count) * (fs + 8) + 8 + bottom)
         let plotW = max(10, width - left - right), plotH = max(10, height - top - bottom)
         func px(_ x: Double) -> Double { left + (x - xs.lo) / (xs.hi - xs.lo) * plotW }
         func py(_ y: Double) -> Double { top + plotH - (y - ys.lo) / (ys.hi - ys.lo) * plotH }
@@ -88,13 +104,28 @@ public struct SVGLineChart {
             + "transform=\"rotate(-90 \(Self.n(yx)) \(Self.n(yy)))\">\(Self.escape(yLabel))</text>\n"
 
         // Series, clipped to the plot area (fixed ranges may cut data).
-        o += "<defs><clipPath id=\"plot\"><rect x=\"\(Self.n(left))\" y=\"\(Self.n(top))\" width=\"\(Self.n(plotW))\" height=\"\(Self.n(plotH))\"/></clipPath></defs>\n"
-        o += "<g clip-path=\"url(#plot)\" fill=\"none\" stroke-width=\"\(Self.n(strokeWidth))\" stroke-linejoin=\"round\">\n"
+        o += "<defs><clipPath id=\"\(Self.escape(clipID))\"><rect x=\"\(Self.n(left))\" y=\"\(Self.n(top))\" width=\"\(Self.n(plotW))\" height=\"\(Self.n(plotH))\"/></clipPath></defs>\n"
+        // Bands first, so that every line stays visible on top of them.
+        for i in finiteBands.keys.sorted() where i < series.count {
+            guard let b = finiteBands[i], !b.isEmpty else { continue }
+            let colour = palette.isEmpty ? "black" : palette[i % palette.count]
+            let upper = b.map { "\(Self.n(px($0.x))) \(Self.n(py($0.high)))" }
+            let lower = b.reversed().map { "\(Self.n(px($0.x))) \(Self.n(py($0.low)))" }
+            o += "<path clip-path=\"url(#\(Self.escape(clipID)))\" d=\"M" + (upper + lower).joined(separator: " L")
+                + " Z\" fill=\"\(colour)\" fill-opacity=\"0.18\" stroke=\"none\"/>\n"
+        }
+        o += "<g clip-path=\"url(#\(Self.escape(clipID)))\" fill=\"none\" stroke-width=\"\(Self.n(strokeWidth))\" stroke-linejoin=\"round\">\n"
         for (i, pts) in finite.enumerated() {
             let colour = palette.isEmpty ? "black" : palette[i % palette.count]
             let d = pts.enumerated().map { j, p in "\(j == 0 ? "M" : "L")\(Self.n(px(p.0))) \(Self.n(py(p.1)))" }
                 .joined(separator: " ")
-            o += "<path d=\"\(d)\" stroke=\"\(colour)\"/>\n"
+            let dash = dashed.contains(i) ? " stroke-dasharray=\"6 4\"" : ""
+            o += "<path d=\"\(d)\" stroke=\"\(colour)\"\(dash)/>\n"
+            if markers && pts.count > 1 {
+                for p in pts {
+                    o += "<circle cx=\"\(Self.n(px(p.0)))\" cy=\"\(Self.n(py(p.1)))\" r=\"2.5\" fill=\"\(colour)\" stroke=\"none\"/>\n"
+                }
+            }
             if pts.count == 1 {
                 o += "<circle cx=\"\(Self.n(px(pts[0].0)))\" cy=\"\(Self.n(py(pts[0].1)))\" r=\"3\" fill=\"\(colour)\" stroke=\"none\"/>\n"
             }
@@ -110,8 +141,13 @@ public struct SVGLineChart {
             for (i, s) in series.enumerated() {
                 let colour = palette.isEmpty ? "black" : palette[i % palette.count]
                 let y = top + 4 + rowH * (Double(i) + 0.5)
+                if bands[i] != nil {
+                    o += "<rect x=\"\(Self.n(lx + 6))\" y=\"\(Self.n(y - 5))\" width=\"22\" height=\"10\" fill=\"\(colour)\" "
+                        + "fill-opacity=\"0.18\"/>\n"
+                }
+                let dash = dashed.contains(i) ? " stroke-dasharray=\"6 4\"" : ""
                 o += "<line x1=\"\(Self.n(lx + 6))\" y1=\"\(Self.n(y))\" x2=\"\(Self.n(lx + 28))\" y2=\"\(Self.n(y))\" "
-                    + "stroke=\"\(colour)\" stroke-width=\"\(Self.n(max(2, strokeWidth)))\"/>\n"
+                    + "stroke=\"\(colour)\" stroke-width=\"\(Self.n(max(2, strokeWidth)))\"\(dash)/>\n"
                 o += "<text x=\"\(Self.n(lx + 34))\" y=\"\(Self.n(y + fs * 0.35))\">\(Self.escape(s.name))</text>\n"
             }
             o += "</g>\n"

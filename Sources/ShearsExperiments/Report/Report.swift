@@ -1,0 +1,38 @@
+import Foundation
+import ShearsIO
+
+/// `shears report`: reads run directories of any kind, recognises each by its files (`ReportRun`), and draws what
+/// they hold into one `ReportDocument`. Runs of a kind that compares across directories (iterative pruning, anytime)
+/// share one section whose charts overlay them; the other kinds get one section per directory.
+public enum Report {
+    public static func build(paths: [String], title: String) throws -> ReportDocument {
+        guard !paths.isEmpty else { throw ReportError("give at least one run directory") }
+        let runs = try paths.flatMap { try ReportRun.load($0) }
+        var sections: [ReportSection] = []
+        var iterative: [IterativeRunData] = [], anytime: [AnytimeRunData] = []
+        for run in runs {
+            switch run {
+            case .iterative(let r): iterative.append(r)
+            case .anytime(let r): anytime.append(r)
+            default: break
+            }
+        }
+        var doneIterative = false, doneAnytime = false
+        // Sections in the order the directories were given (a group where its first member was).
+        for run in runs {
+            let i = sections.count + 1
+            switch run {
+            case .training(let r): sections.append(trainingSection(r, index: i))
+            case .iterative:
+                if !doneIterative { sections.append(iterativeSection(iterative, index: i)); doneIterative = true }
+            case .oracle(let r): sections.append(oracleSection(r, index: i))
+            case .directional(let r): sections.append(directionalSection(r, index: i))
+            case .anytime:
+                if !doneAnytime { sections.append(anytimeSection(anytime, index: i)); doneAnytime = true }
+            case .analysis(let a): sections.append(analysisSection(a, index: i))
+            case .connectivity(let c): sections.append(connectivitySection(c, index: i))
+            }
+        }
+        return ReportDocument(title: title, runs: runs.map { ($0.path, $0.kind) }, sections: sections)
+    }
+}

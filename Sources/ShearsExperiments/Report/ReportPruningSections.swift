@@ -1,0 +1,179 @@
+import Foundation
+import ShearsAnalysis
+import ShearsIO
+import ShearsPrune
+
+extension Report {
+    /// All `prune iterative` runs together: accuracy against % of weights remaining (mean ± std over each directory's
+    /// runs, one curve per directory, labelled by what differs in their configs), the table of those numbers, max_lr
+    /// per cycle and the learning rate over the cycles.
+    static func iterativeSection(_ runs: [IterativeRunData], index: Int) -> ReportSection {
+        var b = SectionBuilder(title: "Iterative pruning (\(runs.count) run director\(runs.count == 1 ? "y" : "ies"))", index: index)
+        let labels = ReportLabels.labels(runs.map { ($0.name, $0.config as any Encodable) })
+        b.text("Curves: " + zip(runs, labels).map { "\($0.1) = \($0.0.name) (\($0.0.summary.runs) run\($0.0.summary.runs == 1 ? "" : "s")"
+            + ($0.0.finished ? "" : ", unfinished: from cycles.jsonl") + ")" }.joined(separator: "; ") + ".")
+
+        var acc = SVGLineChart(title: "Test accuracy vs weights remaining", xLabel: "prunable weights remaining (%)",
+                               yLabel: "test accuracy at best validation (%)",
+                               series: zip(runs, labels).map { r, l in
+                                   (name: l, points: r.summary.cycles.map { ($0.percentRemaining.mean, 100 * $0.testAccuracyAtBestValidation.mean) })
+                               })
+        acc.markers = true
+        for (i, r) in runs.enumerated() where r.summary.cycles.contains(where: { $0.testAccuracyAtBestValidation.std != nil }) {
+            acc.bands[i] = r.summary.cycles.map { c in
+                let s = c.testAccuracyAtBestValidation.std ?? 0
+                return (c.percentRemaining.mean, 100 * (c.testAccuracyAtBestValidation.mean - s), 100 * (c.testAccuracyAtBestValidation.mean + s))
+            }
+        }
+        b.line(acc, name: "accuracy-vs-remaining",
+               caption: "Test accuracy at the best validation accuracy of each cycle against the percentage of prunable weights "
+                   + "remaining; dots are cycles, shaded bands mean ± sample std over the runs of a directory.")
+
+        let cycles = Set(runs.flatMap { $0.summary.cycles.map(\.cycle) }).sorted()
+        b.table("Test accuracy (%) at best validation, mean ± std over runs, per cycle (columns: curves).",
+                header: ["cycle", "remaining (%)"] + labels,
+                rows: cycles.map { m in
+                    let p = runs.compactMap { $0.summary.cycles.first { $0.cycle == m }?.percentRemaining.mean }.first
+                    return ["\(m)", ReportFormat.fixed(p, 2)] + runs.map { r in
+                        r.summary.cycles.first { $0.cycle == m }.map { ReportFormat.percent($0.testAccuracyAtBestValidation) } ?? "–"
+                    }
+                })
+
+        var maxLR = SVGLineChart(title: "max_lr per pruning cycle", xLabel: "pruning cycle m",
+                                 yLabel: "largest learning rate of the cycle (per step)",
+                                 series: zip(runs, labels).map { r, l in (name: l, points: r.summary.cycles.map { (Double($0.cycle), $0.maxLR) }) })
+        maxLR.markers = true
+        b.line(maxLR, name: "max-lr", caption: "The largest learning rate of every cycle (for S-Cyc: Eq. 2's max_lr(m)).")
+
+        let lrSeries = zip(runs, labels).compactMap { r, l in lrOverCycles(r).map { (name: l, points: $0) } }
+        b.line(SVGLineChart(title: "Learning rate over the cycles", xLabel: "pruning cycle (fraction = iterations into the cycle)",
+                            yLabel: "learning rate (per step)", series: lrSeries),
+               name: "lr-over-cycles",
+               caption: "Each cycle's learning-rate schedule, computed from config.json at 200 points per cycle "
+                   + "(x = cycle + iteration / iterations per cycle).")
+
+        // Per-directory charts for a handful of directories; with more, for the first and those with distributions.
+        let all = Array(zip(runs, labels))
+        let detailed = runs.count <= 3 ? all : all.enumerated().filter { $0.offset == 0 || !$0.element.0.distributions.isEmpty }.map(\.element)
+        if detailed.count < all.count {
+            b.text("Per-tensor sparsity drawn for \(detailed.map(\.0.name).joined(separator: ", ")) only, of \(all.count) directories "
+                   + "(give fewer directories for the others).")
+        }
+        for (r, l) in detailed { addSparsityAndDistributions(&b, r, label: l) }
+        return b.section
+    }
+
+    /// The schedule of every cycle at 200 points each, x = m + t / T; nil when T cannot be told (no metrics row of cycle 0).
+    static func lrOverCycles(_ r: IterativeRunData) -> [(Double, Double)]? {
+        let perCycle: Int
+        if let it = r.config.training.iterations {
+            perCycle = it
+        } else if let e = r.config.training.epochs,
+                  let row = r.firstRunMetrics.first(where: { ($0["cycle"] ?? 0) == 0 && ($0["epoch"] ?? 0) > 0 }),
+                  let step = row["step"], let epoch = row["epoch"] {
+            perCycle = Int((step / epoch).rounded()) * e   // step = t in cycle 0, epoch = t / (iterations per epoch)
+        } else { return nil }
+        guard perCycle > 0 else { return nil }
+        let schedule = r.config.makeCycleSchedule(totalIterations: perCycle)
+        let cycles = r.summary.cycles.map(\.cycle)
+        let samples = 200
+        return cycles.flatMap { m in
+            (0..<samples).map { k -> (Double, Double) in
+                let t = k * perCycle / samples
+                return (Double(m) + Double(t) / Double(perCycle), Double(schedule.learningRate(iteration: t, cycle: m)))
+            }
+        }
+    }
+
+    /// Per-layer sparsity bars and, when probed, the Fig. 1 histograms of run 0 of one directory.
+    static func addSparsityAndDistributions(_ b: inout SectionBuilder, _ r: IterativeRunData, label: String) {
+        if let last = r.sparsity.last {
+            // A few cycles side by side: the first pruned one, one in the middle and the last.
+            let picks = Array(Set([r.sparsity.count > 1 ? r.sparsity[1] : last, r.sparsity[r.sparsity.count / 2], last].map(\.cycle)))
+                .sorted().compactMap { m in r.sparsity.first { $0.cycle == m } }
+            let names = last.report.rows.map(\.name)
+            b.bars(SVGBarChart(title: "Weights remaining per tensor: \(r.name) (run 0)", valueLabel: "weights remaining (%)",
+                               categoryLabel: "tensor",
+                               categories: names,
+                               series: picks.map { p in
+                                   (name: "cycle \(p.cycle): \(ReportFormat.fixed(100 * p.report.density, 1))% overall",
+                                    values: names.map { n in p.report.rows.first { $0.name == n }.map { 100 * $0.density } ?? .nan })
+                               }),
+                   name: "sparsity-\(r.name)",
+                   caption: "\(label): percentage of each prunable tensor's weights left by the mask (run 0, sparsity/cycle_<m>.json).")
+            b.table("\(label): weights remaining per tensor at cycle \(last.cycle) (run 0)",
+                    header: ["tensor", "shape", "remaining", "total", "remaining (%)"],
+                    rows: last.report.rows.map { [$0.name, $0.shape.map(String.init).joined(separator: "×"), "\($0.remaining)", "\($0.total)",
+                                                  ReportFormat.fixed(100 * $0.density, 2)] })
+        }
+        guard !r.distributions.isEmpty else { return }
+        // At most 6 curves per chart stay legible: cycle 0, the last, and evenly spaced ones between.
+        let d = r.distributions
+        let picks = d.count <= 6 ? d : Array(Set((0..<6).map { $0 * (d.count - 1) / 5 })).sorted().map { d[$0] }
+        let edges = r.distributionsOnCommonEdges ? "common edges (cycle 0's mean ± 4σ₀)" : "each cycle's Sturges bins"
+        b.histogram(SVGHistogramChart(title: "Weight-gradient distribution: \(r.name)",
+                                      xLabel: "weight gradient ∂L/∂w (loss per unit weight)",
+                                      yLabel: "density (per unit ∂L/∂w, log scale)",
+                                      series: picks.map { (name: percentRemainingLabel($0.percentRemaining), edges: $0.gradients.edges,
+                                                           values: $0.gradients.density) }, logY: true),
+                    name: "gradients-\(r.name)",
+                    caption: "\(label): histograms of the alive weights' gradients after each cycle (run 0, \(edges)); "
+                        + "a narrowing distribution is the S-Cyc paper's Fig. 1(a).")
+        let withActivations = picks.filter { $0.activations != nil }
+        if !withActivations.isEmpty {
+            b.histogram(SVGHistogramChart(title: "Post-ReLU activation distribution: \(r.name)",
+                                          xLabel: "post-ReLU activation of hidden layers (unitless)",
+                                          yLabel: "density (per unit activation, log scale)",
+                                          series: withActivations.map { (name: percentRemainingLabel($0.percentRemaining),
+                                                                         edges: $0.activations!.edges, values: $0.activations!.density) },
+                                          logY: true),
+                        name: "activations-\(r.name)",
+                        caption: "\(label): histograms of the hidden layers' post-ReLU activations after each cycle (run 0, \(edges)).")
+        }
+        b.table("\(label): distribution statistics per cycle (run 0, σ₀ and μ₀ of cycle 0)",
+                header: ["cycle", "remaining (%)", "gradient std", "outside 2σ₀ (%)", "outside 3σ₀ (%)", "activation mean",
+                         "activation std", "activations above μ₀+2σ₀ (%)"],
+                rows: r.distributionStats.map {
+                    ["\($0.cycle)", ReportFormat.fixed($0.percentRemaining, 2), ReportFormat.number($0.gradientStd),
+                     ReportFormat.percent($0.gradientOutside2Sigma0), ReportFormat.percent($0.gradientOutside3Sigma0),
+                     ReportFormat.number($0.activationMean), ReportFormat.number($0.activationStd), ReportFormat.percent($0.activationAbove2Sigma0)]
+                })
+    }
+
+    /// `prune oracle`: the well-tuned max_lr of every cycle inside its feasible region, beside S-Cyc's value.
+    static func oracleSection(_ r: OracleRunData, index: Int) -> ReportSection {
+        var b = SectionBuilder(title: "Oracle max_lr search: \(r.name)", index: index)
+        let cycles = r.summary.cycles
+        if let c = r.config {
+            b.text("Grid \(c.grid.map { ReportFormat.number($0) }.joined(separator: ", ")); feasible = validation accuracy within "
+                   + "\(ReportFormat.percent(c.tolerance)) percentage points of the cycle's best.")
+        }
+        var chart = SVGLineChart(title: "Well-tuned max_lr per cycle: \(r.name)", xLabel: "pruning cycle m",
+                                 yLabel: "max_lr (peak learning rate per step)",
+                                 series: [(name: "well-tuned (band: feasible region)", points: cycles.map { (Double($0.cycle), $0.wellTunedMaxLR) }),
+                                          (name: "S-Cyc max_lr (Eq. 2)", points: cycles.map { (Double($0.cycle), $0.sCycMaxLR) })])
+        chart.bands[0] = cycles.compactMap { c in
+            guard let lo = c.feasibleRegion.first, let hi = c.feasibleRegion.last else { return nil }
+            return (Double(c.cycle), lo, hi)
+        }
+        chart.markers = true
+        chart.dashed = [1]
+        b.line(chart, name: "oracle", caption: "The grid's best max_lr per cycle; the band is the feasible region [min, max] of "
+               + "grid values within the tolerance of the best validation accuracy; dashed: S-Cyc's max_lr.")
+        var acc = SVGLineChart(title: "Oracle accuracy per cycle: \(r.name)", xLabel: "prunable weights remaining (%)", yLabel: "accuracy (%)",
+                               series: [(name: "best validation", points: cycles.map { ($0.percentRemaining, 100 * $0.bestValidationAccuracy) }),
+                                        (name: "test at best validation", points: cycles.map { ($0.percentRemaining, 100 * $0.testAccuracyAtBestValidation) })])
+        acc.markers = true
+        b.line(acc, name: "oracle-accuracy", caption: "Accuracy of the well-tuned training of every cycle.")
+        b.table("Per cycle: the well-tuned max_lr, the feasible region and S-Cyc's max_lr",
+                header: ["cycle", "remaining (%)", "well-tuned max_lr", "feasible region", "S-Cyc max_lr", "S-Cyc inside",
+                         "best val. acc. (%)", "test acc. (%)"],
+                rows: cycles.map { c in
+                    ["\(c.cycle)", ReportFormat.fixed(c.percentRemaining, 2), ReportFormat.number(c.wellTunedMaxLR),
+                     c.feasibleRegion.count == 2 ? "[\(ReportFormat.number(c.feasibleRegion[0])), \(ReportFormat.number(c.feasibleRegion[1]))]" : "–",
+                     ReportFormat.number(c.sCycMaxLR), c.sCycInsideRegion ? "yes" : "no",
+                     ReportFormat.percent(c.bestValidationAccuracy), ReportFormat.percent(c.testAccuracyAtBestValidation)]
+                })
+        return b.section
+    }
+}
