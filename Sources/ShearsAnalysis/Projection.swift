@@ -17,6 +17,9 @@ public struct ProjectionProportion: Codable, Equatable, Sendable {
     public var components: [Double]
     /// ‖Δ‖₂.
     public var deltaNorm: Double
+    /// d, the number of parameters: a random direction's expected share of a k-dimensional subspace is √(k/d), the
+    /// baseline P is read against. (Optional: absent in files written before it was recorded.)
+    public var dimension: Int?
 
     /// Eq. 13 for `delta` and unit-norm, mutually orthogonal `eigenvectors` of the same length.
     public init(delta: [Double], eigenvectors: [[Double]]) {
@@ -26,6 +29,7 @@ public struct ProjectionProportion: Codable, Equatable, Sendable {
         }
         components = eigenvectors.map { v in zip(v, delta).reduce(0) { $0 + $1.0 * $1.1 } }
         deltaNorm = delta.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        dimension = delta.count
         let projected = components.reduce(0) { $0 + $1 * $1 }.squareRoot()
         proportion = deltaNorm > 0 ? projected / deltaNorm : 0
         plottedValue = proportion / Double(eigenvectors.count).squareRoot()

@@ -85,5 +85,20 @@ extension Report {
                     rows: [[ReportFormat.number(p.projection.proportion), ReportFormat.number(p.projection.plottedValue),
                             ReportFormat.number(p.projection.deltaNorm), ReportFormat.number(p.eigenvalues.first), p.converged ? "yes" : "no"]])
         }
+        if let along = a.projectionAlong, !along.isEmpty {
+            let k = Double(along[0].eigenvalues.count)
+            var chart = SVGLineChart(title: "Eq. 13 along training: \(a.name)", xLabel: "iteration", yLabel: "projection proportion",
+                                     series: [(name: "P (eq. 13)", points: along.map { (Double($0.iteration), $0.projection.proportion) }),
+                                              (name: "random direction's share √(k/d)",
+                                               points: along.map { (Double($0.iteration), (k / Double(max($0.projection.dimension ?? 0, 1))).squareRoot()) })])
+            chart.markers = true
+            b.line(chart, name: "projection-along-\(a.name)",
+                   caption: "Share of w_gRDA − w_SGD in the top-\(Int(k)) Hessian eigenspace at the SGD weights, at every snapshot of both runs.")
+            b.table("\(a.name): eq. 13 along training", header: ["iteration", "P (eq. 13)", "P / √k (as plotted)", "‖Δ‖₂", "λ₁"],
+                    rows: along.map { p in
+                        ["\(p.iteration)", ReportFormat.number(p.projection.proportion), ReportFormat.number(p.projection.plottedValue),
+                         ReportFormat.number(p.projection.deltaNorm), ReportFormat.number(p.eigenvalues.first)]
+                    })
+        }
     }
 }

@@ -77,7 +77,7 @@ public enum ReportRun {
            (try? f.json(IterativePruningSummary.self, "summary.json")) != nil {
             return .iterative(try IterativeRunData(f))
         }
-        if f.exists("hessian.json") || f.exists("projection.json") { return .analysis(try AnalysisRunData(f)) }
+        if f.exists("hessian.json") || f.exists("projection.json") || f.exists("projection_along.json") { return .analysis(try AnalysisRunData(f)) }
         if f.exists(RunDirectory.metricsJSONL), f.exists("config.json") { return .training(try TrainingRunData(f)) }
         return nil
     }
@@ -263,8 +263,9 @@ public struct DirectionalRunData {
         phases = try DirectionalPruning.Phase.allCases.map(\.rawValue).filter { f.exists("\($0)/metrics.jsonl") }.map { p in
             (p, f.sub(p).metrics(), try f.sub(p).optionalJSON(DirectionalPhaseResult.self, "result.json"))
         }
-        analyses = try f.subdirectories().filter { f.exists("\($0)/hessian.json") || f.exists("\($0)/projection.json") }
-            .map { try AnalysisRunData(f.sub($0)) }
+        analyses = try f.subdirectories().filter {
+            f.exists("\($0)/hessian.json") || f.exists("\($0)/projection.json") || f.exists("\($0)/projection_along.json")
+        }.map { try AnalysisRunData(f.sub($0)) }
     }
 }
 
@@ -287,9 +288,12 @@ public struct AnalysisRunData {
     public var path: String, name: String
     public var hessian: HessianReport?
     public var projection: ProjectionReport?
+    /// `analyze projection --along`: eq. 13 at every snapshot.
+    public var projectionAlong: [ProjectionAlongPoint]?
     init(_ f: ReportFiles) throws {
         path = f.path; name = f.name
         hessian = try f.optionalJSON(HessianReport.self, "hessian.json")
         projection = try f.optionalJSON(ProjectionReport.self, "projection.json")
+        projectionAlong = try f.optionalJSON([ProjectionAlongPoint].self, "projection_along.json")
     }
 }
