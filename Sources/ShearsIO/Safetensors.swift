@@ -31,7 +31,8 @@ public enum SafetensorsDType: String, CaseIterable, Sendable {
 /// start, every byte belonging to exactly one tensor.
 ///
 /// Shears computes in float32, so reading converts every tensor to float32 and `dtypes` records what each was
-/// on disk; writing converts back to the requested dtype (float32 unless told otherwise).
+/// on disk; writing converts back to the requested dtype (float32 unless told otherwise). Integers above 2^24
+/// do not survive that conversion; `SafetensorsRawFile` reads and writes the same files without converting.
 public struct SafetensorsFile {
     /// Every tensor, converted to float32, contiguous, with the shape it had on disk (`[]` for a scalar).
     public var tensors: [String: Tensor]
