@@ -40,7 +40,7 @@ struct CycleEnvironment {
         data = try prepareData(tc)
         var modelRNG = Generator(seed: tc.seed)
         model = try makeModel(tc.model, inputShape: data.train.imageShape, classes: data.train.classes, generator: &modelRNG)
-        if let path = tc.initFrom { try loadStateDict(model, from: path) }
+        if let path = tc.initFrom { say("loaded " + (try loadStateDict(model, from: path)).summary) }
         parameters = model.namedParameters
         prunable = config.selection.select(model)
         loader = DataLoader(dataset: data.train, batchSize: tc.batchSize, shuffle: true, seed: tc.seed,

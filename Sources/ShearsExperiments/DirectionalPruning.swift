@@ -121,7 +121,7 @@ public enum DirectionalPruning {
         if try run.readJSON(TrainingConfig.self, from: "config.json") == nil { try run.writeJSON(tc, to: "config.json") }
         var modelRNG = Generator(seed: tc.seed)   // the same w₀ in every phase
         let model = try makeModel(tc.model, inputShape: data.train.imageShape, classes: data.train.classes, generator: &modelRNG)
-        if let path = tc.initFrom { try loadStateDict(model, from: path) }
+        if let path = tc.initFrom { say("loaded " + (try loadStateDict(model, from: path)).summary) }
         let params = model.namedParameters
         let layerWeights = PrunableSelection().select(model)
         let layerWeightNames = Set(layerWeights.map(\.0))

@@ -125,7 +125,7 @@ public enum HessianAnalysis {
         let data = try prepareData(config)
         var g = Generator(seed: config.seed)
         let other = try makeModel(config.model, inputShape: data.train.imageShape, classes: data.train.classes, generator: &g)
-        try loadStateDict(other, from: grdaWeights)
+        say("loaded " + (try loadStateDict(other, from: grdaWeights)).summary)
         var delta: [Double] = []
         delta.reserveCapacity(hessian.dimension)
         for ((name, p), (otherName, q)) in zip(hessian.parameters, other.namedParameters) {
@@ -152,7 +152,7 @@ public enum HessianAnalysis {
         let data = try prepareData(config)
         var g = Generator(seed: config.seed)
         let model = try makeModel(config.model, inputShape: data.train.imageShape, classes: data.train.classes, generator: &g)
-        try loadStateDict(model, from: weights)
+        say("loaded " + (try loadStateDict(model, from: weights)).summary)
         let source = o.split == "train" ? data.train : data.test
         let set = source.prefix(min(o.examples ?? source.count, source.count))
         let loader = DataLoader(dataset: set, batchSize: o.batchSize, shuffle: false, seed: 0, mean: data.mean, std: data.std, prefetch: 0)

@@ -126,7 +126,7 @@ public enum Trainer {
         let data = try prepareData(config)
         var modelRNG = Generator(seed: config.seed)
         let model = try makeModel(config.model, inputShape: data.train.imageShape, classes: data.train.classes, generator: &modelRNG)
-        if let path = config.initFrom { try loadStateDict(model, from: path) }
+        if let path = config.initFrom { say("loaded " + (try loadStateDict(model, from: path)).summary) }
         var optimizer = makeOptimizer(config)
         let loader = DataLoader(dataset: data.train, batchSize: config.batchSize, shuffle: true, seed: config.seed,
                                 augmentation: config.augment ? .cifar : .none, mean: data.mean, std: data.std,

@@ -31,7 +31,8 @@ public enum SafetensorsDType: String, CaseIterable, Sendable {
 /// start, every byte belonging to exactly one tensor.
 ///
 /// Shears computes in float32, so reading converts every tensor to float32 and `dtypes` records what each was
-/// on disk; writing converts back to the requested dtype (float32 unless told otherwise).
+/// on disk; writing converts back to the requested dtype (float32 unless told otherwise). Integers above 2^24
+/// do not survive that conversion; `SafetensorsRawFile` reads and writes the same files without converting.
 public struct SafetensorsFile {
     /// Every tensor, converted to float32, contiguous, with the shape it had on disk (`[]` for a scalar).
     public var tensors: [String: Tensor]
@@ -81,44 +82,20 @@ extension SafetensorsFile {
             throw IOError(path: path, "a dtype was given for \"\(stray)\", which is not among the tensors to write")
         }
         let names = tensors.keys.sorted()
-        var header = "{"
-        var fields: [String] = []
-        if !metadata.isEmpty {
-            let kv = metadata.keys.sorted().map { "\(jsonQuoted($0)):\(jsonQuoted(metadata[$0]!))" }
-            fields.append("\(jsonQuoted(metadataKey)):{\(kv.joined(separator: ","))}")
+        let contiguous = names.map { tensors[$0]!.contiguous() }
+        let entries = zip(names, contiguous).map { name, t in
+            SafetensorsLayout.Entry(name: name, dtype: dtypes[name] ?? .F32, shape: t.shape)
         }
-        var layout: [(name: String, tensor: Tensor, dtype: SafetensorsDType, begin: Int)] = []
-        var offset = 0
-        for name in names {
-            let t = tensors[name]!.contiguous()
-            let dtype = dtypes[name] ?? .F32
-            let size = t.count * dtype.byteCount
-            let shape = t.shape.map(String.init).joined(separator: ",")
-            fields.append("\(jsonQuoted(name)):{\"dtype\":\"\(dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + size)]}")
-            layout.append((name, t, dtype, offset))
-            offset += size
-        }
-        header += fields.joined(separator: ",") + "}"
-        var headerBytes = Array(header.utf8)
-        while headerBytes.count % 8 != 0 { headerBytes.append(0x20) }
-
-        var data = Data(count: 8 + headerBytes.count + offset)
-        try data.withUnsafeMutableBytes { (raw: UnsafeMutableRawBufferPointer) in
-            let base = raw.baseAddress!
-            base.storeBytes(of: UInt64(headerBytes.count).littleEndian, as: UInt64.self)
-            headerBytes.withUnsafeBytes { (base + 8).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-            let dataStart = base + 8 + headerBytes.count
-            for entry in layout {
-                try entry.tensor.withUnsafeBufferPointer { src in
-                    try Self.store(src, as: entry.dtype, to: dataStart + entry.begin, name: entry.name, path: path)
-                }
+        return try SafetensorsLayout.assemble(entries, metadata: metadata, path: path) { i, dst in
+            try contiguous[i].withUnsafeBufferPointer { src in
+                try Self.store(src, as: entries[i].dtype, to: dst, name: entries[i].name, path: path)
             }
         }
-        return data
     }
 
-    private static func store(_ src: UnsafeBufferPointer<Float>, as dtype: SafetensorsDType, to dst: UnsafeMutableRawPointer,
-                              name: String, path: String) throws {
+    /// Writes float32 `src` as `dtype` (little-endian) at `dst`; a value the dtype cannot hold is an `IOError`.
+    static func store(_ src: UnsafeBufferPointer<Float>, as dtype: SafetensorsDType, to dst: UnsafeMutableRawPointer,
+                      name: String, path: String) throws {
         func checkedInteger(_ x: Float, _ lo: Float, _ hiExclusive: Float, _ i: Int) throws -> Float {
             guard x.isFinite, x == x.rounded(), x >= lo, x < hiExclusive else {
                 throw IOError(path: path, "tensor \"\(name)\": element \(i) is \(x), which \(dtype.rawValue) cannot hold "
@@ -181,112 +158,19 @@ extension SafetensorsFile {
 extension SafetensorsFile {
     /// Parses and validates the bytes of a safetensors file; `path` names the file in errors.
     static func decode(_ data: Data, path: String) throws -> SafetensorsFile {
-        func fail(_ m: String) -> IOError { IOError(path: path, m) }
-        guard data.count >= 8 else {
-            throw fail("file is \(data.count) bytes long; a safetensors file starts with an 8-byte header length")
-        }
-        return try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> SafetensorsFile in
-            let base = raw.baseAddress!
-            let n = UInt64(littleEndian: base.loadUnaligned(as: UInt64.self))
-            guard n <= UInt64(raw.count - 8) else {
-                throw fail("header length \(n) (the first 8 bytes) exceeds the \(raw.count - 8) bytes that follow: "
-                           + "the file is truncated or not a safetensors file")
-            }
-            let headerLength = Int(n)
-            let headerBytes = Array(raw[8..<(8 + headerLength)])
-            guard String(validating: headerBytes, as: UTF8.self) != nil else { throw fail("header is not valid UTF-8") }
-            let root: JSONValue
-            do { root = try JSONParser.parse(headerBytes) } catch let e as JSONParseError {
-                throw fail("header is not valid JSON: \(e.message) at byte \(e.offset) of the header")
-            }
-            guard case .object(let members) = root else {
-                throw fail("header must be a JSON object {\"name\": {\"dtype\": …}, …}, found \(root.kind)")
-            }
-
-            let dataStart = 8 + headerLength
-            let dataSize = raw.count - dataStart
-            var file = SafetensorsFile()
-            var spans: [(name: String, begin: Int, end: Int)] = []
-            var entries: [(name: String, dtype: SafetensorsDType, shape: [Int], begin: Int)] = []
-
-            for (name, value) in members {
-                if name == metadataKey {
-                    guard case .object(let kv) = value else { throw fail("\"\(metadataKey)\" must be an object of strings, found \(value.kind)") }
-                    for (k, v) in kv {
-                        guard case .string(let s) = v else { throw fail("\"\(metadataKey)\": value of \"\(k)\" must be a string, found \(v.kind)") }
-                        file.metadata[k] = s
-                    }
-                    continue
-                }
-                let what = "tensor \"\(name)\""
-                guard case .object(let info) = value else { throw fail("\(what): expected an object with dtype, shape and data_offsets, found \(value.kind)") }
-                func field(_ key: String) throws -> JSONValue {
-                    guard let v = info.first(where: { $0.key == key })?.value else { throw fail("\(what): missing \"\(key)\"") }
-                    return v
-                }
-                guard case .string(let dtypeName) = try field("dtype") else { throw fail("\(what): \"dtype\" must be a string") }
-                guard let dtype = SafetensorsDType(rawValue: dtypeName) else {
-                    throw fail("\(what): unknown dtype \"\(dtypeName)\" (expected one of \(SafetensorsDType.allCases.map(\.rawValue).joined(separator: ", ")))")
-                }
-                guard case .array(let dims) = try field("shape") else { throw fail("\(what): \"shape\" must be an array of non-negative integers") }
-                var shape: [Int] = []
-                var count = 1, countOverflow = false
-                for d in dims {
-                    guard let u = d.nonNegativeInteger, u <= UInt64(Int.max) else {
-                        throw fail("\(what): \"shape\" must be an array of non-negative integers, found \(d.kind)")
-                    }
-                    shape.append(Int(u))
-                    let (p, o) = count.multipliedReportingOverflow(by: Int(u))
-                    count = p
-                    countOverflow = countOverflow || o
-                }
-                guard case .array(let offs) = try field("data_offsets"), offs.count == 2,
-                      let b = offs[0].nonNegativeInteger, let e = offs[1].nonNegativeInteger else {
-                    throw fail("\(what): \"data_offsets\" must be [begin, end] with non-negative integers")
-                }
-                guard b <= e else { throw fail("\(what): data_offsets [\(b), \(e)] end before they begin") }
-                guard e <= UInt64(dataSize) else {
-                    throw fail("\(what): data_offsets [\(b), \(e)] are out of range: the data section holds \(dataSize) bytes")
-                }
-                let (bytes, o) = count.multipliedReportingOverflow(by: dtype.byteCount)
-                guard !countOverflow, !o, UInt64(bytes) == e - b else {
-                    throw fail("\(what): data_offsets [\(b), \(e)] hold \(e - b) bytes, but \(dtype.rawValue) \(shape) needs "
-                               + (countOverflow || o ? "more than the file can hold" : "\(bytes)"))
-                }
-                spans.append((name, Int(b), Int(e)))
-                entries.append((name, dtype, shape, Int(b)))
-            }
-
-            // Every byte of the data section belongs to exactly one tensor.
-            spans.sort { ($0.begin, $0.end) < ($1.begin, $1.end) }
-            var covered = 0
-            var previous: (name: String, begin: Int, end: Int)?
-            for s in spans {
-                if s.begin < covered, let p = previous {
-                    throw fail("tensors \"\(p.name)\" (data_offsets [\(p.begin), \(p.end)]) and \"\(s.name)\" ([\(s.begin), \(s.end)]) overlap")
-                }
-                if s.begin > covered {
-                    let after = previous.map { " (after \"\($0.name)\")" } ?? ""
-                    throw fail("bytes [\(covered), \(s.begin)) of the data section belong to no tensor\(after): "
-                               + "expected \"\(s.name)\" to start at \(covered)")
-                }
-                covered = s.end
-                if s.end > s.begin || previous == nil { previous = s }
-            }
-            if covered != dataSize {
-                throw fail("the data section holds \(dataSize) bytes but the tensors cover only \(covered) "
-                           + "(bytes [\(covered), \(dataSize)) belong to no tensor: extra bytes or a corrupt header)")
-            }
-
-            for entry in entries {
-                file.tensors[entry.name] = load(base + dataStart + entry.begin, entry.dtype, entry.shape)
+        try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> SafetensorsFile in
+            let layout = try SafetensorsLayout.parse(raw, path: path)
+            var file = SafetensorsFile(metadata: layout.metadata)
+            for entry in layout.entries {
+                file.tensors[entry.name] = load(raw.baseAddress! + layout.dataStart + entry.begin, entry.dtype, entry.shape)
                 file.dtypes[entry.name] = entry.dtype
             }
             return file
         }
     }
 
-    private static func load(_ src: UnsafeRawPointer, _ dtype: SafetensorsDType, _ shape: [Int]) -> Tensor {
+    /// The float32 tensor of `shape` whose elements are stored as `dtype` at `src` (little-endian).
+    static func load(_ src: UnsafeRawPointer, _ dtype: SafetensorsDType, _ shape: [Int]) -> Tensor {
         var t = Tensor(uninitializedShape: shape)
         t.withUnsafeMutableBufferPointer { dst in
             let n = dst.count
@@ -318,5 +202,185 @@ extension SafetensorsFile {
             }
         }
         return t
+    }
+}
+
+// MARK: - the container: header and data layout, shared by the float32 and the raw readers and writers
+
+/// The layout of a safetensors file, independent of how the tensors are held in memory: `SafetensorsFile`
+/// (float32) and `SafetensorsRawFile` (bytes as stored) both write through `assemble` and read through `parse`,
+/// so the two APIs validate files identically.
+enum SafetensorsLayout {
+    /// One tensor's header entry; `begin`/`end` are offsets into the data section.
+    struct Entry {
+        var name: String
+        var dtype: SafetensorsDType
+        var shape: [Int]
+        var begin = 0
+        var end = 0
+
+        init(name: String, dtype: SafetensorsDType, shape: [Int], begin: Int = 0, end: Int = 0) {
+            self.name = name
+            self.dtype = dtype
+            self.shape = shape
+            self.begin = begin
+            self.end = end
+        }
+
+        var count: Int { shape.reduce(1, *) }
+        var byteCount: Int { count * dtype.byteCount }
+    }
+
+    /// The header bytes (padded with spaces to a multiple of 8) for `entries` laid out in the given order, and
+    /// the entries with their offsets filled in.
+    static func header(_ entries: [Entry], metadata: [String: String]) -> (bytes: [UInt8], entries: [Entry], dataSize: Int) {
+        var fields: [String] = []
+        if !metadata.isEmpty {
+            let kv = metadata.keys.sorted().map { "\(jsonQuoted($0)):\(jsonQuoted(metadata[$0]!))" }
+            fields.append("\(jsonQuoted(SafetensorsFile.metadataKey)):{\(kv.joined(separator: ","))}")
+        }
+        var placed: [Entry] = []
+        var offset = 0
+        for var e in entries {
+            e.begin = offset
+            e.end = offset + e.byteCount
+            offset = e.end
+            let shape = e.shape.map(String.init).joined(separator: ",")
+            fields.append("\(jsonQuoted(e.name)):{\"dtype\":\"\(e.dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(e.begin),\(e.end)]}")
+            placed.append(e)
+        }
+        var bytes = Array(("{" + fields.joined(separator: ",") + "}").utf8)
+        while bytes.count % 8 != 0 { bytes.append(0x20) }
+        return (bytes, placed, offset)
+    }
+
+    /// The size in bytes of the file `assemble` would write for `entries` and `metadata`.
+    static func fileSize(_ entries: [Entry], metadata: [String: String]) -> Int {
+        let h = header(entries, metadata: metadata)
+        return 8 + h.bytes.count + h.dataSize
+    }
+
+    /// The bytes of a safetensors file holding `entries` in the given order; `fill(i, dst)` writes entry i's
+    /// `byteCount` little-endian bytes at `dst`. `path` only names the file in errors.
+    static func assemble(_ entries: [Entry], metadata: [String: String], path: String,
+                         fill: (Int, UnsafeMutableRawPointer) throws -> Void) throws -> Data {
+        var seen = Set<String>()
+        for e in entries {
+            if e.name == SafetensorsFile.metadataKey {
+                throw IOError(path: path, "\"\(SafetensorsFile.metadataKey)\" is reserved for the metadata map and cannot name a tensor")
+            }
+            if !seen.insert(e.name).inserted { throw IOError(path: path, "tensor \"\(e.name)\" is listed twice") }
+        }
+        let h = header(entries, metadata: metadata)
+        var data = Data(count: 8 + h.bytes.count + h.dataSize)
+        try data.withUnsafeMutableBytes { (raw: UnsafeMutableRawBufferPointer) in
+            let base = raw.baseAddress!
+            base.storeBytes(of: UInt64(h.bytes.count).littleEndian, as: UInt64.self)
+            h.bytes.withUnsafeBytes { (base + 8).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            let dataStart = base + 8 + h.bytes.count
+            for (i, e) in h.entries.enumerated() where e.byteCount > 0 { try fill(i, dataStart + e.begin) }
+        }
+        return data
+    }
+
+    /// Parses and validates the header of the file bytes `raw`: the header length, UTF-8 JSON, every entry's
+    /// dtype, shape and offsets, and that every byte of the data section belongs to exactly one tensor.
+    /// `path` names the file in errors.
+    static func parse(_ raw: UnsafeRawBufferPointer, path: String) throws -> (metadata: [String: String], entries: [Entry], dataStart: Int) {
+        func fail(_ m: String) -> IOError { IOError(path: path, m) }
+        guard raw.count >= 8 else {
+            throw fail("file is \(raw.count) bytes long; a safetensors file starts with an 8-byte header length")
+        }
+        let base = raw.baseAddress!
+        let n = UInt64(littleEndian: base.loadUnaligned(as: UInt64.self))
+        guard n <= UInt64(raw.count - 8) else {
+            throw fail("header length \(n) (the first 8 bytes) exceeds the \(raw.count - 8) bytes that follow: "
+                       + "the file is truncated or not a safetensors file")
+        }
+        let headerLength = Int(n)
+        let headerBytes = Array(raw[8..<(8 + headerLength)])
+        guard String(validating: headerBytes, as: UTF8.self) != nil else { throw fail("header is not valid UTF-8") }
+        let root: JSONValue
+        do { root = try JSONParser.parse(headerBytes) } catch let e as JSONParseError {
+            throw fail("header is not valid JSON: \(e.message) at byte \(e.offset) of the header")
+        }
+        guard case .object(let members) = root else {
+            throw fail("header must be a JSON object {\"name\": {\"dtype\": …}, …}, found \(root.kind)")
+        }
+
+        let dataStart = 8 + headerLength
+        let dataSize = raw.count - dataStart
+        var metadata: [String: String] = [:]
+        var entries: [Entry] = []
+        let metadataKey = SafetensorsFile.metadataKey
+
+        for (name, value) in members {
+            if name == metadataKey {
+                guard case .object(let kv) = value else { throw fail("\"\(metadataKey)\" must be an object of strings, found \(value.kind)") }
+                for (k, v) in kv {
+                    guard case .string(let s) = v else { throw fail("\"\(metadataKey)\": value of \"\(k)\" must be a string, found \(v.kind)") }
+                    metadata[k] = s
+                }
+                continue
+            }
+            let what = "tensor \"\(name)\""
+            guard case .object(let info) = value else { throw fail("\(what): expected an object with dtype, shape and data_offsets, found \(value.kind)") }
+            func field(_ key: String) throws -> JSONValue {
+                guard let v = info.first(where: { $0.key == key })?.value else { throw fail("\(what): missing \"\(key)\"") }
+                return v
+            }
+            guard case .string(let dtypeName) = try field("dtype") else { throw fail("\(what): \"dtype\" must be a string") }
+            guard let dtype = SafetensorsDType(rawValue: dtypeName) else {
+                throw fail("\(what): unknown dtype \"\(dtypeName)\" (expected one of \(SafetensorsDType.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            guard case .array(let dims) = try field("shape") else { throw fail("\(what): \"shape\" must be an array of non-negative integers") }
+            var shape: [Int] = []
+            var count = 1, countOverflow = false
+            for d in dims {
+                guard let u = d.nonNegativeInteger, u <= UInt64(Int.max) else {
+                    throw fail("\(what): \"shape\" must be an array of non-negative integers, found \(d.kind)")
+                }
+                shape.append(Int(u))
+                let (p, o) = count.multipliedReportingOverflow(by: Int(u))
+                count = p
+                countOverflow = countOverflow || o
+            }
+            guard case .array(let offs) = try field("data_offsets"), offs.count == 2,
+                  let b = offs[0].nonNegativeInteger, let e = offs[1].nonNegativeInteger else {
+                throw fail("\(what): \"data_offsets\" must be [begin, end] with non-negative integers")
+            }
+            guard b <= e else { throw fail("\(what): data_offsets [\(b), \(e)] end before they begin") }
+            guard e <= UInt64(dataSize) else {
+                throw fail("\(what): data_offsets [\(b), \(e)] are out of range: the data section holds \(dataSize) bytes")
+            }
+            let (bytes, o) = count.multipliedReportingOverflow(by: dtype.byteCount)
+            guard !countOverflow, !o, UInt64(bytes) == e - b else {
+                throw fail("\(what): data_offsets [\(b), \(e)] hold \(e - b) bytes, but \(dtype.rawValue) \(shape) needs "
+                           + (countOverflow || o ? "more than the file can hold" : "\(bytes)"))
+            }
+            entries.append(Entry(name: name, dtype: dtype, shape: shape, begin: Int(b), end: Int(e)))
+        }
+
+        // Every byte of the data section belongs to exactly one tensor.
+        let spans = entries.sorted { ($0.begin, $0.end) < ($1.begin, $1.end) }
+        var covered = 0
+        var previous: Entry?
+        for s in spans {
+            if s.begin < covered, let p = previous {
+                throw fail("tensors \"\(p.name)\" (data_offsets [\(p.begin), \(p.end)]) and \"\(s.name)\" ([\(s.begin), \(s.end)]) overlap")
+            }
+            if s.begin > covered {
+                let after = previous.map { " (after \"\($0.name)\")" } ?? ""
+                throw fail("bytes [\(covered), \(s.begin)) of the data section belong to no tensor\(after): "
+                           + "expected \"\(s.name)\" to start at \(covered)")
+            }
+            covered = s.end
+            if s.end > s.begin || previous == nil { previous = s }
+        }
+        if covered != dataSize {
+            throw fail("the data section holds \(dataSize) bytes but the tensors cover only \(covered) "
+                       + "(bytes [\(covered), \(dataSize)) belong to no tensor: extra bytes or a corrupt header)")
+        }
+        return (metadata, entries, dataStart)
     }
 }

@@ -38,14 +38,26 @@ public func saveStateDict(_ model: any Layer, to path: String, extra: [String: T
 ///
 /// Names starting with one of `ignoringPrefixes` are skipped on both sides: neither loaded nor checked
 /// (e.g. `["mask."]` for masks saved as `extra`, or `["fc."]` to load a backbone under a new classifier).
-public func loadStateDict(_ model: any Layer, from path: String, ignoringPrefixes: [String] = []) throws {
-    try loadStateDict(model, from: SafetensorsFile.read(path: path), source: path, ignoringPrefixes: ignoringPrefixes)
+///
+/// The file may be in any `StateDictFormat` (a plain safetensors state dict, or a `shears export` in dense,
+/// bitmask or CSR form): encoded tensors are decoded exactly first. Returns what was found (format, size
+/// against the dense size) for the caller to report, e.g. `"loaded " + info.summary`.
+@discardableResult
+public func loadStateDict(_ model: any Layer, from path: String, ignoringPrefixes: [String] = []) throws -> StateDictFileInfo {
+    let (decoded, info) = try SparseStateDict.read(path: path)
+    try loadStateDict(model, from: decoded.floatFile, source: path, ignoringPrefixes: ignoringPrefixes)
+    return info
 }
 
 /// `loadStateDict(_:from:ignoringPrefixes:)` from a file already read (e.g. one whose `extra` tensors the caller
-/// also uses); `source` names it in errors.
+/// also uses); `source` names it in errors. A bitmask or CSR export must be loaded by path instead: once read as
+/// float32 its integer parts may have lost precision, so it is refused here rather than decoded inexactly.
 public func loadStateDict(_ model: any Layer, from file: SafetensorsFile, source: String,
                           ignoringPrefixes: [String] = []) throws {
+    if let format = file.metadata[SparseStateDict.formatKey], format != StateDictFormat.dense.rawValue {
+        throw IOError(path: source, "is a \(format) export (\(SparseStateDict.formatKey) = \(format)); load it by path "
+                      + "(loadStateDict(model, from: path)) so that its encoded tensors are decoded exactly")
+    }
     func ignored(_ name: String) -> Bool { ignoringPrefixes.contains { name.hasPrefix($0) } }
     let entries = model.stateDict.filter { !ignored($0.0) }
     let modelNames = Set(entries.map(\.0))
