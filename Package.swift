@@ -31,9 +31,12 @@ let package = Package(
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS",
                        providers: [.apt(["libopenblas-openmp-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+        // The sparse kernels' inner loop, in C so that it can be compiled for AVX2+FMA next to a portable
+        // version (Swift cannot target one function at AVX2); optimised in debug builds too.
+        .target(name: "CSparseKernels", path: "Sources/CSparseKernels", cSettings: [.unsafeFlags(["-O3", "-Wno-psabi"])]),
         .target(
             name: "ShearsTensor",
-            dependencies: ["CDNNL", "CBLAS"],
+            dependencies: ["CDNNL", "CBLAS", "CSparseKernels"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))],
             linkerSettings: [
                 .unsafeFlags(["-L\(openblasOpenMP)", "-Xlinker", "-rpath", "-Xlinker", openblasOpenMP,

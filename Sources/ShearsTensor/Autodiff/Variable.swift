@@ -6,7 +6,21 @@
 /// topological order, accumulates gradients into leaves (parameters), and releases each interior node's
 /// closure and gradient as soon as it has been used, so nothing of a step outlives its backward pass.
 public final class Variable {
-    public var value: Tensor
+    /// Setting the value (assigning it, or writing in place through `value.withUnsafeMutableBufferPointer`,
+    /// `Mask.zero(&p.value, …)`, an optimizer step) drops `inferenceForm`, which would describe the old value.
+    public var value: Tensor {
+        didSet { inferenceForm = nil }
+    }
+    /// A sparse form of this weight for inference (`SparseInference.prepare` in ShearsNN attaches it where it
+    /// measured faster). `linear` and `conv2d` use it only while grad mode is off, so training never sees it.
+    public var inferenceForm: SparseWeight? {
+        didSet {
+            if let f = inferenceForm {
+                precondition(f.weightShape == value.shape,
+                             "Variable.inferenceForm: sparse form of a \(f.weightShape) weight attached to a \(value.shape) value")
+            }
+        }
+    }
     /// The accumulated gradient ∂loss/∂value (leaves keep it until `zeroGrad`; interior nodes drop it).
     public var grad: Tensor?
     public let requiresGrad: Bool
