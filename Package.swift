@@ -54,7 +54,7 @@ let package = Package(
             dependencies: ["ShearsTensor", "ShearsNN", "ShearsOptim", "ShearsData", "ShearsIO", "ShearsExperiments",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "ShearsTensorTests", dependencies: ["ShearsTensor"]),
-        .testTarget(name: "ShearsNNTests", dependencies: ["ShearsNN", "ShearsOptim", "ShearsTensor"]),
+        .testTarget(name: "ShearsNNTests", dependencies: ["ShearsNN", "ShearsOptim", "ShearsTensor", "ShearsPrune", "ShearsIO"]),
         .testTarget(name: "ShearsOptimTests", dependencies: ["ShearsOptim", "ShearsNN", "ShearsTensor"]),
         .testTarget(name: "ShearsDataTests", dependencies: ["ShearsData", "ShearsTensor", "CZlib"]),
         .testTarget(name: "ShearsIOTests", dependencies: ["ShearsIO", "ShearsNN", "ShearsTensor"],
