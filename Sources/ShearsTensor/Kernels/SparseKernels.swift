@@ -174,9 +174,10 @@ struct SparseConvGeometry {
         wq = (wd + 2 * p + s - 1) / s
         perImage = method == .direct ? hq * wq : oh * ow
         xRows = method == .direct ? c * s * s : c * kh * kw
-        // At least 256 positions (four 64-wide blocks), otherwise as many images as keep X within 256 KB; tiny
-        // images with many channels (VGG's 2×2 layers) take the whole batch, so that the weight is read once.
-        let fitL2 = Swift.max(1, (256 << 10) / 4 / Swift.max(1, xRows * perImage))
+        // At least 256 positions (four 64-wide blocks), otherwise as many images as keep X and Y together within
+        // 256 KB; tiny images with many channels (VGG's 2×2 layers) take the whole batch, so that the weight is
+        // read once.
+        let fitL2 = Swift.max(1, (256 << 10) / 4 / Swift.max(1, (xRows + o) * perImage))
         let minimum = (256 + perImage - 1) / perImage
         group = Swift.min(n, Swift.max(fitL2, minimum))
     }
