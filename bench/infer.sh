@@ -37,6 +37,11 @@ for round in $(seq "$ROUNDS"); do
         torch --model lenet300-100 --sparsity 0.9 --batch-size "$b" --threads "$THREADS" --iterations "$iters"
         for m in resnet20 vgg16; do
             iters=$([ "$b" = 1 ] && echo 40 || echo 10)
+            for s in 0.9 0.98; do   # the whole model: prepare picks sparse or dense per layer
+                run "$SHEARS" bench infer --model "$m" --sparsity "$s" --batch-size "$b" --threads "$THREADS" \
+                    --iterations "$iters" --repetitions 3
+            done
+            torch --model "$m" --sparsity 0.9 --batch-size "$b" --threads "$THREADS" --iterations "$iters"
             for s in 0.9 0.98; do
                 run "$SHEARS" bench infer --model "$m" --sparsity "$s" --batch-size "$b" --threads "$THREADS" \
                     --conv-layers --iterations "$iters" --repetitions 3

@@ -53,7 +53,7 @@ if models:
 
 # Single conv layers.
 layers = sorted({(r["model"], r["layer"], r["batch_size"], r["sparsity"]) for r in shears if "layer" in r},
-                key=lambda k: (k[0], k[2], k[3], [r["layer"] for r in shears if r["model"] == k[0]].index(k[1])))
+                key=lambda k: (k[0], k[2], k[3], [r["layer"] for r in shears if r["model"] == k[0] and "layer" in r].index(k[1])))
 if layers:
     print("**Conv layers on their own** (µs per call, medians over rounds; dense = Shears' oneDNN convolution)\n")
     print("| model | layer | input | weight | stride | batch | sparsity | Shears dense µs | Shears sparse µs | layout | speedup (range) | PyTorch dense µs | target | met |")
