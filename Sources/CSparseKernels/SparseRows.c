@@ -126,9 +126,14 @@ void shears_transpose(const float *src, int64_t srcStride, float *dst, int64_t d
     transpose_body(src, srcStride, dst, dstStride, rows, cols, rowBias);
 }
 
+static int force_portable = 0;
+
+void shears_sparse_force_portable(int on) { force_portable = on != 0; }
+
 int shears_sparse_uses_avx2(void) {
 #if defined(__x86_64__)
     static int cached = -1;
+    if (force_portable) return 0;
     if (cached < 0) {
         __builtin_cpu_init();
         cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");

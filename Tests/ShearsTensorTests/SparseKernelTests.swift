@@ -102,6 +102,28 @@ final class SparseKernelTests: XCTestCase {
         }
     }
 
+    func testPortableBuildAgreesWithTheDenseOps() {
+        SparseKernelBuild.forcePortable(true)
+        defer { SparseKernelBuild.forcePortable(false) }
+        XCTAssertFalse(SparseKernelBuild.usesAVX2)
+        var g = Generator(seed: 7007)
+        for (n, inF, outF) in [(1, 37, 11), (67, 53, 29)] {
+            let w = pruned([outF, inF], sparsity: 0.6, &g)
+            let x = randomTensor([n, inF], &g), b = randomTensor([outF], &g)
+            let dense = linear(Variable(x), weight: Variable(w), bias: Variable(b)).value
+            XCTAssertLessThan(error(sparseLinear(x, weight: SparseWeight(w), bias: b), dense), 1e-5, "portable linear n=\(n)")
+        }
+        for (xs, ws, stride, padding) in [([3, 8, 9, 9], [16, 8, 3, 3], 1, 1), ([2, 8, 10, 10], [9, 8, 3, 3], 2, 1)] {
+            let w = pruned(ws, sparsity: 0.7, &g)
+            let x = randomTensor(xs, &g), b = randomTensor([ws[0]], &g)
+            let dense = conv2d(Variable(x), weight: Variable(w), bias: Variable(b), stride: stride, padding: padding).value
+            for method in SparseConvMethod.allCases {
+                let sparse = sparseConv2d(x, weight: SparseWeight(w, convMethod: method), bias: b, stride: stride, padding: padding)
+                XCTAssertLessThan(error(sparse, dense), 1e-5, "portable conv x\(xs) w\(ws) \(method)")
+            }
+        }
+    }
+
     func testRepeatedCallsWithOtherBatchSizesRecomputeOffsets() {
         var g = Generator(seed: 7004)
         let w = pruned([6, 4, 3, 3], sparsity: 0.7, &g)
@@ -144,8 +166,11 @@ final class SparseKernelTests: XCTestCase {
         var g = Generator(seed: 7006)
         let w = Variable(pruned([4, 6], sparsity: 0.5, &g), requiresGrad: true)
         w.inferenceForm = SparseWeight(w.value)
+        let before = w.value.withUnsafeBufferPointer { $0.baseAddress }
         w.value.withUnsafeMutableBufferPointer { $0[0] = 3 }      // in place, as optimizers and masks write
         XCTAssertNil(w.inferenceForm, "an in-place write drops the form")
+        XCTAssertEqual(w.value.withUnsafeBufferPointer { $0.baseAddress }, before,
+                       "the observer must not turn an in-place write into a copy (every optimizer step would copy)")
         w.inferenceForm = SparseWeight(w.value)
         w.value = Tensor.zeros([4, 6])
         XCTAssertNil(w.inferenceForm, "an assignment drops the form")

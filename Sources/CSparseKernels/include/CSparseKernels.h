@@ -19,7 +19,10 @@ void shears_sparse_rows(const int32_t *rowPtr, const int64_t *offsets, const flo
 void shears_transpose(const float *src, int64_t srcStride, float *dst, int64_t dstStride,
                       int64_t rows, int64_t cols, const float *rowBias);
 
-/// 1 when the AVX2+FMA version of shears_sparse_rows runs on this CPU, 0 for the portable one.
+/// 1 when the AVX2+FMA versions run on this CPU, 0 for the portable ones.
 int shears_sparse_uses_avx2(void);
+
+/// With on != 0, the portable versions run even where AVX2 is available (so that tests cover both builds).
+void shears_sparse_force_portable(int on);
 
 #endif

@@ -62,6 +62,13 @@ public final class SparseWeight: @unchecked Sendable {
     }
 }
 
+/// Which build of the C kernels runs (Sources/CSparseKernels: AVX2+FMA where the CPU has it, portable otherwise).
+public enum SparseKernelBuild {
+    public static var usesAVX2: Bool { shears_sparse_uses_avx2() != 0 }
+    /// Runs the portable build even on AVX2 machines (tests check that both builds agree with the dense ops).
+    static func forcePortable(_ on: Bool) { shears_sparse_force_portable(on ? 1 : 0) }
+}
+
 // MARK: linear
 
 /// y = x · Wᵀ + b for x [N, in] and a sparse W [out, in]; returns [N, out] (what `linear` returns).
