@@ -31,9 +31,12 @@ let package = Package(
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS",
                        providers: [.apt(["libopenblas-openmp-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+        // The sparse kernels' inner loop, in C so that it can be compiled for AVX2+FMA next to a portable
+        // version (Swift cannot target one function at AVX2); optimised in debug builds too.
+        .target(name: "CSparseKernels", path: "Sources/CSparseKernels", cSettings: [.unsafeFlags(["-O3", "-Wno-psabi"])]),
         .target(
             name: "ShearsTensor",
-            dependencies: ["CDNNL", "CBLAS"],
+            dependencies: ["CDNNL", "CBLAS", "CSparseKernels"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))],
             linkerSettings: [
                 .unsafeFlags(["-L\(openblasOpenMP)", "-Xlinker", "-rpath", "-Xlinker", openblasOpenMP,
@@ -51,7 +54,7 @@ let package = Package(
             dependencies: ["ShearsTensor", "ShearsNN", "ShearsOptim", "ShearsData", "ShearsIO", "ShearsExperiments",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "ShearsTensorTests", dependencies: ["ShearsTensor"]),
-        .testTarget(name: "ShearsNNTests", dependencies: ["ShearsNN", "ShearsOptim", "ShearsTensor"]),
+        .testTarget(name: "ShearsNNTests", dependencies: ["ShearsNN", "ShearsOptim", "ShearsTensor", "ShearsPrune", "ShearsIO"]),
         .testTarget(name: "ShearsOptimTests", dependencies: ["ShearsOptim", "ShearsNN", "ShearsTensor"]),
         .testTarget(name: "ShearsDataTests", dependencies: ["ShearsData", "ShearsTensor", "CZlib"]),
         .testTarget(name: "ShearsIOTests", dependencies: ["ShearsIO", "ShearsNN", "ShearsTensor"],

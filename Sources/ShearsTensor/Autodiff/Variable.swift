@@ -6,7 +6,32 @@
 /// topological order, accumulates gradients into leaves (parameters), and releases each interior node's
 /// closure and gradient as soon as it has been used, so nothing of a step outlives its backward pass.
 public final class Variable {
-    public var value: Tensor
+    /// Setting the value (assigning it, or writing in place through `value.withUnsafeMutableBufferPointer`,
+    /// `Mask.zero(&p.value, …)`, an optimizer step) drops `inferenceForm`, which would describe the old value.
+    /// In-place writes go through `_modify`, which yields the stored tensor itself: a `didSet` observer would make
+    /// callers in other modules write through a temporary copy, so every optimizer step would copy every weight.
+    public var value: Tensor {
+        get { storedValue }
+        set {
+            storedValue = newValue
+            inferenceForm = nil
+        }
+        _modify {
+            inferenceForm = nil
+            yield &storedValue
+        }
+    }
+    private var storedValue: Tensor
+    /// A sparse form of this weight for inference (`SparseInference.prepare` in ShearsNN attaches it where it
+    /// measured faster). `linear` and `conv2d` use it only while grad mode is off, so training never sees it.
+    public var inferenceForm: SparseWeight? {
+        didSet {
+            if let f = inferenceForm {
+                precondition(f.weightShape == value.shape,
+                             "Variable.inferenceForm: sparse form of a \(f.weightShape) weight attached to a \(value.shape) value")
+            }
+        }
+    }
     /// The accumulated gradient ∂loss/∂value (leaves keep it until `zeroGrad`; interior nodes drop it).
     public var grad: Tensor?
     public let requiresGrad: Bool
@@ -18,7 +43,7 @@ public final class Variable {
 
     /// A leaf: an input (`requiresGrad: false`) or a parameter (`requiresGrad: true`).
     public init(_ value: Tensor, requiresGrad: Bool = false) {
-        self.value = value
+        self.storedValue = value
         self.requiresGrad = requiresGrad
         self.op = "leaf"
         self.inputs = []
@@ -27,7 +52,7 @@ public final class Variable {
 
     /// The result of an op. Records `backward` on the tape only when grad mode is on and an input needs it.
     public init(_ value: Tensor, op: String, inputs: [Variable], backward: @escaping (Tensor) -> [Tensor?]) {
-        self.value = value
+        self.storedValue = value
         self.op = op
         let needs = GradMode.isEnabled && inputs.contains { $0.requiresGrad }
         self.requiresGrad = needs

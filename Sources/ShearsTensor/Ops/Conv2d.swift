@@ -2,7 +2,8 @@
 ///
 /// - x: [N, C, H, W], weight: [O, C, KH, KW] (OIHW), bias: [O] or nil. Output [N, O, OH, OW] in
 ///   channels-last memory, OH = (H + 2·padding − KH) / stride + 1.
-/// Forward and both backward passes run on oneDNN (Kernels/ConvKernel.swift).
+/// Forward and both backward passes run on oneDNN (Kernels/ConvKernel.swift). With grad mode off and a sparse
+/// `weight.inferenceForm` attached, the forward runs on the sparse kernel (Kernels/SparseKernels.swift).
 public func conv2d(_ x: Variable, weight: Variable, bias: Variable? = nil, stride: Int = 1, padding: Int = 0) -> Variable {
     let xs = x.shape, ws = weight.shape
     checkShape(xs.count == 4 && ws.count == 4 && xs[1] == ws[1], op: "conv2d", "input", xs, "weight", ws,
@@ -14,6 +15,11 @@ public func conv2d(_ x: Variable, weight: Variable, bias: Variable? = nil, strid
     precondition(xs[2] + 2 * padding >= ws[2] && xs[3] + 2 * padding >= ws[3],
                  "conv2d: kernel \(ws[2])×\(ws[3]) larger than padded input \(xs[2] + 2 * padding)×\(xs[3] + 2 * padding)")
 
+    WeightUseRecorder.note("conv2d", x, weight, bias, stride: stride, padding: padding)
+    if !GradMode.isEnabled, let form = weight.inferenceForm {   // no tape: the prepared sparse form may run
+        return Variable(sparseConv2d(x.value, weight: form, bias: bias?.value, stride: stride, padding: padding),
+                        op: "conv2d (sparse)", inputs: []) { _ in [] }
+    }
     let plan = ConvPlan.plan(input: xs, weight: ws, bias: bias != nil, stride: stride, padding: padding)
     let xin = x.value.channelsLast()
     let w = weight.value.contiguous()

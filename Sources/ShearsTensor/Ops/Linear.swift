@@ -2,12 +2,18 @@
 ///
 /// - x: [N, in], weight: [out, in], bias: [out] or nil → y: [N, out]. Products run on OpenBLAS sgemm.
 /// Backward: ∂x = ∂y · W, ∂W = ∂yᵀ · x, ∂b = Σ_rows ∂y.
+/// With grad mode off and a sparse `weight.inferenceForm` attached, the product runs on the sparse kernel
+/// instead (Kernels/SparseKernels.swift); nothing is taped then, so there is no backward to provide.
 public func linear(_ x: Variable, weight: Variable, bias: Variable? = nil) -> Variable {
     let xs = x.shape, ws = weight.shape
     checkShape(xs.count == 2 && ws.count == 2 && xs[1] == ws[1], op: "linear", "input", xs, "weight", ws,
                expected: "input [N, in] and weight [out, in] with the same in")
     if let bias {
         checkShape(bias.shape == [ws[0]], op: "linear", "bias", bias.shape, "weight", ws, expected: "bias [out]")
+    }
+    WeightUseRecorder.note("linear", x, weight, bias)
+    if !GradMode.isEnabled, let form = weight.inferenceForm {   // no tape: the prepared sparse form may run
+        return Variable(sparseLinear(x.value, weight: form, bias: bias?.value), op: "linear (sparse)", inputs: []) { _ in [] }
     }
     let (n, inF, outF) = (xs[0], xs[1], ws[0])
     let xv = x.value, wv = weight.value
