@@ -6,6 +6,7 @@ import XCTest
 @testable import ShearsExperiments
 import ShearsIO
 import ShearsPrune
+import ShearsAnalysis
 
 /// `shears report` on run directories made by the real protocols (tiny runs on the synthetic set) and on hand-written
 /// files of the kinds too slow to run here.
@@ -97,6 +98,29 @@ final class ReportTests: RunTestCase {
             XCTAssertTrue(FileManager.default.fileExists(atPath: "\(out)/figures/\(f.name).svg"))
         }
         XCTAssertTrue(md.contains("| 1 | 80.00 | 0.03 | [0.02, 0.07] | 0.05 | yes | 97.00 | 96.50 |"))
+    }
+
+    /// `analyze projection --along` output: a chart and a table per snapshot; the random-direction baseline only
+    /// where the parameter count was recorded.
+    func testProjectionAlongTrainingIsDrawnAndTabulated() throws {
+        let d = try dir("along")
+        func point(_ it: Int, _ delta: [Double], dimension: Int?) -> ProjectionAlongPoint {
+            var p = ProjectionProportion(delta: delta, eigenvectors: [[1, 0, 0, 0], [0, 1, 0, 0]])
+            p.dimension = dimension
+            return ProjectionAlongPoint(iteration: it, eigenvalues: [3, 1], converged: true, projection: p)
+        }
+        try d.writeJSON([point(10, [3, 0, 4, 0], dimension: 4), point(20, [0, 1, 0, 0], dimension: 4)], to: "projection_along.json")
+        let doc = try Report.build(paths: [d.url.path], title: "t")
+        let section = try XCTUnwrap(doc.sections.first)
+        let table = try XCTUnwrap(section.tables.first { $0.caption.contains("along training") })
+        XCTAssertEqual(table.rows.map { $0[0] }, ["10", "20"])
+        XCTAssertEqual(table.rows[0][1], ReportFormat.number(0.6))   // ‖(3, 0)‖ / ‖(3, 0, 4, 0)‖
+        XCTAssertEqual(table.rows[1][1], ReportFormat.number(1))
+        let chart = try XCTUnwrap(section.figures.first { $0.name.contains("projection-along") }).svg
+        XCTAssertTrue(chart.contains("random direction"))
+        try d.writeJSON([point(10, [3, 0, 4, 0], dimension: nil)], to: "projection_along.json")
+        let old = try XCTUnwrap(try Report.build(paths: [d.url.path], title: "t").sections.first?.figures.first { $0.name.contains("projection-along") })
+        XCTAssertFalse(old.svg.contains("random direction"))
     }
 
     func testUnknownMissingAndCorruptDirectoriesAreNamed() throws {

@@ -87,10 +87,13 @@ extension Report {
         }
         if let along = a.projectionAlong, !along.isEmpty {
             let k = Double(along[0].eigenvalues.count)
+            var series: [(name: String, points: [(Double, Double)])] =
+                [(name: "P (eq. 13)", points: along.map { (Double($0.iteration), $0.projection.proportion) })]
+            // The baseline needs the parameter count, which files written before it was recorded lack.
+            let known = along.compactMap { p in p.projection.dimension.map { (Double(p.iteration), (k / Double(max($0, 1))).squareRoot()) } }
+            if !known.isEmpty { series.append((name: "random direction's share √(k/d)", points: known)) }
             var chart = SVGLineChart(title: "Eq. 13 along training: \(a.name)", xLabel: "iteration", yLabel: "projection proportion",
-                                     series: [(name: "P (eq. 13)", points: along.map { (Double($0.iteration), $0.projection.proportion) }),
-                                              (name: "random direction's share √(k/d)",
-                                               points: along.map { (Double($0.iteration), (k / Double(max($0.projection.dimension ?? 0, 1))).squareRoot()) })])
+                                     series: series)
             chart.markers = true
             b.line(chart, name: "projection-along-\(a.name)",
                    caption: "Share of w_gRDA − w_SGD in the top-\(Int(k)) Hessian eigenspace at the SGD weights, at every snapshot of both runs.")
