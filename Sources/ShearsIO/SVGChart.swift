@@ -65,19 +65,8 @@ public struct SVGLineChart {
         func px(_ x: Double) -> Double { left + (x - xs.lo) / (xs.hi - xs.lo) * plotW }
         func py(_ y: Double) -> Double { top + plotH - (y - ys.lo) / (ys.hi - ys.lo) * plotH }
 
-        var o = """
-        <?xml version="1.0" encoding="UTF-8"?>
-        <svg xmlns="http://www.w3.org/2000/svg" width="\(Self.n(width))" height="\(Self.n(height))" \
-        viewBox="0 0 \(Self.n(width)) \(Self.n(height))" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" \
-        font-size="\(Self.n(fs))">
-
-        """
-        o += "<rect x=\"0\" y=\"0\" width=\"\(Self.n(width))\" height=\"\(Self.n(height))\" fill=\"white\"/>\n"
-        // The title is centred over the plot, but slid (within the canvas) so that a long one is not cut off.
-        let titleHalf = Self.textWidth(title, size: Self.titleSize) / 2
-        let titleX = min(max(left + plotW / 2, titleHalf + 6), max(titleHalf + 6, width - titleHalf - 6))
-        o += "<text x=\"\(Self.n(titleX))\" y=\"\(Self.n(20 + Self.titleSize))\" text-anchor=\"middle\" "
-            + "font-size=\"\(Self.n(Self.titleSize))\" font-weight=\"bold\">\(Self.escape(title))</text>\n"
+        var o = SVGText.header(width: width, height: height, fontSize: fs)
+        o += SVGText.title(title, centre: left + plotW / 2, width: width, size: Self.titleSize)
 
         // Grid and ticks.
         o += "<g stroke=\"#e0e0e0\" stroke-width=\"1\">\n"

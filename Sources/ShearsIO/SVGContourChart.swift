@@ -90,18 +90,8 @@ public struct SVGContourChart {
         func px(_ x: Double) -> Double { left + (x - xa.lo) / (xa.hi - xa.lo) * plotW }
         func py(_ y: Double) -> Double { top + plotH - (y - ya.lo) / (ya.hi - ya.lo) * plotH }
 
-        var o = """
-        <?xml version="1.0" encoding="UTF-8"?>
-        <svg xmlns="http://www.w3.org/2000/svg" width="\(L.n(width))" height="\(L.n(height))" \
-        viewBox="0 0 \(L.n(width)) \(L.n(height))" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" \
-        font-size="\(L.n(fs))">
-
-        """
-        o += "<rect x=\"0\" y=\"0\" width=\"\(L.n(width))\" height=\"\(L.n(height))\" fill=\"white\"/>\n"
-        let titleHalf = Self.textWidth(title, size: Self.titleSize) / 2
-        let titleX = min(max(left + plotW / 2, titleHalf + 6), max(titleHalf + 6, width - titleHalf - 6))
-        o += "<text x=\"\(L.n(titleX))\" y=\"\(L.n(20 + Self.titleSize))\" text-anchor=\"middle\" font-size=\"\(L.n(Self.titleSize))\" "
-            + "font-weight=\"bold\">\(L.escape(title))</text>\n"
+        var o = SVGText.header(width: width, height: height, fontSize: fs)
+        o += SVGText.title(title, centre: left + plotW / 2, width: width, size: Self.titleSize)
         o += "<defs><clipPath id=\"plane\"><rect x=\"\(L.n(left))\" y=\"\(L.n(top))\" width=\"\(L.n(plotW))\" height=\"\(L.n(plotH))\"/></clipPath></defs>\n"
 
         // Heat map: one rectangle per grid value, spanning half-way to its neighbours.
