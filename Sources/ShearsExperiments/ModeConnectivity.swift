@@ -92,6 +92,7 @@ public enum ModeConnectivity {
 
         // 3. The plane.
         let flatStart = flatten(start), flatMiddle = flatten(theta), flatEnd = flatten(end)
+        let sampled = ts.map { flatten(curvePoint($0)) }   // the curve's points, for its projection and its length
         let plane: WeightPlane?
         do { plane = try WeightPlane(start: flatStart, middle: flatMiddle, end: flatEnd) } catch let e as WeightPlane.PlaneError {
             // An untrained middle bend sits on the line between the ends: the curve is the segment, the plane undefined.
@@ -118,8 +119,8 @@ public enum ModeConnectivity {
             func grid(_ f: (ConnectivityPoint) -> Double) -> [[Double]] {
                 (0..<G).map { j in (0..<G).map { i in f(planePoints[j * G + i]) } }
             }
-            let projected = ts.map { t -> [Double] in
-                let c = plane.coordinates(of: flatten(curvePoint(t)))
+            let projected = sampled.map { w -> [Double] in
+                let c = plane.coordinates(of: w)
                 return [c.x, c.y]
             }
             planeRecord = ConnectivityPlane(xs: xs, ys: ys, trainLoss: grid(\.trainLoss), trainError: grid(\.trainError),
@@ -128,7 +129,6 @@ public enum ModeConnectivity {
         }
 
         // Summaries: min / max / mean / length-weighted mean along the curve, and the barrier over the ends.
-        let sampled = ts.map { flatten(curvePoint($0)) }
         let report = ConnectivityReport(
             start: config.start, end: config.end, startLabel: config.startLabel, endLabel: config.endLabel, curve: curve,
             plane: planeRecord, distance: distance, middle: [middleXY.x, middleXY.y],

@@ -225,7 +225,8 @@ public struct SVGLineChart {
     /// A coordinate with at most 2 decimals.
     static func n(_ v: Double) -> String { trim(String(format: "%.2f", v)) }
 
-    static func escape(_ s: String) -> String {
+    /// Escapes text for XML and HTML (`&`, `<`, `>`, quotes).
+    public static func escape(_ s: String) -> String {
         var o = ""
         for c in s {
             switch c {

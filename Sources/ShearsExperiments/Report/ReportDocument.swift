@@ -116,24 +116,24 @@ public struct ReportDocument: Sendable {
     """
 
     public func html() -> String {
-        var o = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>\(Self.htmlEscape(title))</title>\n"
-        o += "<style>\n\(Self.css)\n</style>\n</head>\n<body>\n<h1>\(Self.htmlEscape(title))</h1>\n"
+        var o = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>\(SVGLineChart.escape(title))</title>\n"
+        o += "<style>\n\(Self.css)\n</style>\n</head>\n<body>\n<h1>\(SVGLineChart.escape(title))</h1>\n"
         o += "<p>Run directories:</p>\n<ul>\n"
-        o += runs.map { "<li><code>\(Self.htmlEscape($0.path))</code> (\(Self.htmlEscape($0.kind)))</li>\n" }.joined()
+        o += runs.map { "<li><code>\(SVGLineChart.escape($0.path))</code> (\(SVGLineChart.escape($0.kind)))</li>\n" }.joined()
         o += "</ul>\n<p>Sections:</p>\n<ol>\n"
-        for (i, s) in sections.enumerated() { o += "<li><a href=\"#s\(i)\">\(Self.htmlEscape(s.title))</a></li>\n" }
+        for (i, s) in sections.enumerated() { o += "<li><a href=\"#s\(i)\">\(SVGLineChart.escape(s.title))</a></li>\n" }
         o += "</ol>\n"
         for (i, s) in sections.enumerated() {
-            o += "<section id=\"s\(i)\">\n<h2>\(Self.htmlEscape(s.title))</h2>\n"
+            o += "<section id=\"s\(i)\">\n<h2>\(SVGLineChart.escape(s.title))</h2>\n"
             for b in s.blocks {
                 switch b {
-                case .text(let t): o += "<p>\(Self.htmlEscape(t))</p>\n"
+                case .text(let t): o += "<p>\(SVGLineChart.escape(t))</p>\n"
                 case .figure(let f):
-                    o += "<figure id=\"\(Self.htmlEscape(f.name))\">\n\(Self.inlineSVG(f.svg))<figcaption>\(Self.htmlEscape(f.caption))</figcaption>\n</figure>\n"
+                    o += "<figure id=\"\(SVGLineChart.escape(f.name))\">\n\(Self.inlineSVG(f.svg))<figcaption>\(SVGLineChart.escape(f.caption))</figcaption>\n</figure>\n"
                 case .table(let t):
-                    o += "<table>\n<caption>\(Self.htmlEscape(t.caption))</caption>\n<tr>"
-                    o += t.header.map { "<th>\(Self.htmlEscape($0))</th>" }.joined() + "</tr>\n"
-                    for r in t.rows { o += "<tr>" + r.map { "<td>\(Self.htmlEscape($0))</td>" }.joined() + "</tr>\n" }
+                    o += "<table>\n<caption>\(SVGLineChart.escape(t.caption))</caption>\n<tr>"
+                    o += t.header.map { "<th>\(SVGLineChart.escape($0))</th>" }.joined() + "</tr>\n"
+                    for r in t.rows { o += "<tr>" + r.map { "<td>\(SVGLineChart.escape($0))</td>" }.joined() + "</tr>\n" }
                     o += "</table>\n"
                 }
             }
@@ -146,19 +146,5 @@ public struct ReportDocument: Sendable {
     static func inlineSVG(_ svg: String) -> String {
         guard svg.hasPrefix("<?xml"), let end = svg.range(of: "?>") else { return svg }
         return String(svg[end.upperBound...]).trimmingCharacters(in: .newlines) + "\n"
-    }
-
-    static func htmlEscape(_ s: String) -> String {
-        var o = ""
-        for c in s {
-            switch c {
-            case "&": o += "&amp;"
-            case "<": o += "&lt;"
-            case ">": o += "&gt;"
-            case "\"": o += "&quot;"
-            default: o.append(c)
-            }
-        }
-        return o
     }
 }
