@@ -22,12 +22,9 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var momentum: Float = 0
     public var nesterov: Bool = false
     public var weightDecay: Float = 0
-    public var schedule: ScheduleKind = .constant
-    /// multistep: when to multiply the rate by `gamma` (e.g. "80ep", "120ep").
-    public var milestones: [StepSpec] = []
-    /// step: the period of the decay.
-    public var stepSize: StepSpec? = nil
-    public var gamma: Float = 0.1
+    /// The learning-rate schedule (`ScheduleRegistry`): for plain training over the whole run, for iterative pruning
+    /// per cycle (restarted every cycle), for APP per megabatch.
+    public var schedule: ScheduleSpec = .constant
     public var seed: UInt64 = 0
     /// Training examples held out (seeded) for validation; the early-stop test accuracy is read at the best
     /// validation accuracy.
@@ -52,6 +49,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
 
     static func flatten(_ c: TrainingConfig) -> [String: String] {
         var out = jsonFields(c)
+        out["schedule"] = c.schedule.description
         // Absent optionals must differ from present ones.
         for key in ["dataDir", "epochs", "iterations", "stepSize", "trainSubset", "initFrom"] where out[key] == nil { out[key] = "null" }
         return out
@@ -68,8 +66,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         if momentum < 0 || momentum >= 1 { try fail("--momentum must be in [0, 1), got \(momentum)") }
         if weightDecay < 0 { try fail("--weight-decay must be ≥ 0, got \(weightDecay)") }
         if nesterov && (optimizer != .sgd || momentum == 0) { try fail("--nesterov needs --optimizer sgd and a positive --momentum") }
-        if schedule == .multistep && milestones.isEmpty { try fail("--schedule multistep needs --milestones (e.g. 80ep,120ep)") }
-        if schedule == .step && stepSize == nil { try fail("--schedule step needs --step-size (e.g. 30ep)") }
+        do { try ScheduleRegistry.validate(schedule, baseLR: lr) } catch let e as ScheduleError { try fail("--schedule: \(e.description)") }
         if validation < 0 { try fail("--validation must be ≥ 0, got \(validation)") }
         if let n = trainSubset, n <= 0 { try fail("--train-subset must be positive, got \(n)") }
         if evalEvery.value <= 0 { try fail("--eval-every must be positive, got \(evalEvery)") }
@@ -101,7 +98,7 @@ func jsonFields<T: Encodable>(_ value: T, excluding: Set<String> = []) -> [Strin
     return out
 }
 
-/// The training loss became NaN or infinite (thrown by `Trainer.step`; the message names the step and what to try).
+/// The training loss became NaN or infinite (thrown by `TrainLoop.standardStep`; the message names the step and what to try).
 public struct LossDiverged: Error, CustomStringConvertible {
     public let loss: Float
     public let description: String
