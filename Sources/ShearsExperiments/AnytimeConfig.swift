@@ -50,7 +50,7 @@ public enum AnytimeMethod: String, Codable, Sendable {
 /// `training` carries the model, dataset, optimizer and the per-megabatch training: `epochs` is E (epochs per
 /// megabatch), `schedule` is `constant` or `multistep` with `milestones` in epochs (E = 50, 20ep,40ep, γ = 0.1 in the
 /// APP code), and `validation` must be 0 (the stream brings its own validation parts).
-public struct AnytimeConfig: Codable, Equatable, Sendable {
+public struct AnytimeConfig: RunConfiguration, Sendable {
     public var training: TrainingConfig
     /// |S_B|.
     public var megabatches: Int = 8
@@ -117,19 +117,6 @@ public struct AnytimeConfig: Codable, Equatable, Sendable {
                                                                                        totalIterations: max(1, training.epochs ?? 1))))
         return schedule?.learningRate(iteration: index) ?? training.lr
     }
-
-    /// The fields that differ from `AnytimeConfig()` as `key=value` strings (the run's name).
-    public var nonDefaultFields: [String: String] {
-        var out: [String: String] = [:]
-        let mineT = TrainingConfig.flatten(training), defaultsT = TrainingConfig.flatten(AnytimeConfig().training)
-        for (k, v) in mineT where defaultsT[k] != v { out[k] = v }
-        let mine = Self.flattenOwn(self), defaults = Self.flattenOwn(AnytimeConfig())
-        for (k, v) in mine where defaults[k] != v { out[k] = v }
-        for k in defaults.keys where mine[k] == nil { out[k] = "null" }
-        return out
-    }
-
-    static func flattenOwn(_ c: AnytimeConfig) -> [String: String] { jsonFields(c, excluding: ["training"]) }
 
     /// Checks the combination of values; the message names the flag and what was expected.
     public func validate() throws {

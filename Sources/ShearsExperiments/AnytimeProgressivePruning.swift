@@ -97,8 +97,8 @@ public enum AnytimeProgressivePruning {
         let bpe = loader.batchesPerEpoch, run = env.run
         let loop = TrainLoop(model: env.model, parameters: env.parameters, loader: loader, total: epochs * bpe,
                              learningRate: { c.learningRate(megabatch: t, epoch: $0 / bpe) }) { loss, at in
-            "the training loss became \(loss) at megabatch \(t), epoch \(at / bpe + 1), batch \(at % bpe + 1); the last "
-                + "checkpoint in \(run.url.path) is intact. Try a smaller --lr (now \(tc.lr))."
+            "the training loss became \(loss) at megabatch \(t), epoch \(at / bpe + 1), batch \(at % bpe + 1); "
+                + "\(checkpointNote(run)). Try a smaller --lr (now \(tc.lr))."
         }
         var current = s
         let epochEnd = EpochEndHook(batchesPerEpoch: bpe) { loopState, trainAcc, trainLoss in

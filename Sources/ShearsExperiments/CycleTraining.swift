@@ -50,7 +50,7 @@ struct CycleEnvironment {
                     before: [any TrainHook] = [], after: [any TrainHook] = []) throws {
         let run = self.run, say = self.say, bpe = setup.batchesPerEpoch
         let loop = TrainLoop(model: model, parameters: parameters, loader: setup.loader, total: total, learningRate: learningRate) { loss, at in
-            "the training loss became \(loss) at cycle \(m), iteration \(at); the last checkpoint in \(run.url.path) is intact. "
+            "the training loss became \(loss) at cycle \(m), iteration \(at); \(checkpointNote(run)). "
                 + "Try a smaller learning rate."
         }
         let evaluation = EvaluationHook(data: data, run: run, every: setup.evalEvery, stepOffset: m * total,

@@ -143,8 +143,8 @@ public enum DirectionalPruning {
         let schedule = try setup.schedule()
         let loop = TrainLoop(model: model, parameters: model.namedParameters, loader: setup.loader, total: setup.total,
                              learningRate: { schedule.learningRate(iteration: $0) }) { loss, at in
-            "the training loss became \(loss) at iteration \(at) of the \(phase.rawValue) phase; the last checkpoint in "
-                + "\(run.url.path) is intact. Try a smaller --lr (now \(tc.lr))" + (phase == .grda ? " or a smaller --c." : ".")
+            "the training loss became \(loss) at iteration \(at) of the \(phase.rawValue) phase; \(checkpointNote(run)). "
+                + "Try a smaller --lr (now \(tc.lr))" + (phase == .grda ? " or a smaller --c." : ".")
         }
         var hooks: [any TrainHook] = plan.gmp.map { [$0] } ?? []
         if let every = config.snapshotEvery.map({ max(1, $0.iterations(perEpoch: bpe)) }) {

@@ -3,7 +3,7 @@ import ShearsOptim
 import ShearsPrune
 
 /// Every hyperparameter of `shears prune grda` (spec §1.2, §2). Its JSON is the run directory's `config.json`.
-public struct DirectionalPruningConfig: Codable, Equatable, Sendable {
+public struct DirectionalPruningConfig: RunConfiguration, Sendable {
     /// Model, data, split, length, batch size, base lr, the schedule of all three trainings (the paper's: constant,
     /// `drop` — ImageNet's "0.1, drop once at epoch 140" — or `cifar`), seed, evaluation period. The optimizer fields
     /// must stay at plain SGD (momentum 0, no weight decay): the paper's gRDA and its SGD baseline have neither.
@@ -27,22 +27,6 @@ public struct DirectionalPruningConfig: Codable, Equatable, Sendable {
     public var snapshotEvery: StepSpec? = nil
 
     public init() { training = TrainingConfig() }
-
-    /// The fields that differ from `DirectionalPruningConfig()` as `key=value` strings (the run's name).
-    public var nonDefaultFields: [String: String] {
-        var out = training.nonDefaultFields
-        guard let data = try? JSONEncoder.sorted.encode(self), let dataDefault = try? JSONEncoder.sorted.encode(DirectionalPruningConfig()),
-              let mine = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let defaults = try? JSONSerialization.jsonObject(with: dataDefault) as? [String: Any] else { return out }
-        func text(_ v: Any?) -> String {
-            guard let v else { return "null" }
-            if let s = v as? String { return s }
-            return (try? JSONSerialization.data(withJSONObject: v, options: [.sortedKeys, .fragmentsAllowed]))
-                .map { String(decoding: $0, as: UTF8.self) } ?? "\(v)"
-        }
-        for (k, v) in mine where k != "training" && text(v) != text(defaults[k]) { out[k] = text(v) }
-        return out
-    }
 
     public func validate() throws {
         func fail(_ m: String) throws -> Never { throw TrainingError(m) }

@@ -4,7 +4,7 @@ import ShearsPrune
 
 /// Every hyperparameter of an iterative-pruning run (S-Cyc spec §2, Algorithm 1). Its JSON is the run
 /// directory's `config.json`.
-public struct IterativePruningConfig: Codable, Equatable, Sendable {
+public struct IterativePruningConfig: RunConfiguration, Sendable {
     /// Each cycle's training (model, dataset, split, iterations/epochs per cycle, optimizer, seed, evalEvery…); its
     /// `schedule` is the per-cycle LR schedule, restarted at iteration 0 every cycle (S-Cyc's Table 1 and Eq. 2).
     public var training: TrainingConfig
@@ -29,25 +29,13 @@ public struct IterativePruningConfig: Codable, Equatable, Sendable {
         training.split = .pooled
     }
 
-    /// The fields that differ from `IterativePruningConfig()` as `key=value` strings (the run's name).
-    public var nonDefaultFields: [String: String] {
-        var out = training.nonDefaultFields.filter { k, v in IterativePruningConfig().training.nonDefaultFields[k] != v }
-        // split defaults to pooled here: drop it when it is pooled, name it when it is not.
-        if training.split == .pooled { out["split"] = nil } else { out["split"] = training.split.rawValue }
-        let mine = Self.flattenOwn(self), defaults = Self.flattenOwn(IterativePruningConfig())
-        for (k, v) in mine where defaults[k] != v { out[k] = v }
-        return out
-    }
-
-    static func flattenOwn(_ c: IterativePruningConfig) -> [String: String] { jsonFields(c, excluding: ["training"]) }
-
     public func validate() throws {
         func fail(_ m: String) throws -> Never { throw TrainingError(m) }
         try training.validate()
         if !(rate > 0 && rate < 1) { try fail("--rate must be in (0, 1), got \(rate)") }
-        if cycles < 0 { try fail("--cycles must be ≥ 0, got \(cycles)") }
-        if runs < 1 { try fail("--runs must be ≥ 1, got \(runs)") }
-        if scoringBatches < 1 { try fail("--scoring-batches must be ≥ 1, got \(scoringBatches)") }
+        if !(0...10_000).contains(cycles) { try fail("--cycles must be between 0 and 10000, got \(cycles)") }
+        if !(1...10_000).contains(runs) { try fail("--runs must be between 1 and 10000, got \(runs)") }
+        if !(1...100_000).contains(scoringBatches) { try fail("--scoring-batches must be between 1 and 100000, got \(scoringBatches)") }
         if !CriterionRegistry.isKnown(criterion) {
             try fail("--criterion \(criterion) is not a criterion; expected one of \(CriterionRegistry.names.joined(separator: ", "))")
         }

@@ -36,10 +36,6 @@ public enum ModeConnectivity {
             return done
         }
         let say = sayer(dir, options)
-        func interrupted(_ stage: Stage, _ n: Int) -> Bool {
-            guard let i = options.interrupt, i.stage == stage.rawValue, let k = i.iteration else { return false }
-            return n >= k
-        }
 
         // The model once, and the three bends as tensors in its parameter order.
         let tc = config.training
@@ -58,27 +54,14 @@ public enum ModeConnectivity {
                                                              data: data, in: dir, options: options, say: say)
 
         // 2. Along the curve.
-        func measure(_ weights: [Tensor]) -> ConnectivityPoint {
-            for ((_, p), w) in zip(params, weights) { p.value = w }
-            recomputeBatchNormStatistics(model, on: evalTrain, batchSize: config.batchSize, mean: data.mean, std: data.std)
-            let train = evaluate(model, on: evalTrain, mean: data.mean, std: data.std)
-            let test = evaluate(model, on: data.test, mean: data.mean, std: data.std)
-            return ConnectivityPoint(trainLoss: train.loss, trainError: 1 - train.accuracy, testLoss: test.loss, testError: 1 - test.accuracy)
-        }
+        let points = PointMeasurer(model: model, params: params, data: data, evalTrain: evalTrain, batchSize: config.batchSize,
+                                   run: dir, options: options, say: say)
         let ts = (0..<config.points).map { Double($0) / Double(config.points - 1) }
         func curvePoint(_ t: Double) -> [Tensor] {
             (0..<params.count).map { QuadraticBezier.point(t, start: start[$0], middle: theta[$0], end: end[$0]) }
         }
-        var curvePoints = try dir.readJSON([ConnectivityPoint].self, from: "curve_points.json") ?? []
-        if !curvePoints.isEmpty && curvePoints.count < ts.count { say("resuming the curve at point \(curvePoints.count + 1) of \(ts.count)") }
-        while curvePoints.count < ts.count {
-            let t = ts[curvePoints.count]
-            let p = measure(curvePoint(t))
-            curvePoints.append(p)
-            try dir.writeJSON(curvePoints, to: "curve_points.json")
-            say(String(format: "t = %.4f  train loss %.4f  train error %.2f%%  test error %.2f%%", t, p.trainLoss,
-                       100 * p.trainError, 100 * p.testError))
-            if interrupted(.curve, curvePoints.count) { throw TrainingInterrupted(iteration: curvePoints.count) }
+        let curvePoints = try points.measure(ts.count, file: "curve_points.json", stage: .curve, weights: { curvePoint(ts[$0]) }) { k, p in
+            String(format: "t = %.4f  train loss %.4f  train error %.2f%%  test error %.2f%%", ts[k], p.trainLoss, 100 * p.trainError, 100 * p.testError)
         }
         var curve = ConnectivityCurve()
         for (t, p) in zip(ts, curvePoints) { curve.append(t, p) }
@@ -96,29 +79,7 @@ public enum ModeConnectivity {
         let middleXY = plane?.coordinates(of: flatMiddle) ?? (x: distance / 2, y: 0)
         var planeRecord: ConnectivityPlane? = nil
         if config.grid > 0, let plane {
-            let G = config.grid
-            let axis = (0..<G).map { -config.margin + (1 + 2 * config.margin) * Double($0) / Double(G - 1) }
-            let xs = axis.map { $0 * plane.dx }, ys = axis.map { $0 * plane.dy }
-            var planePoints = try dir.readJSON([ConnectivityPoint].self, from: "plane_points.json") ?? []
-            if !planePoints.isEmpty && planePoints.count < G * G { say("resuming the plane at point \(planePoints.count + 1) of \(G * G)") }
-            while planePoints.count < G * G {
-                let k = planePoints.count, j = k / G, i = k % G   // row j (y), column i (x)
-                let p = measure(unflatten(plane.point(x: xs[i], y: ys[j]), like: start))
-                planePoints.append(p)
-                try dir.writeJSON(planePoints, to: "plane_points.json")
-                say(String(format: "plane (%d, %d) of %d×%d: train loss %.4f  test error %.2f%%", i, j, G, G, p.trainLoss, 100 * p.testError))
-                if interrupted(.plane, planePoints.count) { throw TrainingInterrupted(iteration: planePoints.count) }
-            }
-            func grid(_ f: (ConnectivityPoint) -> Double) -> [[Double]] {
-                (0..<G).map { j in (0..<G).map { i in f(planePoints[j * G + i]) } }
-            }
-            let projected = sampled.map { w -> [Double] in
-                let c = plane.coordinates(of: w)
-                return [c.x, c.y]
-            }
-            planeRecord = ConnectivityPlane(xs: xs, ys: ys, trainLoss: grid(\.trainLoss), trainError: grid(\.trainError),
-                                            testLoss: grid(\.testLoss), testError: grid(\.testError),
-                                            bends: [[0, 0], [middleXY.x, middleXY.y], [plane.dx, 0]], curve: projected)
+            planeRecord = try measurePlane(plane, config: config, points: points, like: start, curve: sampled, middle: middleXY)
         }
 
         // Summaries: min / max / mean / length-weighted mean along the curve, and the barrier over the ends.
@@ -134,6 +95,27 @@ public enum ModeConnectivity {
         try dir.writeJSON(report, to: "connectivity.json")
         say(summaryLine(report))
         return report
+    }
+
+    /// The G×G grid of the plane, α, β ∈ linspace(−m, 1 + m, G) in units of the ends' distance and θ's height, row
+    /// by row; with the bends and the curve projected into it.
+    static func measurePlane(_ plane: WeightPlane, config: ConnectivityConfig, points: PointMeasurer, like start: [Tensor],
+                             curve: [[Float]], middle: (x: Double, y: Double)) throws -> ConnectivityPlane {
+        let G = config.grid
+        let axis = (0..<G).map { -config.margin + (1 + 2 * config.margin) * Double($0) / Double(G - 1) }
+        let xs = axis.map { $0 * plane.dx }, ys = axis.map { $0 * plane.dy }
+        let measured = try points.measure(G * G, file: "plane_points.json", stage: .plane,
+                                          weights: { k in unflatten(plane.point(x: xs[k % G], y: ys[k / G]), like: start) }) { k, p in
+            String(format: "plane (%d, %d) of %d×%d: train loss %.4f  test error %.2f%%", k % G, k / G, G, G, p.trainLoss, 100 * p.testError)
+        }
+        func grid(_ f: (ConnectivityPoint) -> Double) -> [[Double]] { (0..<G).map { j in (0..<G).map { i in f(measured[j * G + i]) } } }
+        let projected = curve.map { w -> [Double] in
+            let c = plane.coordinates(of: w)
+            return [c.x, c.y]
+        }
+        return ConnectivityPlane(xs: xs, ys: ys, trainLoss: grid(\.trainLoss), trainError: grid(\.trainError),
+                                 testLoss: grid(\.testLoss), testError: grid(\.testError),
+                                 bends: [[0, 0], [middle.x, middle.y], [plane.dx, 0]], curve: projected)
     }
 
     /// Trains θ (or resumes it from `checkpoint.safetensors`) in the one loop with the curve's own step; returns θ,
@@ -181,7 +163,7 @@ public enum ModeConnectivity {
         let loop = TrainLoop(model: model, parameters: theta, loader: loader, total: total,
                              learningRate: { schedule.learningRate(iteration: $0, cycle: 0) }, divergence: { loss, at in
             "the curve's training loss became \(loss) at iteration \(at) (t = \(curveT(seed: config.seed, iteration: at))); "
-                + "the last checkpoint in \(dir.url.path) is intact. Try a smaller --lr (now \(config.lr))."
+                + "\(checkpointNote(dir)). Try a smaller --lr (now \(config.lr))."
         }, step: { loop, batch, iteration, optimizer in
             try curveStep(loop, batch: batch, iteration: iteration, optimizer: &optimizer, seed: config.seed, start: start, end: end,
                           theta: theta, params: params)
@@ -332,5 +314,43 @@ final class EpochLossHook: TrainHook {
             lastEpochLoss = lossSum / Double(max(batches, 1))
             lossSum = 0; batches = 0
         }
+    }
+}
+
+/// Measures points of weight space — curve or plane — one after the other, each saved as it is done (`file`), so that a
+/// killed run continues at the next point: at every point the weights are loaded, the batch-norm statistics recomputed
+/// from the training data, then train and test loss and error measured.
+struct PointMeasurer {
+    let model: any Layer
+    let params: [(String, Variable)]
+    let data: PreparedData
+    let evalTrain: Dataset
+    let batchSize: Int
+    let run: RunDirectory
+    let options: TrainingOptions
+    let say: (String) -> Void
+
+    func measure(_ count: Int, file: String, stage: ModeConnectivity.Stage, weights: (Int) -> [Tensor],
+                 line: (Int, ConnectivityPoint) -> String) throws -> [ConnectivityPoint] {
+        var points = try run.readJSON([ConnectivityPoint].self, from: file) ?? []
+        if !points.isEmpty && points.count < count { say("resuming \(file) at point \(points.count + 1) of \(count)") }
+        while points.count < count {
+            let p = point(weights(points.count))
+            say(line(points.count, p))
+            points.append(p)
+            try run.writeJSON(points, to: file)
+            if let i = options.interrupt, i.stage == stage.rawValue, let n = i.iteration, points.count >= n {
+                throw TrainingInterrupted(iteration: points.count)
+            }
+        }
+        return points
+    }
+
+    func point(_ weights: [Tensor]) -> ConnectivityPoint {
+        for ((_, p), w) in zip(params, weights) { p.value = w }
+        recomputeBatchNormStatistics(model, on: evalTrain, batchSize: batchSize, mean: data.mean, std: data.std)
+        let train = evaluate(model, on: evalTrain, mean: data.mean, std: data.std)
+        let test = evaluate(model, on: data.test, mean: data.mean, std: data.std)
+        return ConnectivityPoint(trainLoss: train.loss, trainError: 1 - train.accuracy, testLoss: test.loss, testError: 1 - test.accuracy)
     }
 }

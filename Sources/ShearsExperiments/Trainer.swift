@@ -159,6 +159,11 @@ func evaluationRow(model: any Layer, data: PreparedData, trainProbe: Dataset, lr
     return row
 }
 
+/// What a divergence message says of the run's checkpoint: that it is intact, or that none was written yet.
+func checkpointNote(_ run: RunDirectory) -> String {
+    run.fileExists(Checkpoint.fileName) ? "the last checkpoint in \(run.url.path) is intact" : "no checkpoint was written yet in \(run.url.path)"
+}
+
 /// A percentage with two decimals, "–" for nil.
 func percent(_ a: Double?) -> String { a.map { String(format: "%.2f%%", 100 * $0) } ?? "–" }
 
@@ -201,8 +206,7 @@ public enum Trainer {
         let loop = TrainLoop(model: model, parameters: setup.parameters, loader: setup.loader, total: total,
                              learningRate: { schedule.learningRate(iteration: $0) }) { loss, at in
             "the training loss became \(loss) at iteration \(at) (epoch \(at / setup.batchesPerEpoch)); "
-                + (run.fileExists(Checkpoint.fileName) ? "the last checkpoint in \(run.url.path) is intact" : "no checkpoint was written yet")
-                + ". Try a smaller --lr (now \(config.lr))."
+                + checkpointNote(run) + ". Try a smaller --lr (now \(config.lr))."
         }
         let evaluation = EvaluationHook(data: setup.data, run: run, every: setup.evalEvery) { s, row in
             try Checkpoint.save(to: run.checkpointPath, model: model, optimizer: s.optimizer, position: s.position)

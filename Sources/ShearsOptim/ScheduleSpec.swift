@@ -114,7 +114,7 @@ public struct ScheduleSpec: Codable, Equatable, Sendable, CustomStringConvertibl
 
     /// `name` or `name:key=value,key=value`; lists of steps are joined with `;` (`milestones=80ep;120ep`).
     public init(parsing text: String) throws {
-        let parts = text.split(separator: ":", maxSplits: 1).map { String($0).trimmingCharacters(in: .whitespaces) }
+        let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map { String($0).trimmingCharacters(in: .whitespaces) }
         guard let head = parts.first, !head.isEmpty else { throw ScheduleError("'\(text)' is not a schedule; expected NAME[:key=value,…]") }
         var params: [String: Value] = [:]
         if parts.count > 1 {

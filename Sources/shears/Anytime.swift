@@ -25,7 +25,7 @@ struct Anytime: ParsableCommand {
 struct AnytimeRun: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "APP (--pruner snip|magnitude|random), Anytime OSP (--osp) or the dense baseline (--pruner none); resumable.",
+        abstract: "APP (--pruner: any criterion, snip by default), Anytime OSP (--osp) or the dense baseline (--pruner none); resumable.",
         discussion: """
         The training set is shuffled (seeded) and cut into --megabatches equal megabatches, each split 90/10 into a \
         training and a validation part. At megabatch t the learner sees the replay-inclusive sets (--replay full, none \
