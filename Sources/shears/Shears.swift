@@ -5,7 +5,7 @@ struct Shears: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "shears",
         abstract: "Neural-network pruning in Swift: train, prune (gRDA, S-Cyc, APP) and measure sparse networks.",
-        subcommands: [Train.self, Prune.self, Anytime.self, Analyze.self, Schedule.self, ReportCommand.self, Export.self, Bench.self])
+        subcommands: [Train.self, Prune.self, Anytime.self, Analyze.self, Schedule.self, ReportCommand.self, Export.self, Bench.self, Sweep.self])
 }
 
 struct Bench: ParsableCommand {
