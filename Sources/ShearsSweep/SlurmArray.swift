@@ -46,10 +46,8 @@ public struct SlurmArray: Sendable {
         """
     }
 
-    /// The sbatch command line that submits the script.
-    public func submitCommand(wait: Bool) -> [String] {
-        ["sbatch", "--parsable"] + (wait ? ["--wait"] : []) + sbatchArguments + [scriptPath]
-    }
+    /// The sbatch command line that submits the script (`--parsable`: it prints the job id alone).
+    public var submitCommand: [String] { ["sbatch", "--parsable"] + sbatchArguments + [scriptPath] }
 
     /// `0-3,5,7-9`: the indices as Slurm's --array ranges.
     public static func arraySpec(_ indices: [Int]) -> String {
@@ -62,24 +60,43 @@ public struct SlurmArray: Sendable {
         return parts.joined(separator: ",")
     }
 
-    /// Writes the script and runs sbatch; returns sbatch's exit status and its output (the job id with
-    /// --parsable). With `wait`, sbatch returns when every task has ended.
-    public func submit(indices: [Int], wait: Bool) throws -> (status: Int32, output: String) {
+    /// Writes the script and runs sbatch; returns the job id, or throws sbatch's message.
+    public func submit(indices: [Int]) throws -> String {
         do { try script(indices: indices).write(toFile: scriptPath, atomically: true, encoding: .utf8) } catch {
             throw SweepError(scriptPath, "cannot write the Slurm script: \(error.localizedDescription)")
         }
+        let (status, output) = try Self.command(submitCommand)
+        guard status == 0, let id = output.split(separator: ";").first.map(String.init), !id.isEmpty, id.allSatisfy(\.isNumber) else {
+            throw SweepError("sbatch", "refused the job (exit \(status)): \(output)")
+        }
+        return id
+    }
+
+    /// Polls `squeue` every `interval` seconds until job `id` has left the queue (every task ended). sbatch --wait
+    /// would do the same, but polls every 10 s or more.
+    public static func waitForJob(_ id: String, interval: Double = 1) throws {
+        while true {
+            let (status, output) = try command(["squeue", "--noheader", "--jobs", id, "--format", "%i %T"])
+            // squeue exits non-zero for a job id it no longer knows (the job ended long ago).
+            if status != 0 || output.isEmpty { return }
+            usleep(useconds_t(interval * 1_000_000))
+        }
+    }
+
+    /// Runs a Slurm client command; its exit status and its output (stdout and stderr, trimmed).
+    static func command(_ arguments: [String]) throws -> (Int32, String) {
         let process = Process(), pipe = Pipe()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = submitCommand(wait: wait)
+        process.arguments = arguments
         process.standardOutput = pipe
         process.standardError = pipe
         do { try process.run() } catch {
-            throw SweepError("sbatch", "cannot run sbatch: \(error.localizedDescription) (is Slurm installed and on PATH?)")
+            throw SweepError(arguments[0], "cannot run \(arguments[0]): \(error.localizedDescription)")
         }
         let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         if process.terminationStatus == 127 {
-            throw SweepError("sbatch", "not found on PATH: install Slurm's client commands (Debian: slurm-client) or run with --jobs")
+            throw SweepError(arguments[0], "not found on PATH: install Slurm's client commands (Debian: slurm-client) or run with --jobs")
         }
         return (process.terminationStatus, output.trimmingCharacters(in: .whitespacesAndNewlines))
     }

@@ -13,8 +13,8 @@ struct SweepRun: ParsableCommand {
     @Option(help: "Points at once: local workers; with --slurm, the array's limit of simultaneous tasks (%K).") var jobs: Int?
     @Option(help: "--threads of each point (unless the spec sets it; default: cores / jobs locally, 1 on Slurm).") var threads: Int?
     @Flag(help: "Submit one sbatch --array job (one task per unfinished point) instead of running locally.") var slurm = false
-    @Option(help: "Extra sbatch arguments, e.g. \"--partition=gpu --time=02:00:00 --gres=gpu:1\".") var slurmArgs: String = ""
-    @Flag(help: "With --slurm: wait until every task has ended (sbatch --wait), then print the status.") var wait = false
+    @Option(parsing: .unconditional, help: "Extra sbatch arguments, e.g. \"--partition=gpu --time=02:00:00 --gres=gpu:1\".") var slurmArgs: String = ""
+    @Flag(help: "With --slurm: wait until every task has ended, then print the status.") var wait = false
     @Flag(help: "Print the points (or, with --slurm, the script and the sbatch command) and run nothing.") var dryRun = false
     @Option(help: "The shears binary the workers run (default: this one).") var shearsBinary: String?
 
@@ -70,23 +70,23 @@ struct SweepRun: ParsableCommand {
         let array = SlurmArray(state: state, executable: shearsBinary ?? currentExecutable(), jobName: "shears-\(plan.spec.name)",
                                cpusPerTask: pointThreads, maxConcurrent: jobs, sbatchArguments: try splitCommandLine(slurmArgs),
                                workingDirectory: FileManager.default.currentDirectoryPath)
-        let indices = todo.map(\.index)
+        let indices = todo.map(\.index), submit = array.submitCommand.map(shellQuoted).joined(separator: " ")
         if dryRun {
             print("# \(array.scriptPath)")
             print(array.script(indices: indices), terminator: "")
-            print("# submit with: \(array.submitCommand(wait: wait).map(shellQuoted).joined(separator: " "))")
+            print("# submit with: \(submit)")
             return
         }
-        print("submitting \(indices.count) array tasks: \(array.submitCommand(wait: wait).map(shellQuoted).joined(separator: " "))")
-        let (status, output) = try array.submit(indices: indices, wait: wait)
-        if !output.isEmpty { print(output) }
-        if status != 0 && !wait { throw SweepError("sbatch", "exit status \(status): \(output)") }
-        if wait {
-            let statuses = plan.points.map(state.status)
-            print(SweepStatusCommand.summary(statuses))
-            if statuses.contains(where: { $0 != .done }) { throw ExitCode(1) }
-        } else {
-            print("job submitted; follow it with: shears sweep status \(sweep.spec)\(sweep.stateDir.map { " --state-dir \($0)" } ?? "")")
+        print("submitting \(indices.count) array tasks: \(submit)")
+        let job = try array.submit(indices: indices)
+        print("Submitted batch job \(job)")
+        guard wait else {
+            print("follow it with: shears sweep status \(sweep.spec)\(sweep.stateDir.map { " --state-dir \($0)" } ?? "")")
+            return
         }
+        try SlurmArray.waitForJob(job)
+        let statuses = plan.points.map(state.status)
+        print(SweepStatusCommand.summary(statuses))
+        if statuses.contains(where: { $0 != .done }) { throw ExitCode(1) }
     }
 }
