@@ -95,15 +95,18 @@ public final class RunLock {
             }
             // Another round after unlinking a dead holder's file or losing a race for it, or when the holder has
             // not written its pid yet (a new holder, or `holder(of:)` probing for an instant).
+            var broken: Holder? = nil
             for round in 0..<5 {
                 switch try attempt(path) {
                 case .locked(let fd, let previous):
                     held[path] = (fd, 1)
-                    return RunLock(directory: dir, path: path, tookOverFrom: previous)
+                    return RunLock(directory: dir, path: path, tookOverFrom: previous ?? broken)
                 case .busy(let holder?):
                     throw RunLockBusy(directory: dir, holder: holder)
                 case .busy(nil) where round < 4:
                     usleep(20_000)
+                case .broke(let dead):
+                    broken = dead
                 case .busy(nil), .retry:
                     continue
                 }
@@ -147,6 +150,8 @@ public final class RunLock {
     private enum Attempt {
         case locked(fd: Int32, previous: Holder?)
         case busy(Holder?)
+        /// Unlinked the lock file of this dead holder of this host, whose lock was still held.
+        case broke(Holder)
         case retry
     }
 
@@ -170,7 +175,7 @@ public final class RunLock {
         let holder = Holder(text: readAll(fd))
         if let h = holder, h.isDeadOnThisHost, isStillNamed(fd, path) {
             unlink(path)
-            return .retry
+            return .broke(h)
         }
         return .busy(holder)
     }
