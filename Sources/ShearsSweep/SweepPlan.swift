@@ -40,6 +40,13 @@ public struct SweepPlan: Sendable {
     public var spec: SweepSpec
     public var points: [SweepPoint]
 
+    /// Points made by other code than `expand` (e.g. one oracle cycle's trials), to run with `LocalPool` or
+    /// `SlurmArray` after `SweepState.write`.
+    public init(spec: SweepSpec, points: [SweepPoint]) {
+        self.spec = spec
+        self.points = points
+    }
+
     /// Every combination of axis values (first axis slowest), each appended to the base command with
     /// `--threads threads` unless the command or an axis sets --threads. `resolve` parses a point's arguments and
     /// names its run directory, or throws the parser's message. All the points' problems are reported together:

@@ -22,6 +22,11 @@ public struct SweepSpec: Equatable, Sendable {
         /// Per value: its label (`0.05`, `lr-schedule=scyc,l-min=0.03`) and the arguments it adds.
         public var values: [(label: String, arguments: [String])]
 
+        public init(name: String, values: [(label: String, arguments: [String])]) {
+            self.name = name
+            self.values = values
+        }
+
         public static func == (a: Axis, b: Axis) -> Bool {
             a.name == b.name && a.values.map(\.label) == b.values.map(\.label)
                 && a.values.map(\.arguments) == b.values.map(\.arguments)
@@ -34,6 +39,12 @@ public struct SweepSpec: Equatable, Sendable {
     public var axes: [Axis]
 
     public static let keys = ["name", "command", "axes"]
+
+    public init(name: String, command: [String], axes: [Axis]) {
+        self.name = name
+        self.command = command
+        self.axes = axes
+    }
 
     /// Reads and validates SPEC.yaml; every problem is a `SweepError` naming the file (and the line, where the
     /// YAML parser gives one).

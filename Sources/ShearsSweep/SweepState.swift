@@ -30,8 +30,11 @@ public struct SweepState: Sendable {
         return (p.directory as NSString).lastPathComponent + "-" + String(String(h, radix: 16).suffix(8))
     }
 
-    /// Creates the state directory and writes the points list.
+    /// Creates the state directory and writes the points list (point i on line i: a worker's index is its line).
     public func write(_ plan: SweepPlan) throws {
+        if let p = plan.points.enumerated().first(where: { $0.offset != $0.element.index }) {
+            throw SweepError(listPath, "point \(p.element.index) (\(p.element.label)) is at position \(p.offset): points must be numbered 0, 1, 2, … in order")
+        }
         for sub in ["logs", "status", "slurm"] {
             do { try FileManager.default.createDirectory(atPath: file(sub), withIntermediateDirectories: true) } catch {
                 throw SweepError(file(sub), "cannot create the sweep's state directory: \(error.localizedDescription)")

@@ -25,6 +25,9 @@ final class SweepStateTests: XCTestCase {
         try state.write(plan)
         XCTAssertEqual(try state.point(at: 2), plan.points[2])
         XCTAssertThrowsError(try state.point(at: 3)) { XCTAssertTrue("\($0)".contains("has 3 points; there is no point 3"), "\($0)") }
+        var shuffled = plan
+        shuffled.points.swapAt(0, 2)
+        XCTAssertThrowsError(try state.write(shuffled)) { XCTAssertTrue("\($0)".contains("numbered 0, 1, 2"), "\($0)") }
     }
 
     func testStatusWaitingFailedRunningDone() throws {
