@@ -86,6 +86,11 @@ struct SweepRun: ParsableCommand {
         }
         try SlurmArray.waitForJob(job)
         let statuses = plan.points.map(state.status)
+        for (p, status) in zip(plan.points, statuses) where status == .waiting && indices.contains(p.index) {
+            // The task ended without its worker starting (e.g. the binary is not where the node looks).
+            let out = (state.slurmDirectory as NSString).appendingPathComponent("\(job)_\(p.index).out")
+            print("point \(p.index) (\(p.label)): its task ended before the worker started; \(out): \(state.lastLine(of: out))")
+        }
         print(SweepStatusCommand.summary(statuses))
         if statuses.contains(where: { $0 != .done }) { throw ExitCode(1) }
     }
