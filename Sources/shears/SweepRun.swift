@@ -34,6 +34,15 @@ struct SweepRun: ParsableCommand {
         return max(1, ProcessInfo.processInfo.activeProcessorCount / (jobs ?? 1))
     }
 
+    /// The binary the workers run; it must exist here (on a cluster, at the same path on every node).
+    func workerBinary() throws -> String {
+        let path = shearsBinary ?? currentExecutable()
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw SweepError(path, "--shears-binary: not an executable file (expected the shears binary the workers run)")
+        }
+        return path
+    }
+
     func run() throws {
         let plan = try sweep.plan(threads: pointThreads)
         let state = sweep.state(plan)
@@ -58,7 +67,7 @@ struct SweepRun: ParsableCommand {
     private func runLocally(_ todo: [SweepPoint], state: SweepState) throws {
         let workers = jobs ?? 1
         print("running \(todo.count) points, \(workers) at a time, \(pointThreads) thread(s) each; logs in \(state.directory)/logs")
-        let pool = LocalPool(executable: shearsBinary ?? currentExecutable(), state: state, jobs: workers)
+        let pool = LocalPool(executable: try workerBinary(), state: state, jobs: workers)
         let outcomes = try pool.run(todo) { print($0); fflush(stdout) }
         let failed = outcomes.values.filter { if case .failed = $0 { return true } else { return false } }.count
         let busy = outcomes.values.filter { $0 == .busy }.count
@@ -67,7 +76,7 @@ struct SweepRun: ParsableCommand {
     }
 
     private func submit(_ todo: [SweepPoint], state: SweepState, plan: SweepPlan) throws {
-        let array = SlurmArray(state: state, executable: shearsBinary ?? currentExecutable(), jobName: "shears-\(plan.spec.name)",
+        let array = SlurmArray(state: state, executable: try workerBinary(), jobName: "shears-\(plan.spec.name)",
                                cpusPerTask: pointThreads, maxConcurrent: jobs, sbatchArguments: try splitCommandLine(slurmArgs),
                                workingDirectory: FileManager.default.currentDirectoryPath)
         let indices = todo.map(\.index), submit = array.submitCommand.map(shellQuoted).joined(separator: " ")

@@ -122,6 +122,9 @@ final class SweepCommandTests: CommandTestCase {
             XCTAssertTrue(message.contains(expected), "\(args): \(message)")
         }
         XCTAssertNil(refusal(["sweep", spec, "--slurm", "--slurm-args", "--partition=gpu --time=1:00:00"]))
+        XCTAssertThrowsError(try run(["sweep", spec, "--shears-binary", "/nonexistent/shears", "--state-dir", scratch.path + "/st"])) {
+            XCTAssertTrue("\($0)".contains("/nonexistent/shears: --shears-binary: not an executable file"), "\($0)")
+        }
     }
 
     func testDryRunsRunAndWriteNothing() throws {
