@@ -131,12 +131,17 @@ struct PruneOracle: ParsableCommand {
         _ = try makeConfig()
     }
 
-    func run() throws {
-        let config = try makeConfig()
-        var named = config.pruning.nonDefaultFields
+    /// What names the oracle's directory: the protocol's non-default fields, the grid and a non-default tolerance.
+    func namedFields() throws -> [String: String] {
+        var named = try makeConfig().pruning.nonDefaultFields
         named["grid"] = grid
         if tolerance != 0.005 { named["tolerance"] = String(tolerance) }
-        try execution.launch(prefix: "oracle", nonDefault: named) { dir, options in
+        return named
+    }
+
+    func run() throws {
+        let config = try makeConfig()
+        try execution.launch(prefix: "oracle", nonDefault: try namedFields()) { dir, options in
             _ = try SCycOracle.run(config, in: dir, options: options)
         }
     }

@@ -21,16 +21,23 @@ struct RunOptions: ParsableArguments {
 
     /// `--out`, or `<runs-root>/<prefix>_<hash>_<non-default fields>` so that the same command finds the same directory.
     func directory(prefix: String, nonDefault: [String: String]) throws -> RunDirectory {
-        try RunDirectory(path: out ?? (runsRoot as NSString).appendingPathComponent(runDirectoryName(prefix: prefix, nonDefault: nonDefault)))
+        try RunDirectory(path: directoryPath(prefix: prefix, nonDefault: nonDefault))
     }
 
     /// Runs `body` in the run directory: refuses to continue a run made with another --threads (kernels' sums
     /// depend on it, so results would not be bit-identical), logs a failure to the run's log.txt as well, and removes
     /// a directory this launch created when it fails before writing a checkpoint (no stale directories).
     func launch(prefix: String, nonDefault: [String: String], _ body: (RunDirectory, TrainingOptions) throws -> Void) throws {
-        let path = out ?? (runsRoot as NSString).appendingPathComponent(runDirectoryName(prefix: prefix, nonDefault: nonDefault))
+        let path = directoryPath(prefix: prefix, nonDefault: nonDefault)
         let existed = FileManager.default.fileExists(atPath: path)
         let dir = try RunDirectory(path: path)
+        // One process per run directory: a second one is refused at once, naming the holder.
+        let lock: RunLock
+        do { lock = try RunLock.acquire(directory: path) } catch {
+            if !existed { try? FileManager.default.removeItem(atPath: path) }
+            throw error
+        }
+        defer { lock.release() }
         do {
             try checkThreads(dir)
             try body(dir, trainingOptions)
@@ -57,7 +64,7 @@ struct RunOptions: ParsableArguments {
     /// Whether a run directory holds anything but its config, log and execution record (a checkpoint, metrics, …).
     static func holdsResults(_ path: String) -> Bool {
         let names = (try? FileManager.default.subpathsOfDirectory(atPath: path)) ?? []
-        let bookkeeping: Set<String> = ["config.json", "log.txt", "execution.json", "training_config.json"]
+        let bookkeeping: Set<String> = ["config.json", "log.txt", "execution.json", "training_config.json", ".lock"]
         return names.contains { name in
             var isDirectory: ObjCBool = false
             FileManager.default.fileExists(atPath: (path as NSString).appendingPathComponent(name), isDirectory: &isDirectory)
