@@ -3,7 +3,7 @@
 # apt-get when a package is missing. Needs root (or sudo) for apt.
 set -euo pipefail
 
-PACKAGES=(libdnnl-dev libopenblas-dev libopenblas-openmp-dev zlib1g-dev)
+PACKAGES=(libdnnl-dev libopenblas-dev libopenblas-openmp-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
