@@ -1,0 +1,88 @@
+import Foundation
+@testable import ShearsData
+import XCTest
+
+/// PNG (every colour type that needs converting) and JPEG decoding to RGB, and corrupt files named.
+final class ImageDecodingTests: XCTestCase {
+    private func decode(_ bytes: [UInt8]) throws -> RGBImage { try ImageDecoder.decode(bytes, file: "t.png") }
+
+    func testRGBPNGIsExact() throws {
+        let px: [UInt8] = [10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120, 130, 140, 150, 255, 0, 1]
+        let img = try decode(FormatFixtures.rgbPNG(width: 3, height: 2, pixels: px))
+        XCTAssertEqual([img.width, img.height], [3, 2])
+        XCTAssertEqual(img.pixels, px)
+    }
+
+    func testGreyAndOneBitGreyBecomeRGB() throws {
+        let grey = try decode(FormatFixtures.png(width: 2, height: 1, colorType: 0, bitDepth: 8, rows: [[0, 200]]))
+        XCTAssertEqual(grey.pixels, [0, 0, 0, 200, 200, 200])
+        // 1 bit per pixel, 3 pixels packed high bit first: 1 0 1 → 255 0 255.
+        let bits = try decode(FormatFixtures.png(width: 3, height: 1, colorType: 0, bitDepth: 1, rows: [[0b1010_0000]]))
+        XCTAssertEqual(bits.pixels, [255, 255, 255, 0, 0, 0, 255, 255, 255])
+    }
+
+    func testPaletteWithTransparencyAndRGBAKeepColourDropAlpha() throws {
+        let palette: [UInt8] = [255, 0, 0, 0, 255, 0, 1, 2, 3]
+        let p = try decode(FormatFixtures.png(width: 3, height: 1, colorType: 3, bitDepth: 8, rows: [[2, 0, 1]],
+                                              palette: palette, transparency: [255, 128]))
+        XCTAssertEqual(p.pixels, [1, 2, 3, 255, 0, 0, 0, 255, 0])
+        // RGBA: the colour channels as stored, alpha dropped (PIL's convert("RGB")).
+        let rgba = try decode(FormatFixtures.png(width: 2, height: 1, colorType: 6, bitDepth: 8,
+                                                 rows: [[10, 20, 30, 255, 40, 50, 60, 128]]))
+        XCTAssertEqual(rgba.pixels, [10, 20, 30, 40, 50, 60])
+        // Grey + alpha.
+        let ga = try decode(FormatFixtures.png(width: 1, height: 1, colorType: 4, bitDepth: 8, rows: [[77, 200]]))
+        XCTAssertEqual(ga.pixels, [77, 77, 77])
+    }
+
+    func testSixteenBitIsScaledToEightBits() throws {
+        // Samples 0x0000, 0x8080, 0xFFFF, 0x1234 (big-endian): v·255/65535 → 0, 128, 255, 18.
+        let img = try decode(FormatFixtures.png(width: 1, height: 1, colorType: 2, bitDepth: 16, rows: [[0x00, 0x00, 0x80, 0x80, 0xff, 0xff]]))
+        XCTAssertEqual(img.pixels, [0, 128, 255])
+        let grey = try decode(FormatFixtures.png(width: 1, height: 1, colorType: 0, bitDepth: 16, rows: [[0x12, 0x34]]))
+        XCTAssertEqual(grey.pixels.count, 3)
+        for v in grey.pixels { XCTAssertEqual(Int(v), 18, accuracy: 1) }
+    }
+
+    func testJPEGRoundTripsWithinCompressionError() throws {
+        // 32×32 in four flat 16×16 quadrants: the 4:2:0 chroma blocks (16×16 pixels) align with them, so
+        // the error stays small.
+        let colours: [[UInt8]] = [[200, 30, 40], [20, 180, 60], [10, 20, 230], [128, 128, 128]]
+        var px: [UInt8] = []
+        for y in 0..<32 { for x in 0..<32 { px += colours[(y / 16) * 2 + x / 16] } }
+        let img = try ImageDecoder.decode(try FormatFixtures.jpeg(width: 32, height: 32, components: 3, pixels: px, quality: 100), file: "t.jpg")
+        XCTAssertEqual([img.width, img.height], [32, 32])
+        // libjpeg's "fancy" chroma upsampling blends colours across the quadrant edges; compare away from them.
+        var worst = 0
+        for y in 0..<32 where abs(y - 16) > 2 && y != 15 { for x in 0..<32 where abs(x - 16) > 2 && x != 15 {
+            for c in 0..<3 { worst = max(worst, abs(Int(img.pixels[(y * 32 + x) * 3 + c]) - Int(px[(y * 32 + x) * 3 + c]))) }
+        } }
+        XCTAssertLessThanOrEqual(worst, 4, "JPEG at quality 100 of flat blocks")
+        // Grey JPEG → R = G = B.
+        let grey = try ImageDecoder.decode(try FormatFixtures.jpeg(width: 8, height: 8, components: 1, pixels: [UInt8](repeating: 90, count: 64)), file: "g.jpg")
+        for i in 0..<64 {
+            XCTAssertEqual(grey.pixels[3 * i], grey.pixels[3 * i + 1])
+            XCTAssertEqual(grey.pixels[3 * i], grey.pixels[3 * i + 2])
+            XCTAssertEqual(Int(grey.pixels[3 * i]), 90, accuracy: 2)
+        }
+    }
+
+    func testCorruptTruncatedAndUnknownImagesAreErrorsNamingTheFile() throws {
+        let png = FormatFixtures.solidPNG(width: 8, height: 8, (1, 2, 3))
+        XCTAssertThrowsError(try ImageDecoder.decode(Array(png.prefix(png.count - 20)), file: "cut.png")) {
+            XCTAssertTrue("\($0)".contains("cut.png") && "\($0)".contains("PNG"), "\($0)")
+        }
+        let jpeg = try FormatFixtures.solidJPEG(width: 32, height: 32, (9, 9, 9))
+        XCTAssertThrowsError(try ImageDecoder.decode(Array(jpeg.prefix(jpeg.count / 2)), file: "cut.jpg")) {
+            XCTAssertTrue("\($0)".contains("cut.jpg") && "\($0)".contains("JPEG"), "\($0)")
+        }
+        XCTAssertThrowsError(try ImageDecoder.decode(Array(jpeg.prefix(40)), file: "head.jpg")) { XCTAssertTrue("\($0)".contains("head.jpg")) }
+        XCTAssertThrowsError(try ImageDecoder.decode(Array("GIF89a....".utf8), file: "x.gif.png")) {
+            XCTAssertTrue("\($0)".contains("x.gif.png: unreadable image"), "\($0)")
+        }
+        XCTAssertThrowsError(try ImageDecoder.decode([], file: "empty.png")) { XCTAssertTrue("\($0)".contains("empty file")) }
+        var badCRC = png
+        badCRC[20] ^= 0x55   // inside IHDR: its CRC no longer matches
+        XCTAssertThrowsError(try ImageDecoder.decode(badCRC, file: "crc.png")) { XCTAssertTrue("\($0)".contains("crc.png")) }
+    }
+}
