@@ -56,6 +56,9 @@ enum ImageFolder {
             let chosen = split == .test ? order[..<nTest] : order[nTest...]
             files += chosen.sorted().map { LabelledFile(path: images[$0], label: Int32(label)) }
         }
+        guard !files.isEmpty else {
+            throw DataError("\(directory): the seeded \(split.rawValue) split is empty: --test-fraction \(testFraction) of each class's images rounds to \(split == .test ? "none" : "all of them"); expected at least one image in each split")
+        }
         return (files, classNames)
     }
 

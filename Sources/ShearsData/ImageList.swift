@@ -18,6 +18,7 @@ struct LabelledFile: Equatable {
 enum ImageList {
     static func load(_ files: [LabelledFile], classes: Int, size: Int, name: String) throws -> Dataset {
         let n = files.count, row = 3 * size * size
+        guard n > 0 else { throw DataError("\(name): no images to load") }
         var images = Tensor(uninitializedShape: [n, 3, size, size])
         let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, n))
         let failures = FailureList(count: workers)

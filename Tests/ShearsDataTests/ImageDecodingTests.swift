@@ -86,3 +86,27 @@ final class ImageDecodingTests: XCTestCase {
         XCTAssertThrowsError(try ImageDecoder.decode(badCRC, file: "crc.png")) { XCTAssertTrue("\($0)".contains("crc.png")) }
     }
 }
+
+/// The encoders used to make folder datasets write files the decoders read back (PNG exactly).
+final class ImageEncodingTests: XCTestCase {
+    func testPNGRoundTripIsExactAndJPEGIsClose() throws {
+        let rgb: [UInt8] = (0..<(5 * 3 * 3)).map { UInt8(($0 * 29) % 256) }
+        let png = try ImageDecoder.decode(try ImageEncoder.png(width: 5, height: 3, rgb: rgb), file: "e.png")
+        XCTAssertEqual([png.width, png.height], [5, 3])
+        XCTAssertEqual(png.pixels, rgb)
+        let flat = [UInt8]((0..<(16 * 16)).flatMap { _ in [UInt8(60), 120, 180] })
+        let jpeg = try ImageDecoder.decode(try ImageEncoder.jpeg(width: 16, height: 16, rgb: flat, quality: 95), file: "e.jpg")
+        XCTAssertLessThanOrEqual(zip(jpeg.pixels, flat).map { abs(Int($0) - Int($1)) }.max()!, 3)
+        XCTAssertThrowsError(try ImageEncoder.png(width: 2, height: 2, rgb: [1, 2, 3])) { XCTAssertTrue("\($0)".contains("2×2×3")) }
+    }
+
+    func testSyntheticFolderLoadsWithItsClassesAndSplits() throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try ImageEncoder.writeSyntheticFolder(dir, classes: 3, perClass: 5, width: 10, height: 7, jpeg: true, seed: 1)
+        let pair = try loadDatasetPair(kind: .folder, dataDir: dir, imageSize: 6)
+        XCTAssertEqual(pair.classNames, ["class00", "class01", "class02"])
+        XCTAssertEqual(pair.train.images.shape, [15, 3, 6, 6])
+        XCTAssertEqual(pair.test.classCounts(), [1, 1, 1])
+    }
+}

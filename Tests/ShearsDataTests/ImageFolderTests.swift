@@ -60,6 +60,9 @@ final class ImageFolderTests: XCTestCase {
         XCTAssertEqual(Set(ids(a.train)).union(ids(a.test)).count, 15)
         let other = try loadDatasetPair(kind: .folder, dataDir: directory, options: ExternalDataOptions(imageSize: 2, testFraction: 0.4, splitSeed: 8))
         XCTAssertNotEqual(ids(other.test), ids(a.test), "another seed draws another split")
+        XCTAssertThrowsError(try loadDatasetPair(kind: .folder, dataDir: directory, options: ExternalDataOptions(imageSize: 2, testFraction: 0.05))) {
+            XCTAssertTrue("\($0)".contains("split is empty") && "\($0)".contains("--test-fraction"), "\($0)")
+        }
     }
 
     func testCIFARAugmentationWorksOnAFolderDataset() throws {
