@@ -119,8 +119,8 @@ int shears_jpeg_encode(const unsigned char *pixels, int width, int height, int c
     struct shears_error e;
     *jpeg = NULL;
     *jpeg_size = 0;
-    if (components != 1 && components != 3) {
-        copy_message(message, message_capacity, "components must be 1 (grey) or 3 (RGB)");
+    if (components != 1 && components != 3 && components != 4) {
+        copy_message(message, message_capacity, "components must be 1 (grey), 3 (RGB) or 4 (CMYK)");
         return -1;
     }
     info.err = &e.base;
@@ -138,8 +138,8 @@ int shears_jpeg_encode(const unsigned char *pixels, int width, int height, int c
     info.image_width = (JDIMENSION)width;
     info.image_height = (JDIMENSION)height;
     info.input_components = components;
-    info.in_color_space = components == 1 ? JCS_GRAYSCALE : JCS_RGB;
-    jpeg_set_defaults(&info);
+    info.in_color_space = components == 1 ? JCS_GRAYSCALE : components == 3 ? JCS_RGB : JCS_CMYK;
+    jpeg_set_defaults(&info);   // for CMYK this also writes the Adobe marker (values stored as given)
     jpeg_set_quality(&info, quality, TRUE);
     jpeg_start_compress(&info, TRUE);
     while (info.next_scanline < info.image_height) {

@@ -67,6 +67,18 @@ final class ImageDecodingTests: XCTestCase {
         }
     }
 
+    /// Adobe CMYK JPEGs store inverted inks: R = C·K / 255 on the stored values.
+    func testAdobeCMYKJPEGBecomesRGB() throws {
+        let stored: [UInt8] = [255, 128, 0, 255]   // no cyan ink, half magenta, full yellow, no black → (255, 128, 0)
+        let bytes = try FormatFixtures.jpeg(width: 16, height: 16, components: 4, pixels: (0..<256).flatMap { _ in stored }, quality: 100)
+        let img = try ImageDecoder.decode(bytes, file: "cmyk.jpg")
+        for i in 0..<256 {
+            XCTAssertEqual(Int(img.pixels[3 * i]), 255, accuracy: 3)
+            XCTAssertEqual(Int(img.pixels[3 * i + 1]), 128, accuracy: 3)
+            XCTAssertEqual(Int(img.pixels[3 * i + 2]), 0, accuracy: 3)
+        }
+    }
+
     func testCorruptTruncatedAndUnknownImagesAreErrorsNamingTheFile() throws {
         let png = FormatFixtures.solidPNG(width: 8, height: 8, (1, 2, 3))
         XCTAssertThrowsError(try ImageDecoder.decode(Array(png.prefix(png.count - 20)), file: "cut.png")) {

@@ -10,7 +10,8 @@
 int shears_jpeg_decode_rgb(const unsigned char *data, size_t size, unsigned char **rgb, int *width, int *height,
                            char *message, size_t message_capacity);
 
-/// Encodes `pixels` (width·height·components bytes, components 1 = grey or 3 = RGB) at `quality` (1–100).
+/// Encodes `pixels` (width·height·components bytes, components 1 = grey, 3 = RGB or 4 = CMYK, written with
+/// the Adobe marker as Photoshop writes it) at `quality` (1–100).
 /// On success returns 0 and sets `*jpeg` (malloc'ed; the caller frees it) and `*jpeg_size`.
 int shears_jpeg_encode(const unsigned char *pixels, int width, int height, int components, int quality,
                        unsigned char **jpeg, unsigned long *jpeg_size, char *message, size_t message_capacity);
