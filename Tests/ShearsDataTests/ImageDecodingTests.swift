@@ -120,5 +120,15 @@ final class ImageEncodingTests: XCTestCase {
         XCTAssertEqual(pair.classNames, ["class00", "class01", "class02"])
         XCTAssertEqual(pair.train.images.shape, [15, 3, 6, 6])
         XCTAssertEqual(pair.test.classCounts(), [1, 1, 1])
+        // The parallel loader puts each file's decode + resize in its slot: the same as doing it one file at a time.
+        let files = try ImageFolder.labelledFiles(directory: dir, split: .train, testFraction: 0.2, splitSeed: 0).files
+        XCTAssertEqual(files.count, 15)
+        let s = pair.train.images.scalars
+        for (i, f) in files.enumerated() {
+            var one = [Float](repeating: -1, count: 3 * 36)
+            Resampling.resizeAndCrop(try ImageDecoder.load(f.path), size: 6, into: &one)
+            XCTAssertEqual(Array(s[(i * 108)..<((i + 1) * 108)]), one, f.path)
+            XCTAssertEqual(pair.train.labels[i], f.label)
+        }
     }
 }
