@@ -135,6 +135,8 @@ final class NumPyDatasetTests: XCTestCase {
         XCTAssertTrue(error(replacing: "y_train.npy", with: npy("<f4", [2], FormatFixtures.float32Bytes([0, 1]), false, 1)).contains("float32"))
         XCTAssertTrue(error(replacing: "y_train.npy", with: npy("<i8", [2], FormatFixtures.int64Bytes([0, 5]), false, 1), classes: 3).contains("expected 0..<3"))
         XCTAssertTrue(error(replacing: "y_test.npy", with: []).contains("no array 'y_test'"))
+        XCTAssertTrue(error(replacing: "y_train.npy", with: npy("<i8", [1, 2], FormatFixtures.int64Bytes([0, 1]), false, 1)).contains("expected rank 1"))
+        XCTAssertTrue(error(replacing: "y_train.npy", with: npy("<i2", [2], [0, 0, 1, 0], false, 1)).contains("int16"))
     }
 
     func testCorruptAndTruncatedArchives() throws {
