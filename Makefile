@@ -11,11 +11,11 @@ setup:
 build: setup
 	$(SWIFT) build -c release
 
-# The main job: LeNet-300-100 on the MNIST embedded in Data/mnist (≈ 1 minute on 2 cores, ≥ 98% test accuracy).
-# Re-running it resumes (or reports) the same run directory under runs/.
+# The main job: the whole journey on the MNIST embedded in Data/mnist — train, prune to ~5 % of the weights with
+# rewinding, export, evaluate the export, time dense vs sparse inference, write the report — ending with one table
+# (scripts/journey.sh). Re-running it resumes (or reports) the same run directories under runs/journey.
 demo: build
-	.build/release/shears train --model lenet300-100 --dataset mnist --epochs 20 --batch-size 60 \
-		--lr 0.02 --momentum 0.9 --weight-decay 1e-4 --schedule cosine --threads 2
+	bash scripts/journey.sh runs/journey
 
 test: setup
 	$(SWIFT) build --build-tests

@@ -108,7 +108,9 @@ public enum AnytimeProgressivePruning {
         }
         var state = LoopState(position: LoopPosition(iteration: s.pos.epoch * bpe), optimizer: s.optimizer)
         state.position.seconds = s.pos.seconds
-        try loop.run(&state, hooks: options.interruptHooks(stage: t) + [epochEnd])
+        let progress = ProgressHook(total: epochs * bpe, start: state.position, batchSize: tc.batchSize,
+                                    terminal: options.quiet ? false : options.terminalProgress, label: "megabatch \(t)/\(c.megabatches)")
+        try loop.run(&state, hooks: [progress] + options.interruptHooks(stage: t) + [epochEnd])
         s = current
     }
 

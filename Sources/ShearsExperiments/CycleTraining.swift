@@ -15,6 +15,9 @@ struct CycleEnvironment {
     /// Where metrics and logs go (the oracle points a copy at each trial's directory).
     var run: RunDirectory
     let say: (String) -> Void
+    /// The terminal's progress bar (nil: when stdout is a terminal) and where this run stands among the runs.
+    let terminal: Bool?
+    var label = ""
 
     var training: TrainingConfig { setup.config }
     var data: PreparedData { setup.data }
@@ -40,6 +43,8 @@ struct CycleEnvironment {
         }
         self.config = config
         self.run = run
+        terminal = options.quiet ? false : options.terminalProgress
+        label = config.runs > 1 ? "run \(r + 1)/\(config.runs) · " : ""
     }
 
     /// Trains cycle m from `state`'s iteration to T at `learningRate(t)` (t counts from 0 every cycle), evaluating
@@ -60,7 +65,9 @@ struct CycleEnvironment {
                        Double(s.optimizer.learningRate)))
             try afterEvaluation(s)
         }
-        try loop.run(&state, hooks: before + [evaluation] + after)
+        let progress = ProgressHook(total: total, start: state.position, batchSize: training.batchSize, terminal: terminal,
+                                    label: "\(label)cycle \(m)/\(config.cycles)")
+        try loop.run(&state, hooks: [progress] + before + [evaluation] + after)
     }
 
     /// The record of a finished cycle: densities from the mask, the early-stop record, the final test accuracy.

@@ -77,7 +77,7 @@ public enum DirectionalPruning {
             }
             let plan = try PhasePlan(phase, config: config, setup: setup, grda: results.first { $0.phase == Phase.grda.rawValue }, say: say)
             results.append(try train(plan, config: config, setup: setup, in: sub, say: say,
-                                     interrupt: options.interruptHooks(stage: index)))
+                                     interrupt: options.interruptHooks(stage: index), terminal: options.quiet ? false : options.terminalProgress))
         }
         let probe = try setup.freshModel(say: { _ in })
         let summary = DirectionalPruningSummary(phases: results, parameters: probe.parameterCount,
@@ -135,7 +135,7 @@ public enum DirectionalPruning {
     /// Trains one phase from w₀ (or its last checkpoint) to the end: the evaluation hook logs the sparsity columns
     /// and checkpoints; `--snapshot-every` saves weights along training.
     static func train(_ plan: PhasePlan, config: DirectionalPruningConfig, setup: TrainingSetup, in run: RunDirectory,
-                      say: @escaping (String) -> Void, interrupt: [any TrainHook]) throws -> DirectionalPhaseResult {
+                      say: @escaping (String) -> Void, interrupt: [any TrainHook], terminal: Bool?) throws -> DirectionalPhaseResult {
         let tc = setup.config, model = plan.model, phase = plan.phase, bpe = setup.batchesPerEpoch
         // The phase's training config, so that `shears analyze hessian RUN/<phase>` can rebuild model and data.
         if try run.readJSON(TrainingConfig.self, from: "config.json") == nil { try run.writeJSON(tc, to: "config.json") }
@@ -160,7 +160,9 @@ public enum DirectionalPruning {
                        s.iteration, Double(s.iteration) / Double(bpe), row["train_loss"]!, 100 * row["test_acc"]!,
                        100 * row["sparsity"]!, 100 * row["weight_sparsity"]!, Double(s.optimizer.learningRate)))
         })
-        try loop.run(&state, hooks: hooks + interrupt)
+        let progress = ProgressHook(total: setup.total, start: state.position, batchSize: tc.batchSize, terminal: terminal,
+                                    label: "phase \(phase.rawValue)")
+        try loop.run(&state, hooks: [progress] + hooks + interrupt)
         return try finish(plan, setup: setup, state: state, in: run, say: say)
     }
 

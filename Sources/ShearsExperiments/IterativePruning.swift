@@ -137,7 +137,7 @@ public enum IterativePruning {
         try writeRecords(records, to: run)
         while s.cycle <= config.cycles {
             let m = s.cycle
-            let maxLR = try train(env, &s, options: options)                                  // train
+            let maxLR = m == 0 && config.skipFirstTraining ? try evaluateTrained(env, &s) : try train(env, &s, options: options)   // train
             records.append(try record(env, s, maxLR: maxLR))                                   // record
             try writeRecords(records, to: run)
             let next = m < config.cycles ? try env.pruneAndReset(mask: &s.mask, snapshot: s.snapshot, cycle: m) : 0   // prune, reset
@@ -197,6 +197,15 @@ public enum IterativePruning {
         if let sc = schedule as? SCycSchedule, constantLR == nil { return sc.maxLR(cycle: m) }
         let start = m == 0 ? 0 : (c.retrain.snapshotIteration ?? 0)
         return (start..<max(start + 1, total)).reduce(0.0) { Swift.max($0, Double(lr($1))) }
+    }
+
+    /// Cycle 0 of a run that starts from a trained model: one evaluation row fills the early-stop record.
+    static func evaluateTrained(_ env: CycleEnvironment, _ s: inout RunState) throws -> Double {
+        let row = evaluationRow(model: env.model, data: env.data, trainProbe: env.data.trainProbe, lr: 0)
+        if let v = row["val_acc"] { s.loop.position.best = BestRecord(validationAccuracy: v, iteration: 0, testAccuracy: row["test_acc"] ?? .nan) }
+        try env.run.appendMetrics(row.merging(["cycle": 0]) { a, _ in a }, step: 0, epoch: 0)
+        env.say(String(format: "cycle 0: the --init model as trained: val acc %@, test acc %.2f%%", percent(row["val_acc"]), 100 * row["test_acc"]!))
+        return 0
     }
 
     /// Cycle m's record, its sparsity report and (with `--distributions`) the Fig. 1 probes.

@@ -19,6 +19,8 @@ public struct IterativePruningConfig: RunConfiguration, Sendable {
     public var allocation: Allocation = .global
     public var retrain: RetrainPolicy = .lrRewind
     public var selection: PrunableSelection = PrunableSelection()
+    /// Cycle 0 is the `--init` model as it is (already trained): it is evaluated, recorded and pruned, not trained.
+    public var skipFirstTraining: Bool = false
     /// R: independent runs; run r uses seed `training.seed + r` in `run_<r>/`.
     public var runs: Int = 1
     /// Fig. 1 probes after every cycle (nil: off).
@@ -36,6 +38,9 @@ public struct IterativePruningConfig: RunConfiguration, Sendable {
         if !(0...10_000).contains(cycles) { try fail("--cycles must be between 0 and 10000, got \(cycles)") }
         if !(1...10_000).contains(runs) { try fail("--runs must be between 1 and 10000, got \(runs)") }
         if !(1...100_000).contains(scoringBatches) { try fail("--scoring-batches must be between 1 and 100000, got \(scoringBatches)") }
+        if skipFirstTraining && training.initFrom == nil {
+            try fail("--skip-first-training needs --init with the trained dense model it starts from")
+        }
         if !CriterionRegistry.isKnown(criterion) {
             try fail("--criterion \(criterion) is not a criterion; expected one of \(CriterionRegistry.names.joined(separator: ", "))")
         }

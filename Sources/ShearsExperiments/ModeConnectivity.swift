@@ -178,7 +178,9 @@ public enum ModeConnectivity {
             }
         })
         let interrupt = options.interruptHooks(stage: Stage.training.rawValue)
-        try loop.run(&state, hooks: [epochs, checkpoints] + interrupt)
+        let progress = ProgressHook(total: total, start: state.position, batchSize: config.batchSize,
+                                    terminal: options.quiet ? false : options.terminalProgress, label: "curve")
+        try loop.run(&state, hooks: [progress, epochs, checkpoints] + interrupt)
         try save(state, to: "middle.safetensors")
         return (theta.map { $0.1.value }, epochs.lastEpochLoss, state.position.seconds)
     }

@@ -16,7 +16,7 @@ public final class ProgressReporter {
     }
 
     /// Called every iteration; redraws at most 10 times a second on a terminal, silent otherwise.
-    public func step(iteration: Int, epoch: Double, loss: Float, accuracy: Double, imagesPerSecond: Double) {
+    public func step(iteration: Int, epoch: Double, loss: Float, accuracy: Double, imagesPerSecond: Double, label: String = "") {
         guard isTerminal else { return }
         let now = Date().timeIntervalSince1970
         guard now - lastDraw > 0.1 || iteration == total else { return }
@@ -27,8 +27,8 @@ public final class ProgressReporter {
         let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
         let rate = Double(iteration - startIteration) / max(Date().timeIntervalSince(start), 1e-9)
         let eta = rate > 0 ? Double(total - iteration) / rate : .infinity
-        let line = String(format: "\r%@ ep %.2f  it %d/%d  loss %.4f  acc %.2f%%  %.0f img/s  ETA %@",
-                          bar, epoch, iteration, total, loss, 100 * accuracy, imagesPerSecond, Self.clock(eta))
+        let line = String(format: "\r%@%@ ep %.2f  it %d/%d  loss %.4f  acc %.2f%%  %.0f img/s  ETA %@",
+                          label.isEmpty ? "" : label + " · ", bar, epoch, iteration, total, loss, 100 * accuracy, imagesPerSecond, Self.clock(eta))
         FileHandle.standardOutput.write(Data(line.utf8))
         if iteration == total { FileHandle.standardOutput.write(Data("\n".utf8)) }
     }

@@ -173,10 +173,12 @@ public final class InterruptHook: TrainHook {
 public final class ProgressHook: TrainHook {
     let bar: ProgressReporter
     let batchSize: Int
+    /// Where the training stands in its protocol ("run 2/3 · cycle 4/10"), shown before the bar.
+    let label: String
     var seen = 0, correct = 0.0, startIteration: Int, startSeconds: Double
-    public init(total: Int, start: LoopPosition, batchSize: Int, terminal: Bool?) {
+    public init(total: Int, start: LoopPosition, batchSize: Int, terminal: Bool?, label: String = "") {
         bar = ProgressReporter(totalIterations: total, startIteration: start.iteration, forceMode: terminal)
-        self.batchSize = batchSize; startIteration = start.iteration; startSeconds = start.seconds
+        self.batchSize = batchSize; self.label = label; startIteration = start.iteration; startSeconds = start.seconds
     }
     public func afterStep(_ loop: TrainLoop, _ state: inout LoopState, _ outcome: StepOutcome) throws {
         guard bar.isTerminal else { return }
@@ -185,6 +187,7 @@ public final class ProgressHook: TrainHook {
         if let logits = outcome.logits { correct += accuracy(logits: logits, labels: outcome.batch.labels) * Double(n) }
         let images = Double((state.iteration - startIteration) * batchSize)
         bar.step(iteration: state.iteration, epoch: Double(state.iteration) / Double(loop.batchesPerEpoch), loss: outcome.loss,
-                 accuracy: correct / Double(max(seen, 1)), imagesPerSecond: images / max(state.position.seconds - startSeconds, 1e-9))
+                 accuracy: correct / Double(max(seen, 1)), imagesPerSecond: images / max(state.position.seconds - startSeconds, 1e-9),
+                 label: label)
     }
 }

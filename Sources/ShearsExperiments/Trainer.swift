@@ -214,7 +214,8 @@ public enum Trainer {
                        s.iteration, Double(s.iteration) / Double(setup.batchesPerEpoch), row["train_loss"]!, 100 * row["train_acc"]!,
                        percent(row["val_acc"]), 100 * row["test_acc"]!, Double(s.optimizer.learningRate)))
         }
-        let progress = ProgressHook(total: total, start: state.position, batchSize: config.batchSize, terminal: options.terminalProgress)
+        let progress = ProgressHook(total: total, start: state.position, batchSize: config.batchSize,
+                                    terminal: options.quiet ? false : options.terminalProgress)
         try loop.run(&state, hooks: [progress, evaluation] + options.interruptHooks(stage: 0))
         return try finish(setup, state: state, in: run, say: say)
     }

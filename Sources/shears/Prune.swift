@@ -13,7 +13,7 @@ extension Allocation: ExpressibleByArgument {}
 struct Prune: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Prune networks (iterative pruning as in the S-Cyc paper).",
-        subcommands: [PruneIterative.self, PruneOracle.self, PruneCompare.self, PruneGRDA.self])
+        subcommands: [PruneIterative.self, PruneOneShot.self, PruneOracle.self, PruneCompare.self, PruneGRDA.self])
 }
 
 /// `shears prune iterative`: train, prune p of the remaining weights, retrain — L times; resumable.
@@ -74,6 +74,8 @@ struct IterativePruningFlags: ParsableArguments {
     @Flag(help: "Prune the biases of the selected layers too.") var pruneBiases = false
     @Flag(help: "Prune batch-norm γ too.") var pruneBatchNorm = false
     @Option(help: "R: independent runs (seeds seed … seed + R − 1).") var runs: Int = 1
+    @Flag(help: "Cycle 0 is the --init model as trained: evaluate, record and prune it without training it again.")
+    var skipFirstTraining = false
 
     func makeConfig(data: DataFlags<IterativePruningDefaults>, training: TrainingFlags<IterativePruningDefaults>) throws -> IterativePruningConfig {
         var c = IterativePruningConfig()
@@ -88,6 +90,7 @@ struct IterativePruningFlags: ParsableArguments {
         c.selection = PrunableSelection(includeFirstLayer: !keepFirstLayer, includeLastLayer: !keepLastLayer,
                                         includeBiases: pruneBiases, includeBatchNormScale: pruneBatchNorm)
         c.runs = runs
+        c.skipFirstTraining = skipFirstTraining
         return c
     }
 }

@@ -6,7 +6,7 @@ struct Shears: ParsableCommand {
         commandName: "shears",
         abstract: "Neural-network pruning in Swift: train, prune (gRDA, S-Cyc, APP) and measure sparse networks.",
         version: shearsVersion,
-        subcommands: [Train.self, Prune.self, Anytime.self, Analyze.self, Schedule.self, ReportCommand.self, Export.self, Bench.self, Sweep.self])
+        subcommands: [Train.self, Eval.self, Prune.self, Anytime.self, Analyze.self, Schedule.self, ReportCommand.self, Export.self, Bench.self, Sweep.self])
 
     static func main() {
         main(normalizedArguments(Array(CommandLine.arguments.dropFirst())))

@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+import ShearsData
+import ShearsExperiments
+import ShearsIO
+import ShearsNN
+import ShearsTensor
+
+/// `shears eval`: evaluate any model file — a checkpoint, a run's model, a bitmask or CSR export.
+struct Eval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Evaluate a model file (dense, bitmask or CSR state dict, or a checkpoint) on a dataset's splits.",
+        discussion: """
+        MODEL is a safetensors state dict in any of the formats shears export writes, or a run directory (its \
+        model.safetensors, with the model and data of its config.json). The input normalisation is the one stored \
+        in the file (input_mean / input_std) when present, else the training split's statistics. Prints loss and \
+        accuracy on the train probe (first 10,000 training examples), the validation hold-out and the test set of \
+        the named split, with the sparsity of the weights.
+        """)
+
+    @Argument(help: "A model file or a run directory.") var model: String
+    @OptionGroup(title: "Data") var data: DataFlags<PlainTrainingDefaults>
+    @OptionGroup(title: "Model") var training: TrainingFlags<PlainTrainingDefaults>
+    @Option(help: "Threads for the kernels.") var threads: Int = 2
+
+    func validate() throws {
+        guard (1...256).contains(threads) else { throw ValidationError("--threads must be between 1 and 256, got \(threads)") }
+        _ = try config()
+    }
+
+    func config() throws -> TrainingConfig {
+        var (c, file) = try PruneOneShot.source(model)
+        c.initFrom = file
+        data.apply(to: &c)
+        try training.apply(to: &c)
+        do { try c.validate() } catch let e as TrainingError { throw ValidationError(e.description) }
+        return c
+    }
+
+    func run() throws {
+        Threads.set(threads)
+        let c = try config()
+        var prepared = try prepareData(c)
+        var g = Generator(seed: c.seed)
+        let net = try makeModel(c.model, inputShape: prepared.train.imageShape, classes: prepared.train.classes, generator: &g)
+        let info = try loadStateDict(net, from: c.initFrom!)
+        print("loaded " + info.summary)
+        if let meta = try? SafetensorsRawFile.read(path: c.initFrom!).metadata,
+           let mean = meta["input_mean"].map(Self.floats), let std = meta["input_std"].map(Self.floats), mean.count == std.count {
+            prepared.mean = mean; prepared.std = std
+        }
+        let params = net.namedParameters
+        let zeros = params.reduce(0) { $0 + $1.1.value.scalars.filter { $0 == 0 }.count }, all = params.reduce(0) { $0 + $1.1.value.count }
+        print("\(c.model.rawValue) on \(c.dataset.rawValue), \(c.split.rawValue) split; "
+              + String(format: "%.2f%% of the %d parameters are zero", 100 * Double(zeros) / Double(max(all, 1)), all))
+        for (name, set) in [("train probe", prepared.trainProbe), ("validation", prepared.validation), ("test", prepared.test)] where set.count > 0 {
+            let r = evaluate(net, on: set, mean: prepared.mean, std: prepared.std)
+            print(String(format: "%@: accuracy %.2f%%, loss %.4f (%d examples)", name, 100 * r.accuracy, r.loss, set.count))
+        }
+    }
+
+    static func floats(_ text: String) -> [Float] { text.split(separator: ",").compactMap { Float($0) } }
+}

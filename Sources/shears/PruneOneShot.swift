@@ -1,0 +1,81 @@
+import ArgumentParser
+import Foundation
+import ShearsExperiments
+import ShearsIO
+import ShearsPrune
+
+enum OneShotDefaults: TrainingDefaults {
+    static var training: TrainingConfig { OneShotConfig().training }
+    static var lengthUnit: String { " (unused: --finetune-epochs sets the length)" }
+}
+
+/// `shears prune oneshot`: prune a model you already have once, optionally fine-tune, evaluate.
+struct PruneOneShot: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "oneshot",
+        abstract: "Prune a trained model once by any criterion (or a fresh one, --at-init), optionally fine-tune with the mask fixed.",
+        discussion: """
+        --from takes a run directory (its model.safetensors, and its config.json for the model and data) or a \
+        model file (then name --model and --dataset). Writes model.safetensors, mask.safetensors and summary.json \
+        (test accuracy before, right after pruning and after fine-tuning, on the split named there); re-running \
+        resumes the fine-tuning.
+        """)
+
+    @Option(help: "The trained model: a run directory or a safetensors state dict (dense, bitmask or CSR).") var from: String?
+    @Option(help: "Fraction of the prunable weights removed, in (0, 1).") var sparsity: Double = 0.9
+    @Option(help: ArgumentHelp("Criterion: \(CriterionRegistry.helpText).", valueName: CriterionRegistry.names.joined(separator: "|")))
+    var criterion: String = "magnitude"
+    @Option(help: ArgumentHelp("Allocation of the pruned weights across layers.", valueName: "global|layerwise|erk")) var allocation: Allocation = .global
+    @Option(help: "Training batches the data-driven criteria score on.") var scoringBatches: Int = 1
+    @Flag(help: "Prune a freshly initialised model (SNIP, GraSP, SynFlow's setting) and train it for --finetune-epochs.") var atInit = false
+    @Option(help: "SynFlow at initialisation: rounds of Algorithm 1.") var synflowRounds: Int = 100
+    @Option(help: "Epochs of training with the mask fixed after pruning.") var finetuneEpochs: Int = 0
+    @Flag(help: "Do not prune the first layer.") var keepFirstLayer = false
+    @Flag(help: "Do not prune the last layer.") var keepLastLayer = false
+    @OptionGroup(title: "Data") var data: DataFlags<OneShotDefaults>
+    @OptionGroup(title: "Model and fine-tuning") var training: TrainingFlags<OneShotDefaults>
+    @OptionGroup(title: "Run") var execution: RunOptions
+
+    func makeConfig() throws -> OneShotConfig {
+        try validated({
+            var c = OneShotConfig()
+            if let from { (c.training, c.training.initFrom) = try Self.source(from) }
+            c.training.epochs = 1; c.training.iterations = nil   // one epoch per length unit; --finetune-epochs counts them
+            data.apply(to: &c.training)
+            try training.apply(to: &c.training)
+            c.sparsity = sparsity; c.criterion = criterion; c.allocation = allocation; c.scoringBatches = scoringBatches
+            c.atInit = atInit; c.synflowRounds = synflowRounds; c.finetuneEpochs = finetuneEpochs
+            c.selection = PrunableSelection(includeFirstLayer: !keepFirstLayer, includeLastLayer: !keepLastLayer)
+            return c
+        }) { try $0.validate() }
+    }
+
+    /// The training config and model file of `--from`: a run directory (its config.json or training_config.json, and
+    /// model.safetensors) or a model file with the defaults.
+    static func source(_ from: String) throws -> (TrainingConfig, String) {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: from, isDirectory: &isDirectory) else {
+            throw ValidationError("--from \(from): no such file or directory; expected a run directory or a model.safetensors")
+        }
+        let path = URL(fileURLWithPath: from).standardizedFileURL.path
+        guard isDirectory.boolValue else { return (OneShotConfig().training, path) }
+        let run = try RunDirectory(path: path)
+        let model = run.path("model.safetensors")
+        guard FileManager.default.fileExists(atPath: model) else {
+            throw ValidationError("--from \(from) holds no model.safetensors; name the model file itself (e.g. \(from)/cycle_3/model.safetensors)")
+        }
+        for file in ["config.json", "training_config.json"] {
+            if let c = try? run.readJSON(TrainingConfig.self, from: file) { return (c, model) }
+        }
+        throw ValidationError("--from \(from): its config.json is not a training run's; pass the model file and --model/--dataset")
+    }
+
+    func validate() throws { _ = try makeConfig() }
+
+    func run() throws {
+        let config = try makeConfig()
+        try execution.launch(prefix: "oneshot", nonDefault: config.nonDefaultFields) { dir, options in
+            _ = try OneShotPruning.run(config, in: dir, options: options)
+        }
+    }
+}

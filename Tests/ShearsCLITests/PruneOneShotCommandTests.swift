@@ -1,0 +1,77 @@
+import ArgumentParser
+import Foundation
+import XCTest
+import ShearsExperiments
+import ShearsIO
+import ShearsTensor
+@testable import shears
+
+/// Pruning what you already have: `prune oneshot` from a run or a file, `--at-init`, `prune iterative
+/// --skip-first-training`, and `shears eval` of any checkpoint or export.
+final class PruneOneShotCommandTests: CommandTestCase {
+    let small = ["--dataset", "synthetic", "--validation", "200", "--threads", "1", "--prefetch", "0"]
+
+    private func trained() throws -> String {
+        let out = scratch.appendingPathComponent("dense").path
+        try run(["train", "--iterations", "30", "--eval-every", "30it", "--lr", "0.05", "--out", out] + small)
+        return out
+    }
+
+    func testOneShotFromARunPrunesFineTunesAndKeepsItsMask() throws {
+        let dense = try trained()
+        let out = scratch.appendingPathComponent("oneshot").path
+        try run(["prune", "oneshot", "--from", dense, "--sparsity", "0.75", "--criterion", "magnitude", "--finetune-epochs", "1",
+                 "--out", out, "--threads", "1", "--prefetch", "0"])
+        let s = try XCTUnwrap(try RunDirectory(path: out).readJSON(OneShotSummary.self, from: "summary.json"))
+        XCTAssertEqual(s.percentRemaining, 25, accuracy: 0.01)
+        XCTAssertEqual(s.split, "official")
+        let model = try SafetensorsFile.read(path: out + "/model.safetensors").tensors
+        let mask = try SafetensorsFile.read(path: out + "/mask.safetensors").tensors
+        for (name, m) in mask {
+            let w = try XCTUnwrap(model[name]).scalars
+            XCTAssertTrue(zip(m.scalars, w).allSatisfy { $0 == 1 || $1 == 0 }, "\(name): pruned weights stay 0 through fine-tuning")
+        }
+        // The same command again reports the finished run; another sparsity is refused naming the field.
+        try run(["prune", "oneshot", "--from", dense, "--sparsity", "0.75", "--finetune-epochs", "1", "--out", out, "--threads", "1"])
+        XCTAssertThrowsError(try run(["prune", "oneshot", "--from", dense, "--sparsity", "0.5", "--finetune-epochs", "1", "--out", out,
+                                      "--threads", "1"])) { XCTAssertTrue("\($0)".contains("sparsity: 0.75 in the directory, 0.5 now"), "\($0)") }
+    }
+
+    func testAtInitWithSynFlowAndTheRefusals() throws {
+        let out = scratch.appendingPathComponent("synflow").path
+        try run(["prune", "oneshot", "--at-init", "--criterion", "synflow", "--synflow-rounds", "5", "--sparsity", "0.9",
+                 "--finetune-epochs", "1", "--out", out] + small)
+        let s = try XCTUnwrap(try RunDirectory(path: out).readJSON(OneShotSummary.self, from: "summary.json"))
+        XCTAssertEqual(s.percentRemaining, 10, accuracy: 0.01)
+        XCTAssertTrue(refusal(["prune", "oneshot"])?.contains("--from") ?? false)
+        XCTAssertTrue(refusal(["prune", "oneshot", "--at-init"])?.contains("--finetune-epochs") ?? false)
+        XCTAssertTrue(refusal(["prune", "oneshot", "--at-init", "--finetune-epochs", "1", "--sparsity", "1"])?.contains("--sparsity") ?? false)
+        XCTAssertTrue(refusal(["prune", "oneshot", "--from", scratch.appendingPathComponent("nothing").path])?.contains("no such file") ?? false)
+    }
+
+    func testSkipFirstTrainingStartsFromTheTrainedModel() throws {
+        let dense = try trained()
+        let out = scratch.appendingPathComponent("imp").path
+        try run(["prune", "iterative", "--init", dense + "/model.safetensors", "--skip-first-training", "--iterations", "10",
+                 "--eval-every", "10it", "--cycles", "1", "--split", "official", "--out", out] + small)
+        let records = try JSONLines.numericRows(from: out + "/run_0/cycles.jsonl")
+        let trainedSummary = try XCTUnwrap(try RunDirectory(path: dense).readJSON(TrainingSummary.self, from: "summary.json"))
+        XCTAssertEqual(records.count, 2)
+        XCTAssertEqual(records[0]["percent_remaining"], 100)
+        // Cycle 0 is the trained model itself, not a retraining: its test accuracy is the trained run's.
+        XCTAssertEqual(records[0]["final_test_accuracy"]!, trainedSummary.final["test"]!.accuracy, accuracy: 1e-12)
+        XCTAssertTrue(refusal(["prune", "iterative", "--skip-first-training"])?.contains("--init") ?? false)
+    }
+
+    func testEvalReadsEveryFormat() throws {
+        let dense = try trained()
+        let bitmask = scratch.appendingPathComponent("m.bitmask.safetensors").path
+        try run(["export", dense + "/model.safetensors", "--format", "bitmask", "--out", bitmask])
+        for target in [dense, dense + "/model.safetensors", bitmask, dense + "/checkpoint.safetensors"] {
+            var command = try XCTUnwrap(try Shears.parseAsRoot(["eval", target, "--dataset", "synthetic", "--validation", "200",
+                                                                "--threads", "1"]) as? Eval)
+            XCTAssertNoThrow(try command.run(), target)
+        }
+        XCTAssertTrue(refusal(["eval", scratch.appendingPathComponent("absent.safetensors").path])?.contains("no such file") ?? false)
+    }
+}
