@@ -35,8 +35,9 @@ struct PruneIterative: ParsableCommand {
         fine-tune[:LR], reinit[:SEED]). The LR schedule (--schedule) restarts at iteration 0 every cycle; with \
         scyc its peak is Eq. 2's max_lr(m). --iterations/--epochs are per cycle. Writes run_<r>/cycles.jsonl, \
         run_<r>/sparsity/cycle_<m>.json, run_<r>/cycle_<m>/model.safetensors and mask.safetensors (every sparsity \
-        level, to export the best) and summary.json (mean ± sample std over --runs). The split defaults to S-Cyc's \
-        pooled 60/20/20 (the paper's protocol): its test set is not MNIST's official test set.
+        level, to export the best) and summary.json (mean ± sample std over --runs). The split defaults to the official \
+        one (the dataset's own test set, never trained on); the paper's protocol is --split pooled (60/20/20 of \
+        train ∪ test), whose test numbers are not comparable with the official test set's.
         """)
 
     func makeConfig() throws -> IterativePruningConfig {

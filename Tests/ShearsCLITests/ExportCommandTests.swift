@@ -53,7 +53,7 @@ final class ExportCommandTests: CommandTestCase {
 
     func testPrunedRunExportsInEveryFormatAndTrainsFromTheBitmask() throws {
         let run0 = scratch.appendingPathComponent("prune").path
-        try run(["prune", "iterative", "--dataset", "synthetic", "--iterations", "4", "--eval-every", "4it", "--cycles", "1",
+        try run(["prune", "iterative", "--dataset", "synthetic", "--split", "pooled", "--iterations", "4", "--eval-every", "4it", "--cycles", "1",
                  "--rate", "0.9", "--allocation", "layerwise", "--threads", "1", "--prefetch", "0", "--out", run0])
         let model = run0 + "/run_0/model.safetensors"
         let original = try SafetensorsRawFile.read(path: model).tensors

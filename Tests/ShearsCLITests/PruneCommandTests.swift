@@ -31,7 +31,7 @@ final class PruneCommandTests: CommandTestCase {
     }
 
     func testIterativeRunThenCompare() throws {
-        let base = ["--dataset", "synthetic", "--iterations", "10", "--eval-every", "5it", "--cycles", "1", "--threads", "1",
+        let base = ["--dataset", "synthetic", "--split", "pooled", "--iterations", "10", "--eval-every", "5it", "--cycles", "1", "--threads", "1",
                     "--prefetch", "0", "--lr", "0.05"]
         let a = scratch.appendingPathComponent("constant").path, b = scratch.appendingPathComponent("scyc").path
         try run(["prune", "iterative"] + base + ["--out", a])

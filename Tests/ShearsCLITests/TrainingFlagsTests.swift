@@ -14,7 +14,7 @@ final class TrainingFlagsTests: CommandTestCase {
         XCTAssertEqual(train, TrainingConfig())
         let prune = try XCTUnwrap(try Shears.parseAsRoot(["prune", "iterative"]) as? PruneIterative).makeConfig()
         XCTAssertEqual(prune, IterativePruningConfig())
-        XCTAssertEqual(prune.training.split, .pooled)
+        XCTAssertEqual(prune.training.split, .official, "the official split by default, as every command")
         let anytime = try XCTUnwrap(try Shears.parseAsRoot(["anytime"]) as? AnytimeRun).makeConfig()
         XCTAssertEqual(anytime, AnytimeConfig())
         let grda = try XCTUnwrap(try Shears.parseAsRoot(["prune", "grda"]) as? PruneGRDA).makeConfig()
@@ -43,7 +43,7 @@ final class TrainingFlagsTests: CommandTestCase {
         XCTAssertTrue(refusal(["anytime", "--pruner", "vibes"])?.contains("synflow") ?? false)
         // SynFlow end to end, data-free, through the registry alone.
         let out = scratch.appendingPathComponent("synflow").path
-        try run(["prune", "iterative", "--dataset", "synthetic", "--iterations", "4", "--eval-every", "4it", "--cycles", "1",
+        try run(["prune", "iterative", "--dataset", "synthetic", "--split", "pooled", "--iterations", "4", "--eval-every", "4it", "--cycles", "1",
                  "--criterion", "synflow", "--threads", "1", "--prefetch", "0", "--out", out])
         let summary = try XCTUnwrap(try RunDirectory(path: out).readJSON(IterativePruningSummary.self, from: "summary.json"))
         XCTAssertEqual(summary.cycles.last!.percentRemaining.mean, 80, accuracy: 0.01)

@@ -26,6 +26,7 @@ final class OracleTests: RunTestCase {
         var c = IterativePruningConfig()
         c.training.model = .lenet300100
         c.training.dataset = .synthetic
+        c.training.split = .pooled
         c.training.epochs = nil
         c.training.iterations = 16
         c.training.batchSize = 50

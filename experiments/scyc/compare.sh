@@ -26,7 +26,7 @@ job() {   # job CRITERION SCHEDULE
     scyc)         flags="--lr-schedule scyc --l-min 0.05 --l-amp 0.05 --q 1 --beta 5 --warmup 440 --drops 440,560" ;;
     *) echo "unknown schedule $name" >&2; return 2 ;;
   esac
-  $S prune iterative --model lenet300-100 --iterations 1400 --eval-every 350it --batch-size 60 --momentum 0.9 \
+  $S prune iterative --split pooled --model lenet300-100 --iterations 1400 --eval-every 350it --batch-size 60 --momentum 0.9 \
     --weight-decay 1e-4 --seed 0 --runs 3 --cycles 18 --rate 0.2 --criterion "$crit" --gradient-batches 10 \
     --retrain lr-rewind $flags --threads 1 --out "$ROOT/$crit/$name" > /dev/null
   echo "done $crit $name"

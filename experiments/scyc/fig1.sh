@@ -8,6 +8,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=${ROOT:-runs/scyc-fig1}
-.build/release/shears prune iterative --model mlp3x256 --epochs 10 --batch-size 64 --lr 0.001 --momentum 0.9 \
+.build/release/shears prune iterative --split pooled --model mlp3x256 --epochs 10 --batch-size 64 --lr 0.001 --momentum 0.9 \
   --lr-schedule constant --criterion magnitude --rate 0.2 --cycles 9 --retrain rewind-init --seed 0 \
   --distributions --distribution-batches 20 --out "$ROOT/mlp3x256-mnist" "$@"
