@@ -41,9 +41,10 @@ func runCompare(directory: String, comm: Communicator) throws -> Int32 {
                 let differing = try comm.differingFromRoot(model.namedParameters)
                 if !differing.isEmpty { failures.append("\(s.name) step \(step): ranks differ from rank 0 in \(differing)") }
                 guard s.matchesReference, comm.isWriter else { return }
-                let d = maxDifference(flat(model.stateDict.map(\.1.value)), try read("\(dir)/step-\(step).f32"))
+                let (d, at) = worstDifference(model.stateDict, try read("\(dir)/step-\(step).f32"))
                 worst = max(worst, d)
-                if !(d <= tolerance) { failures.append("\(s.name) step \(step): max |Δ| to one process \(d) > \(tolerance)") }
+                if ProcessInfo.processInfo.environment["SHEARS_MPI_CHECK_VERBOSE"] != nil { print("\(s.name) step \(step): \(d) at \(at)") }
+                if !(d <= tolerance) { failures.append("\(s.name) step \(step): max |Δ| to one process \(d) > \(tolerance) in \(at)") }
             },
             afterPruning: { scores, mask, model in
                 failures += try checkPruningEvent(s.name, scores, mask, model, comm: comm, directory: dir)
@@ -99,6 +100,21 @@ func verdict(_ failures: [String], comm: Communicator) throws -> Int32 {
 }
 
 func flat(_ tensors: [Tensor]) -> [Float] { tensors.flatMap(\.scalars) }
+
+/// The largest difference to the reference, relative to max(1, |reference|) (running variances are not small),
+/// and the tensor where it is.
+func worstDifference(_ named: [(String, Variable)], _ reference: [Float]) -> (Float, String) {
+    var at = 0, worst: Float = 0, name = "-"
+    guard named.reduce(0, { $0 + $1.1.value.count }) == reference.count else { return (.infinity, "sizes differ") }
+    for (n, v) in named {
+        for (k, x) in v.value.scalars.enumerated() {
+            let r = reference[at + k], d = abs(x - r) / max(1, abs(r))
+            if !(d <= worst) { worst = d; name = "\(n)[\(k)] = \(x) vs \(r)" }
+        }
+        at += v.value.count
+    }
+    return (worst, name)
+}
 
 func maxDifference(_ a: [Float], _ b: [Float]) -> Float {
     guard a.count == b.count else { return .infinity }
