@@ -19,6 +19,7 @@ demo: build
 
 test: setup
 	$(SWIFT) build --build-tests
+	bash scripts/mpi_check.sh
 	$(SWIFT) test --skip-build --disable-swift-testing
 
 # Swift and PyTorch measured in one run (see BENCHMARKS.md; needs bench/setup_torch.sh first).

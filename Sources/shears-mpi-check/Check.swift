@@ -4,13 +4,14 @@ import ShearsNN
 import ShearsPrune
 import ShearsTensor
 
-/// Largest per-step difference allowed between N ranks and one process (the issue's ~1e-5): the two sum the
-/// same per-example gradients in a different order, so they differ by float rounding only.
+/// Largest difference allowed between N ranks' and one process's pruning scores (the issue's ~1e-5): the two
+/// sum the same per-example gradients in a different order, so they differ by float rounding only.
 let tolerance: Float = 1e-5
 
 /// One process: trains every scenario and writes, per step, the parameters and buffers (row-major, in
 /// `stateDict` order) as raw little-endian float32, plus the pruning event's scores and mask.
 func runReference(directory: String, comm: Communicator) throws -> Int32 {
+    Threads.set(1)
     guard comm.size == 1 else { throw DistributedError("reference must run as one process, not under mpirun (size \(comm.size))") }
     if let mapped = libmpiMapping() { throw DistributedError("a single process must not load MPI, but \(mapped) is mapped") }
     for s in scenarios {
@@ -31,6 +32,7 @@ func runReference(directory: String, comm: Communicator) throws -> Int32 {
 
 /// N ranks: every scenario against the reference, and every rank against rank 0, after every step.
 func runCompare(directory: String, comm: Communicator) throws -> Int32 {
+    Threads.set(1)
     guard comm.size > 1 else { throw DistributedError("compare needs mpirun -np N with N ≥ 2 (got one process)") }
     var failures: [String] = []
     for s in scenarios {
@@ -40,11 +42,12 @@ func runCompare(directory: String, comm: Communicator) throws -> Int32 {
             afterStep: { step, model in
                 let differing = try comm.differingFromRoot(model.namedParameters)
                 if !differing.isEmpty { failures.append("\(s.name) step \(step): ranks differ from rank 0 in \(differing)") }
-                guard s.matchesReference, comm.isWriter else { return }
+                guard comm.isWriter else { return }
                 let (d, at) = worstDifference(model.stateDict, try read("\(dir)/step-\(step).f32"))
                 worst = max(worst, d)
+                guard s.matchesReference else { return }
                 if ProcessInfo.processInfo.environment["SHEARS_MPI_CHECK_VERBOSE"] != nil { print("\(s.name) step \(step): \(d) at \(at)") }
-                if !(d <= tolerance) { failures.append("\(s.name) step \(step): max |Δ| to one process \(d) > \(tolerance) in \(at)") }
+                if !(d <= s.tolerance) { failures.append("\(s.name) step \(step): max |Δ| to one process \(d) > \(s.tolerance) in \(at)") }
             },
             afterPruning: { scores, mask, model in
                 failures += try checkPruningEvent(s.name, scores, mask, model, comm: comm, directory: dir)
@@ -52,7 +55,8 @@ func runCompare(directory: String, comm: Communicator) throws -> Int32 {
         if s.name == "bn-local" { failures += try checkBuffersAfterBroadcast(comm: comm) }
         if comm.isWriter {
             print("compare \(s.name) on \(comm.size) ranks: \(s.steps) steps, ranks bit-identical after each"
-                  + (s.matchesReference ? ", max |Δ| to one process \(worst)" : ""))
+                  + (s.matchesReference ? ", max |Δ| to one process \(worst) (bound \(s.tolerance))"
+                                        : ", per-rank batch norm differs from one process by \(worst), as expected"))
         }
     }
     return try verdict(failures, comm: comm)
@@ -82,7 +86,7 @@ func checkPruningEvent(_ name: String, _ scores: [String: Tensor], _ mask: Mask,
 /// Per-rank batch norm lets running statistics drift apart; broadcasting rank 0's makes them equal.
 func checkBuffersAfterBroadcast(comm: Communicator) throws -> [String] {
     var g = Generator(seed: 8)
-    let net = TinyBNNet(generator: &g)
+    let net = TinyBNNet(relu: true, generator: &g)
     // Different statistics on every rank, as after per-rank training.
     for (_, b) in net.namedBuffers { b.value = Tensor(shape: b.shape, repeating: Float(comm.rank + 1)) }
     guard try !comm.differingFromRoot(net.namedBuffers).isEmpty else { return ["bn-local: buffers set to differ compared equal"] }

@@ -19,22 +19,33 @@ struct Scenario {
     let syncBatchNorm: Bool
     /// Whether rank 0's weights must match the one-process reference (per-rank batch norm does not).
     let matchesReference: Bool
+    /// Largest per-step difference to one process, relative to max(1, |value|).
+    var tolerance: Float = 1e-5
 }
 
 let scenarios: [Scenario] = [
     Scenario(name: "lenet", makeModel: { var g = Generator(seed: 7); return MLP.lenet300100(generator: &g) },
              batch: 64, steps: 8, pruneAfterStep: 4, syncBatchNorm: false, matchesReference: true),
-    Scenario(name: "bn-sync", makeModel: { var g = Generator(seed: 8); return TinyBNNet(generator: &g) },
+    // Without ReLU the network is smooth, so N ranks and one process differ by rounding only (1e-5 holds).
+    Scenario(name: "bn-sync", makeModel: { var g = Generator(seed: 8); return TinyBNNet(relu: false, generator: &g) },
              batch: 64, steps: 6, pruneAfterStep: nil, syncBatchNorm: true, matchesReference: true),
-    Scenario(name: "bn-local", makeModel: { var g = Generator(seed: 8); return TinyBNNet(generator: &g) },
-             batch: 64, steps: 4, pruneAfterStep: nil, syncBatchNorm: false, matchesReference: false),
+    // With (fused) ReLU, a pre-activation within rounding of 0 can fall on the other side of the kink on one
+    // side of the comparison and pass or block one example's gradient there: jumps of about lr·|g|/batch
+    // (seen: 3e-5 after step 4, 4e-4 by step 6), hence a bound that only rules out a wrong synchronisation
+    // (per-rank batch norm, bn-local, is 4e-3 to 7e-3 away after as many steps; see the printed figures).
+    Scenario(name: "bn-sync-relu", makeModel: { var g = Generator(seed: 8); return TinyBNNet(relu: true, generator: &g) },
+             batch: 64, steps: 6, pruneAfterStep: nil, syncBatchNorm: true, matchesReference: true, tolerance: 1e-3),
+    Scenario(name: "bn-local", makeModel: { var g = Generator(seed: 8); return TinyBNNet(relu: true, generator: &g) },
+             batch: 64, steps: 6, pruneAfterStep: nil, syncBatchNorm: false, matchesReference: false),
 ]
 
-/// conv(1→8, 3×3, stride 2) → BN → ReLU → conv(8→8, 3×3, stride 2) → BN → ReLU → linear(392 → 10).
+/// conv(1→8, 3×3, stride 2) → BN (→ ReLU) → conv(8→8, 3×3, stride 2) → BN (→ ReLU) → linear(392 → 10).
 struct TinyBNNet: Layer {
     let conv1: Conv2d, bn1: BatchNorm, conv2: Conv2d, bn2: BatchNorm, fc: Linear
+    let relu: Bool
 
-    init(generator g: inout Generator) {
+    init(relu: Bool, generator g: inout Generator) {
+        self.relu = relu
         conv1 = Conv2d(1, 8, kernel: 3, stride: 2, padding: 1, bias: false, generator: &g)
         bn1 = BatchNorm(8)
         conv2 = Conv2d(8, 8, kernel: 3, stride: 2, padding: 1, bias: false, generator: &g)
@@ -43,7 +54,7 @@ struct TinyBNNet: Layer {
     }
 
     func callAsFunction(_ x: Variable) -> Variable {
-        let h = bn2(conv2(bn1(conv1(x), fusedReLU: true)), fusedReLU: true)
+        let h = bn2(conv2(bn1(conv1(x), fusedReLU: relu)), fusedReLU: relu)
         return fc(flatten(h))
     }
 
