@@ -6,8 +6,8 @@ import ShearsOptim
 import ShearsTensor
 
 /// `bench --model lenet|resnet20 --batch B --steps S --threads T [--bucket-kb K]`: the same global batch of
-/// random images, split over the ranks; every step times forward + backward, and how long `averageGradients`
-/// then waits. Run twice: with the allreduces started during backward (overlap) and all of them after it; the
+/// random images, split over the ranks; every step times forward + backward, a barrier (how late the slowest
+/// rank is), and how long `averageGradients` then waits. The step time excludes the barrier. Run twice: with the allreduces started during backward (overlap) and all of them after it; the
 /// second's wait is the whole allreduce time, so overlap = 1 − wait(overlapped) / wait(after). One JSON line
 /// (medians over the timed steps) from rank 0.
 func runBench(_ args: [String], comm: Communicator) throws -> Int32 {
@@ -35,21 +35,22 @@ func runBench(_ args: [String], comm: Communicator) throws -> Int32 {
         let overlap = allreduce > 0 ? max(0, 1 - exposed / allreduce) : 0
         print(String(format: "{\"model\":\"%@\",\"ranks\":%d,\"threads\":%d,\"batch\":%d,\"params\":%d,\"buckets\":%d,"
                      + "\"step_ms\":%.2f,\"step_ms_no_overlap\":%.2f,\"backward_ms\":%.2f,\"allreduce_ms\":%.3f,"
-                     + "\"exposed_ms\":%.3f,\"overlap\":%.2f,\"img_per_s\":%.1f}",
+                     + "\"exposed_ms\":%.3f,\"skew_ms\":%.2f,\"overlap\":%.2f,\"started_in_backward\":%d,\"img_per_s\":%.1f}",
                      flags["model"]!, comm.size, threads, batch, model.parameterCount, overlapped.buckets,
                      overlapped.step * 1e3, after.step * 1e3, overlapped.backward * 1e3, allreduce * 1e3,
-                     exposed * 1e3, overlap, Double(batch) / overlapped.step))
+                     exposed * 1e3, overlapped.skew * 1e3, overlap, overlapped.startedInBackward, Double(batch) / overlapped.step))
     }
     return 0
 }
 
-struct StepTimes { var step = 0.0, backward = 0.0, wait = 0.0, buckets = 0 }
+/// Medians: step without the barrier, forward + backward, the wait after the barrier, the barrier (rank skew).
+struct StepTimes { var step = 0.0, backward = 0.0, wait = 0.0, skew = 0.0, buckets = 0, startedInBackward = 0 }
 
 func timeSteps(_ model: any Layer, _ global: Batch, comm: Communicator, overlap: Bool, steps: Int, warmup: Int,
                bucketKB: Int) throws -> StepTimes {
     let dp = try DataParallel(model: model, communicator: comm, bucketBytes: bucketKB << 10, overlap: overlap)
     var sgd = SGD(learningRate: 0.01, momentum: 0.9)
-    var step: [Double] = [], backward: [Double] = [], wait: [Double] = []
+    var step: [Double] = [], backward: [Double] = [], wait: [Double] = [], skew: [Double] = [], started = 0
     for k in 0..<(warmup + steps) {
         try comm.barrier()
         let t0 = seconds()
@@ -58,18 +59,24 @@ func timeSteps(_ model: any Layer, _ global: Batch, comm: Communicator, overlap:
         dp.beginBackward()
         softmaxCrossEntropy(logits: model(Variable(shard.batch.images)), labels: shard.batch.labels).backward()
         let t1 = seconds()
-        try dp.averageGradients()
+        // Wait for the slowest rank first, so that the wait below is communication, not another rank's lateness
+        // (on a shared machine a rank loses its core for milliseconds); in-flight reductions progress here too.
+        try comm.barrier()
         let t2 = seconds()
-        sgd.step(model.namedParameters)
+        try dp.averageGradients()
         let t3 = seconds()
+        sgd.step(model.namedParameters)
+        let t4 = seconds()
         guard k >= warmup else { continue }
-        step.append(t3 - t0); backward.append(t1 - t0); wait.append(t2 - t1)
+        step.append(t4 - t0 - (t2 - t1)); backward.append(t1 - t0); wait.append(t3 - t2); skew.append(t2 - t1)
+        started = dp.averager.lastTiming.launchedDuringBackward
     }
-    return StepTimes(step: median(step), backward: median(backward), wait: median(wait), buckets: dp.averager.bucketBytes.count)
+    return StepTimes(step: median(step), backward: median(backward), wait: median(wait), skew: median(skew), buckets: dp.averager.bucketBytes.count,
+                     startedInBackward: started)
 }
 
 /// `allreduce-sweep`: blocking MPI_Allreduce of 1 float … 4M floats (16 MB), median of 30 after 5 warm-ups;
-/// JSON lines, then the least-squares fit t(n) = α + n·β over the sizes.
+/// JSON lines, then the α–β (latency–bandwidth) model fitted to them.
 func runAllreduceSweep(comm: Communicator) throws -> Int32 {
     var points: [(Double, Double)] = []
     var floats = 1
@@ -86,12 +93,13 @@ func runAllreduceSweep(comm: Communicator) throws -> Int32 {
         if comm.isWriter { print(String(format: "{\"ranks\":%d,\"bytes\":%d,\"allreduce_us\":%.2f}", comm.size, floats * 4, t * 1e6)) }
         floats *= 4
     }
-    let n = Double(points.count), sx = points.reduce(0) { $0 + $1.0 }, sy = points.reduce(0) { $0 + $1.1 }
-    let sxx = points.reduce(0) { $0 + $1.0 * $1.0 }, sxy = points.reduce(0) { $0 + $1.0 * $1.1 }
-    let beta = (n * sxy - sx * sy) / (n * sxx - sx * sx), alpha = (sy - beta * sx) / n
+    // Hockney's model t(n) = α + n/B: α is the smallest message's time; B the median over messages of ≥ 64 KB
+    // of n / (t − α) (a median, since one preempted size on a shared machine would swing a least-squares fit).
+    let alpha = points[0].1
+    let rates = points.filter { $0.0 >= 65536 && $0.1 > alpha }.map { $0.0 / ($0.1 - alpha) }
     if comm.isWriter {
-        print(String(format: "{\"ranks\":%d,\"fit\":\"t = alpha + bytes*beta\",\"alpha_us\":%.2f,\"bandwidth_GBps\":%.3f,\"latency_small_us\":%.2f}",
-                     comm.size, alpha * 1e6, 1e-9 / beta, points[0].1 * 1e6))
+        print(String(format: "{\"ranks\":%d,\"model\":\"t = alpha + bytes/bandwidth\",\"alpha_us\":%.2f,\"bandwidth_GBps\":%.3f}",
+                     comm.size, alpha * 1e6, median(rates) * 1e-9))
     }
     return 0
 }

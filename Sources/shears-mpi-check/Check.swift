@@ -18,7 +18,7 @@ func runReference(directory: String, comm: Communicator) throws -> Int32 {
         let dir = (directory as NSString).appendingPathComponent(s.name)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         try train(s, comm: comm, observer: StepObserver(
-            afterStep: { step, model in try write(flat(model.stateDict.map(\.1.value)), to: "\(dir)/step-\(step).f32") },
+            afterStep: { step, model, _ in try write(flat(model.stateDict.map(\.1.value)), to: "\(dir)/step-\(step).f32") },
             afterPruning: { scores, mask, _ in
                 try write(flat(scores.keys.sorted().map { scores[$0]! }), to: "\(dir)/scores.f32")
                 try write(flat(mask.names.map { mask[$0]! }), to: "\(dir)/mask.f32")
@@ -37,11 +37,16 @@ func runCompare(directory: String, comm: Communicator) throws -> Int32 {
     var failures: [String] = []
     for s in scenarios {
         let dir = (directory as NSString).appendingPathComponent(s.name)
-        var worst: Float = 0
+        var worst: Float = 0, overlapped = 0
         try train(s, comm: comm, observer: StepObserver(
-            afterStep: { step, model in
+            afterStep: { step, model, timing in
                 let differing = try comm.differingFromRoot(model.namedParameters)
                 if !differing.isEmpty { failures.append("\(s.name) step \(step): ranks differ from rank 0 in \(differing)") }
+                // The equivalence must hold with the allreduces started from the hooks, during backward.
+                if timing.buckets > 1 && timing.launchedDuringBackward == 0 {
+                    failures.append("\(s.name) step \(step): none of \(timing.buckets) buckets started during backward")
+                }
+                overlapped = max(overlapped, timing.launchedDuringBackward)
                 guard comm.isWriter else { return }
                 let (d, at) = worstDifference(model.stateDict, try read("\(dir)/step-\(step).f32"))
                 worst = max(worst, d)
@@ -54,7 +59,7 @@ func runCompare(directory: String, comm: Communicator) throws -> Int32 {
             }))
         if s.name == "bn-local" { failures += try checkBuffersAfterBroadcast(comm: comm) }
         if comm.isWriter {
-            print("compare \(s.name) on \(comm.size) ranks: \(s.steps) steps, ranks bit-identical after each"
+            print("compare \(s.name) on \(comm.size) ranks: \(s.steps) steps, up to \(overlapped) bucket(s) started during backward, ranks bit-identical after each"
                   + (s.matchesReference ? ", max |Δ| to one process \(worst) (bound \(s.tolerance))"
                                         : ", per-rank batch norm differs from one process by \(worst), as expected"))
         }

@@ -67,7 +67,7 @@ struct TinyBNNet: Layer {
 
 /// What a scenario run reports after each step, and at its pruning event.
 struct StepObserver {
-    var afterStep: (_ step: Int, _ model: any Layer) throws -> Void
+    var afterStep: (_ step: Int, _ model: any Layer, _ timing: AveragingTiming) throws -> Void
     var afterPruning: (_ scores: [String: Tensor], _ mask: Mask, _ model: any Layer) throws -> Void
 }
 
@@ -96,7 +96,7 @@ func train(_ scenario: Scenario, comm: Communicator, observer: StepObserver) thr
         mask?.maskGradients(of: params)
         sgd.step(params)
         mask?.apply(to: params)
-        try observer.afterStep(step, model)
+        try observer.afterStep(step, model, dp.averager.lastTiming)
     }
 }
 
