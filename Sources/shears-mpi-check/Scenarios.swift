@@ -78,7 +78,7 @@ func train(_ scenario: Scenario, comm: Communicator, observer: StepObserver) thr
     let data = try loadDataset(.mnist, split: .train, directory: embeddedMNISTDirectory()).prefix(512)
     let loader = DataLoader(dataset: data, batchSize: scenario.batch, shuffle: true, seed: 11, dropLast: true, prefetch: 0)
     let dp = try DataParallel(model: model, communicator: comm, syncBatchNorm: scenario.syncBatchNorm,
-                              bucketBytes: 256 << 10)
+                              bucketBytes: 4 << 10)   // small, so that several buckets start during backward
     var sgd = SGD(learningRate: 0.05, momentum: 0.9, weightDecay: 1e-4)
     var mask: Mask?
     for step in 1...scenario.steps {
