@@ -12,7 +12,9 @@ import ShearsTensor
 ///
 /// Per step: `begin(lossShare:)` before backward, `finish()` after it (before the optimizer step). A parameter
 /// whose gradient is nil at `finish` contributes zeros (a rank with an empty shard), and every parameter leaves
-/// `finish` with the averaged gradient, the same bits on every rank. With one process both calls do nothing.
+/// `finish` with the averaged gradient, the same bits on every rank. A parameter backward never reaches also
+/// holds back every bucket after its own until `finish` (as in DDP without `find_unused_parameters`): list only
+/// the parameters the loss uses. With one process both calls do nothing.
 public final class GradientAverager {
     public let communicator: Communicator
     public let overlap: Bool
