@@ -27,7 +27,7 @@ for np in 2 3; do
     timeout 600 mpirun -np "$np" --oversubscribe --allow-run-as-root -x OMP_NUM_THREADS "$BIN" compare "$work" \
         > "$work/np$np.log" 2>&1
     rc=$?
-    grep -E '^(compare|pruning event|FAIL)' "$work/np$np.log" | sed "s/^/mpi-check np=$np: /"
+    grep -E '^(collectives|compare|pruning event|FAIL)' "$work/np$np.log" | sed "s/^/mpi-check np=$np: /"
     [ $rc -eq 0 ] && grep -q "^PASS: $np ranks" "$work/np$np.log" || { tail -20 "$work/np$np.log"; fail "mpirun -np $np (exit $rc)"; }
 done
 echo "mpi-check: PASS (one process without MPI; 2 and 3 ranks match it per step and stay bit-identical)"

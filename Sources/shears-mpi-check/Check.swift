@@ -34,7 +34,8 @@ func runReference(directory: String, comm: Communicator) throws -> Int32 {
 func runCompare(directory: String, comm: Communicator) throws -> Int32 {
     Threads.set(1)
     guard comm.size > 1 else { throw DistributedError("compare needs mpirun -np N with N ≥ 2 (got one process)") }
-    var failures: [String] = []
+    var failures = try checkCollectives(comm: comm)
+    if comm.isWriter { print("collectives on \(comm.size) ranks: checked") }
     for s in scenarios {
         let dir = (directory as NSString).appendingPathComponent(s.name)
         var worst: Float = 0, overlapped = 0
