@@ -9,7 +9,9 @@ import ShearsTensor
 ///         let shard = try dp.shard(batch)                  // this rank's part; --batch-size stays global
 ///         net.zeroGrad()
 ///         dp.beginBackward()
-///         softmaxCrossEntropy(logits: net(Variable(shard.batch.images)), labels: shard.batch.labels).backward()
+///         let loss = softmaxCrossEntropy(logits: net(Variable(shard.batch.images)), labels: shard.batch.labels)
+///         guard try dp.globalMean(Double(loss.value.scalar)).isFinite else { throw … }   // every rank alike
+///         loss.backward()
 ///         try dp.averageGradients()                        // Σ_r w_r ∇L_r on every rank, before the step
 ///         optimizer.step(net.namedParameters)
 ///     }
@@ -61,6 +63,16 @@ public final class DataParallel {
 
     /// After `loss.backward()`, before the optimizer step: every parameter's gradient is the global one.
     public func averageGradients() throws { try averager.finish() }
+
+    /// Σ_r w_r·value_r for a mean over this rank's shard (its loss, its accuracy): the global batch's mean, the
+    /// same bits on every rank — so that a decision taken from it (a non-finite loss stops training) is taken by
+    /// every rank alike instead of one rank throwing while the others wait in the next allreduce. One allreduce
+    /// of one double (about a microsecond on shared memory).
+    public func globalMean(_ shardMean: Double) throws -> Double {
+        guard communicator.size > 1 else { return shardMean }
+        // A rank with an empty shard has no mean (NaN from 0/0) and a zero share: it contributes nothing.
+        return try communicator.allreduce([share == 0 ? 0 : share * shardMean], .sum)[0]
+    }
 
     /// Pruning scores of the global batch from each rank's scores of its shard (weighted by the shard's loss
     /// share: exact for scores linear in the gradient; see `Communicator.reduceScores`).

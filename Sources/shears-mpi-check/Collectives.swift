@@ -1,4 +1,6 @@
+import ShearsData
 import ShearsDistributed
+import ShearsNN
 import ShearsTensor
 
 /// The communicator's collectives under real MPI, each against what every rank can compute alone.
@@ -32,5 +34,13 @@ func checkCollectives(comm: Communicator) throws -> [String] {
     } catch {
         expect("\(error)".contains("disagree"), "reduceScores' message: \(error)")
     }
+    // Shards of 3 examples over n ranks: w_r = |shard r| / 3; the global mean of the per-rank values r.
+    var g = Generator(seed: 1)
+    let dp = try DataParallel(model: MLP(inputs: 2, hidden: [], classes: 2, generator: &g), communicator: comm)
+    let batch = Batch(images: Tensor.zeros([3, 2]), labels: [0, 1, 0], indices: [0, 1, 2])
+    _ = try dp.shard(batch)
+    let expected = (0..<n).reduce(0.0) { acc, k in acc + Double(3 * (k + 1) / n - 3 * k / n) / 3 * Double(k) }
+    let mean = try dp.globalMean(Double(r))
+    expect(abs(mean - expected) < 1e-12, "globalMean \(mean), expected \(expected)")
     return failures
 }

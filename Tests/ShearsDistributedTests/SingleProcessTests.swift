@@ -55,6 +55,7 @@ final class SingleProcessTests: XCTestCase {
         dp.beginBackward()
         softmaxCrossEntropy(logits: parallel(Variable(shard.batch.images)), labels: shard.batch.labels).backward()
         try dp.averageGradients()
+        XCTAssertEqual(try dp.globalMean(0.75), 0.75, "alone, the global mean is the shard's")
         for ((name, a), (_, b)) in zip(plain.namedParameters, parallel.namedParameters) {
             XCTAssertEqual(a.grad!.scalars, b.grad!.scalars, name)
         }
