@@ -22,7 +22,20 @@ export OMP_NUM_THREADS=1
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-"$BIN" reference "$work" > "$work/reference.log" 2>&1 || { cat "$work/reference.log"; fail "the one-process reference run failed"; }
+# Where this shell may make a private mount namespace (root), the reference runs with libmpi hidden — the binary
+# must work where Open MPI is absent — and a fake mpirun launch must fail with a message naming the packages.
+libmpi=$(readlink -f /usr/lib/x86_64-linux-gnu/libmpi.so.40)
+without_mpi() { unshare -m sh -c 'mount --bind /dev/null "$0" && exec "$@"' "$libmpi" "$@"; }
+if unshare -m true 2>/dev/null; then
+    without_mpi "$BIN" reference "$work" > "$work/reference.log" 2>&1 \
+        || { cat "$work/reference.log"; fail "the one-process reference run failed with libmpi hidden"; }
+    msg=$(OMPI_COMM_WORLD_SIZE=2 without_mpi "$BIN" compare "$work" 2>&1) && fail "a launch without a loadable libmpi succeeded"
+    echo "$msg" | grep -q "libmpi.so.40 could not be loaded.*apt-get install" || fail "unclear message without libmpi: $msg"
+    echo "mpi-check: one process ran with libmpi hidden; a launch without it says: ${msg#shears-mpi-check: }"
+else
+    echo "mpi-check: no private mount namespace here (not root?), so libmpi stays visible to the reference run"
+    "$BIN" reference "$work" > "$work/reference.log" 2>&1 || { cat "$work/reference.log"; fail "the one-process reference run failed"; }
+fi
 for np in 2 3; do
     timeout 600 mpirun -np "$np" --oversubscribe --allow-run-as-root -x OMP_NUM_THREADS "$BIN" compare "$work" \
         > "$work/np$np.log" 2>&1
