@@ -56,7 +56,7 @@ let package = Package(
         .target(name: "ShearsIO", dependencies: ["ShearsTensor", "ShearsNN"]),
         .target(name: "ShearsPrune", dependencies: ["ShearsTensor", "ShearsNN", "ShearsOptim", "ShearsData"]),
         .target(name: "ShearsAnalysis", dependencies: ["ShearsTensor", "ShearsNN", "ShearsData", "ShearsIO"]),
-        .target(name: "ShearsExperiments", dependencies: ["ShearsTensor", "ShearsNN", "ShearsOptim", "ShearsData", "ShearsIO", "ShearsPrune", "ShearsAnalysis"]),
+        .target(name: "ShearsExperiments", dependencies: ["ShearsTensor", "ShearsNN", "ShearsOptim", "ShearsData", "ShearsIO", "ShearsPrune", "ShearsAnalysis", "ShearsDistributed"]),
         // Sweeps: YAML specs expanded into points, the local worker pool and the Slurm array script.
         .target(name: "ShearsSweep", dependencies: ["ShearsIO", .product(name: "Yams", package: "Yams")]),
         .executableTarget(
@@ -65,7 +65,7 @@ let package = Package(
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // The data-parallel equivalence check run under mpirun by scripts/mpi_check.sh (make test).
         .executableTarget(name: "shears-mpi-check",
-                          dependencies: ["ShearsDistributed", "ShearsTensor", "ShearsNN", "ShearsData", "ShearsOptim", "ShearsPrune"]),
+                          dependencies: ["ShearsDistributed", "ShearsExperiments", "ShearsTensor", "ShearsNN", "ShearsData", "ShearsOptim", "ShearsPrune"]),
         .testTarget(name: "ShearsDistributedTests", dependencies: ["ShearsDistributed", "ShearsTensor", "ShearsNN", "ShearsData"]),
         .testTarget(name: "ShearsTensorTests", dependencies: ["ShearsTensor"]),
         .testTarget(name: "ShearsNNTests", dependencies: ["ShearsNN", "ShearsOptim", "ShearsTensor", "ShearsPrune", "ShearsIO"]),
@@ -78,6 +78,6 @@ let package = Package(
         .testTarget(name: "ShearsSweepTests", dependencies: ["ShearsSweep", "ShearsIO"]),
         .testTarget(name: "ShearsCLITests", dependencies: ["shears", "ShearsExperiments", "ShearsIO", "ShearsSweep",
                                                        .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .testTarget(name: "ShearsExperimentsTests", dependencies: ["ShearsExperiments", "ShearsAnalysis", "ShearsData", "ShearsIO", "ShearsNN", "ShearsOptim", "ShearsPrune", "ShearsTensor"]),
+        .testTarget(name: "ShearsExperimentsTests", dependencies: ["ShearsExperiments", "ShearsAnalysis", "ShearsData", "ShearsIO", "ShearsNN", "ShearsOptim", "ShearsPrune", "ShearsTensor", "ShearsDistributed"]),
     ]
 )

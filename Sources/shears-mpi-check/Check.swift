@@ -25,6 +25,8 @@ func runReference(directory: String, comm: Communicator) throws -> Int32 {
             }))
         print("reference \(s.name): \(s.steps) steps written to \(dir)")
     }
+    try write(trainLoopWeights(comm: comm), to: (directory as NSString).appendingPathComponent("trainloop.f32"))
+    print("reference trainloop: 12 steps of TrainLoop.standardStep")
     if let mapped = libmpiMapping() { throw DistributedError("a single process loaded MPI while training: \(mapped)") }
     print("reference: one process, libmpi never loaded")
     return 0
@@ -66,6 +68,7 @@ func runCompare(directory: String, comm: Communicator) throws -> Int32 {
                                         : ", per-rank batch norm differs from one process by \(worst), as expected"))
         }
     }
+    failures += try checkTrainLoop(directory: directory, comm: comm)
     return try verdict(failures, comm: comm)
 }
 
