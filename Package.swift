@@ -33,6 +33,11 @@ let package = Package(
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS",
                        providers: [.apt(["libopenblas-openmp-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG", providers: [.apt(["libpng-dev"])]),
+        // libjpeg reports errors by longjmp, which Swift cannot catch: the decoder and encoder are a small C
+        // file that turns every error (and every corrupt-data warning) into a message.
+        .target(name: "CJPEG", path: "Sources/CJPEG", cSettings: [.unsafeFlags(["-O2"])],
+                linkerSettings: [.linkedLibrary("jpeg")]),
         // The sparse kernels' inner loop, in C so that it can be compiled for AVX2+FMA next to a portable
         // version (Swift cannot target one function at AVX2); optimised in debug builds too.
         .target(name: "CSparseKernels", path: "Sources/CSparseKernels", cSettings: [.unsafeFlags(["-O3", "-Wno-psabi"])]),
@@ -52,7 +57,7 @@ let package = Package(
                 linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "ShearsDistributed", dependencies: ["CMPIShim", "ShearsTensor", "ShearsNN", "ShearsData"]),
         .target(name: "ShearsOptim", dependencies: ["ShearsTensor", "ShearsNN"]),
-        .target(name: "ShearsData", dependencies: ["ShearsTensor", "CZlib"]),
+        .target(name: "ShearsData", dependencies: ["ShearsTensor", "CZlib", "CPNG", "CJPEG"]),
         .target(name: "ShearsIO", dependencies: ["ShearsTensor", "ShearsNN"]),
         .target(name: "ShearsPrune", dependencies: ["ShearsTensor", "ShearsNN", "ShearsOptim", "ShearsData"]),
         .target(name: "ShearsAnalysis", dependencies: ["ShearsTensor", "ShearsNN", "ShearsData", "ShearsIO"]),
@@ -70,7 +75,8 @@ let package = Package(
         .testTarget(name: "ShearsTensorTests", dependencies: ["ShearsTensor"]),
         .testTarget(name: "ShearsNNTests", dependencies: ["ShearsNN", "ShearsOptim", "ShearsTensor", "ShearsPrune", "ShearsIO"]),
         .testTarget(name: "ShearsOptimTests", dependencies: ["ShearsOptim", "ShearsNN", "ShearsTensor"]),
-        .testTarget(name: "ShearsDataTests", dependencies: ["ShearsData", "ShearsTensor", "CZlib"]),
+        .testTarget(name: "ShearsDataTests", dependencies: ["ShearsData", "ShearsTensor", "CZlib", "CPNG", "CJPEG"],
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "ShearsIOTests", dependencies: ["ShearsIO", "ShearsNN", "ShearsTensor"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "ShearsPruneTests", dependencies: ["ShearsPrune", "ShearsNN", "ShearsOptim", "ShearsData", "ShearsTensor"]),

@@ -75,9 +75,9 @@ public func prepareData(_ config: TrainingConfig) throws -> PreparedData {
         let all = makeSynthetic(count: 3000, classes: 10, imageShape: [1, 8, 8], seed: 0x5157_0000 &+ config.seed)
         train = all.subset(Array(0..<2400)); test = all.subset(Array(2400..<3000))
     } else {
-        let dir = try config.dataDir ?? embeddedMNISTDirectory()
-        train = try loadDataset(config.dataset, split: .train, directory: dir)
-        test = try loadDataset(config.dataset, split: .test, directory: dir)
+        let pair = try loadDatasetPair(kind: config.dataset, dataDir: config.dataDir, dataPath: config.dataPath,
+                                       options: config.external ?? ExternalDataOptions())
+        (train, test) = (pair.train, pair.test)
     }
     var g = Generator(seed: config.seed ^ 0x5EED_0F_DA7A)   // the split's own stream: independent of init and order
     var validation: Dataset

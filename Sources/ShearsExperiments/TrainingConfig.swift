@@ -13,6 +13,10 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var split: SplitKind = .official
     /// Where the dataset's files are; nil means the MNIST embedded in the repository.
     public var dataDir: String? = nil
+    /// `--dataset npz`: the .npz file (or a directory of .npy files).
+    public var dataPath: String? = nil
+    /// Your own data (npz, folder, tiny-imagenet): image size, layout, classes, split; nil: the defaults.
+    public var external: ExternalDataOptions? = nil
     /// Length of training: exactly one of these is set (epochs by default).
     public var epochs: Int? = 10
     public var iterations: Int? = nil
@@ -51,7 +55,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         var out = jsonFields(c)
         out["schedule"] = c.schedule.description
         // Absent optionals must differ from present ones.
-        for key in ["dataDir", "epochs", "iterations", "stepSize", "trainSubset", "initFrom"] where out[key] == nil { out[key] = "null" }
+        for key in ["dataDir", "epochs", "iterations", "trainSubset", "initFrom"] where out[key] == nil { out[key] = "null" }
         return out
     }
 
@@ -72,9 +76,13 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         if let n = trainSubset, !(1...1_000_000_000).contains(n) { try fail("--train-subset must be between 1 and 10⁹, got \(n)") }
         if !(1...1_000_000_000).contains(evalEvery.value) { try fail("--eval-every must be between 1 and 10⁹ steps, got \(evalEvery)") }
         do { try ScheduleRegistry.validate(schedule, baseLR: lr) } catch let e as ScheduleError { try fail("--schedule: \(e.description)") }
-        if dataset != .mnist && dataset != .synthetic && dataDir == nil {
+        if dataset == .npz && dataPath == nil && dataDir == nil {
+            try fail("--dataset npz needs --data-path FILE.npz (or a directory of x_train.npy, y_train.npy, x_test.npy, y_test.npy)")
+        } else if dataset != .mnist && dataset != .synthetic && dataset != .npz && dataDir == nil {
             try fail("--dataset \(dataset.rawValue) needs --data-dir pointing at your download (only MNIST is embedded)")
         }
+        if dataPath != nil && dataset != .npz { try fail("--data-path is for --dataset npz; use --data-dir for \(dataset.rawValue)") }
+        do { try external?.validate() } catch let e as DataError { try fail(e.description) }
     }
 }
 

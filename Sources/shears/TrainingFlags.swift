@@ -41,7 +41,8 @@ enum AnytimeDefaults: TrainingDefaults {
 
 /// Which data a run trains and evaluates on.
 struct DataFlags<D: TrainingDefaults>: ParsableArguments {
-    @Option(help: ArgumentHelp("Dataset (default: \(D.training.dataset.rawValue)).", valueName: DatasetKind.allCases.map(\.rawValue).joined(separator: "|")))
+    @Option(help: ArgumentHelp("Dataset (default: \(D.training.dataset.rawValue)); npz, folder and tiny-imagenet are your own (docs/datasets.md).",
+                               valueName: DatasetKind.allCases.map(\.rawValue).joined(separator: "|")))
     var dataset: DatasetKind?
     @Option(help: "Directory with the dataset's files (MNIST is embedded and needs none).") var dataDir: String?
     @Option(help: ArgumentHelp("official: the dataset's train/test files with a seeded validation hold-out from train; pooled: "
@@ -51,6 +52,7 @@ struct DataFlags<D: TrainingDefaults>: ParsableArguments {
     @Option(help: "Train on the first N training examples only.") var trainSubset: Int?
     @Flag(help: "CIFAR augmentation: random crop with padding 4 and horizontal flip.") var augment = false
     @Flag(help: "Do not normalise inputs per channel.") var noNormalize = false
+    @OptionGroup var external: ExternalDataFlags
 
     func apply(to t: inout TrainingConfig) {
         if let dataset { t.dataset = dataset }
@@ -60,6 +62,8 @@ struct DataFlags<D: TrainingDefaults>: ParsableArguments {
         if let trainSubset { t.trainSubset = trainSubset }
         if augment { t.augment = true }
         if noNormalize { t.normalize = false }
+        if let p = external.dataPath { t.dataPath = URL(fileURLWithPath: p).standardizedFileURL.path }
+        if external.options != ExternalDataOptions() { t.external = external.options }
     }
 }
 
