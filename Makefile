@@ -19,6 +19,7 @@ demo: build
 
 test: setup
 	$(SWIFT) build --build-tests
+	bash scripts/mpi_check.sh
 	$(SWIFT) test --skip-build --disable-swift-testing
 	bash scripts/test_slurm_sweep.sh .build/debug/shears
 

@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "ShearsPrune", targets: ["ShearsPrune"]),
         .library(name: "ShearsAnalysis", targets: ["ShearsAnalysis"]),
         .library(name: "ShearsExperiments", targets: ["ShearsExperiments"]),
+        .library(name: "ShearsDistributed", targets: ["ShearsDistributed"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -49,18 +50,28 @@ let package = Package(
                               "-Xlinker", "-l:libgomp.so.1"]),
             ]),
         .target(name: "ShearsNN", dependencies: ["ShearsTensor"]),
+        // Open MPI bound at run time: the shim dlopens libmpi.so.40 only when mpirun started the process, so the
+        // binaries need no MPI library to run alone. The header is needed to build (libopenmpi-dev).
+        .target(name: "CMPIShim", path: "Sources/CMPIShim",
+                cSettings: [.unsafeFlags(["-I/usr/lib/x86_64-linux-gnu/openmpi/include"])],
+                linkerSettings: [.linkedLibrary("dl")]),
+        .target(name: "ShearsDistributed", dependencies: ["CMPIShim", "ShearsTensor", "ShearsNN", "ShearsData"]),
         .target(name: "ShearsOptim", dependencies: ["ShearsTensor", "ShearsNN"]),
         .target(name: "ShearsData", dependencies: ["ShearsTensor", "CZlib", "CPNG", "CJPEG"]),
         .target(name: "ShearsIO", dependencies: ["ShearsTensor", "ShearsNN"]),
         .target(name: "ShearsPrune", dependencies: ["ShearsTensor", "ShearsNN", "ShearsOptim", "ShearsData"]),
         .target(name: "ShearsAnalysis", dependencies: ["ShearsTensor", "ShearsNN", "ShearsData", "ShearsIO"]),
-        .target(name: "ShearsExperiments", dependencies: ["ShearsTensor", "ShearsNN", "ShearsOptim", "ShearsData", "ShearsIO", "ShearsPrune", "ShearsAnalysis"]),
+        .target(name: "ShearsExperiments", dependencies: ["ShearsTensor", "ShearsNN", "ShearsOptim", "ShearsData", "ShearsIO", "ShearsPrune", "ShearsAnalysis", "ShearsDistributed"]),
         // Sweeps: YAML specs expanded into points, the local worker pool and the Slurm array script.
         .target(name: "ShearsSweep", dependencies: ["ShearsIO", .product(name: "Yams", package: "Yams")]),
         .executableTarget(
             name: "shears",
             dependencies: ["ShearsTensor", "ShearsNN", "ShearsOptim", "ShearsData", "ShearsIO", "ShearsExperiments", "ShearsSweep",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        // The data-parallel equivalence check run under mpirun by scripts/mpi_check.sh (make test).
+        .executableTarget(name: "shears-mpi-check",
+                          dependencies: ["ShearsDistributed", "ShearsExperiments", "ShearsTensor", "ShearsNN", "ShearsData", "ShearsOptim", "ShearsPrune"]),
+        .testTarget(name: "ShearsDistributedTests", dependencies: ["ShearsDistributed", "ShearsTensor", "ShearsNN", "ShearsData"]),
         .testTarget(name: "ShearsTensorTests", dependencies: ["ShearsTensor"]),
         .testTarget(name: "ShearsNNTests", dependencies: ["ShearsNN", "ShearsOptim", "ShearsTensor", "ShearsPrune", "ShearsIO"]),
         .testTarget(name: "ShearsOptimTests", dependencies: ["ShearsOptim", "ShearsNN", "ShearsTensor"]),
@@ -73,6 +84,6 @@ let package = Package(
         .testTarget(name: "ShearsSweepTests", dependencies: ["ShearsSweep", "ShearsIO"]),
         .testTarget(name: "ShearsCLITests", dependencies: ["shears", "ShearsExperiments", "ShearsIO", "ShearsSweep",
                                                        .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .testTarget(name: "ShearsExperimentsTests", dependencies: ["ShearsExperiments", "ShearsAnalysis", "ShearsData", "ShearsIO", "ShearsNN", "ShearsOptim", "ShearsPrune", "ShearsTensor"]),
+        .testTarget(name: "ShearsExperimentsTests", dependencies: ["ShearsExperiments", "ShearsAnalysis", "ShearsData", "ShearsIO", "ShearsNN", "ShearsOptim", "ShearsPrune", "ShearsTensor", "ShearsDistributed"]),
     ]
 )

@@ -3,7 +3,8 @@
 # apt-get when a package is missing. Needs root (or sudo) for apt.
 set -euo pipefail
 
-PACKAGES=(libdnnl-dev libopenblas-dev libopenblas-openmp-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev)
+# libopenmpi-dev/openmpi-bin: data-parallel training under mpirun (the binaries load libmpi only there).
+PACKAGES=(libdnnl-dev libopenblas-dev libopenblas-openmp-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev libopenmpi-dev openmpi-bin)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -30,5 +31,7 @@ done
     echo "setup: OpenBLAS (OpenMP build) missing; apt-get install libopenblas-openmp-dev" >&2; exit 1; }
 [ -f /usr/include/png.h ] || { echo "setup: libpng header missing; apt-get install libpng-dev" >&2; exit 1; }
 [ -f /usr/include/jpeglib.h ] || { echo "setup: libjpeg-turbo header missing; apt-get install libjpeg62-turbo-dev" >&2; exit 1; }
+[ -f /usr/lib/x86_64-linux-gnu/openmpi/include/mpi.h ] || { echo "setup: Open MPI header missing; apt-get install libopenmpi-dev" >&2; exit 1; }
+command -v mpirun >/dev/null || { echo "setup: mpirun missing; apt-get install openmpi-bin" >&2; exit 1; }
 command -v swift >/dev/null || { echo "setup: no 'swift' on PATH; install a Swift 6 toolchain from swift.org" >&2; exit 1; }
 echo "setup: system packages present (${PACKAGES[*]}); $(swift --version 2>/dev/null | head -1)"

@@ -29,11 +29,19 @@ public struct BatchNorm: Layer {
     public func callAsFunction(_ x: Variable, fusedReLU: Bool) -> Variable {
         if Context.phase == .training { numBatchesTracked.value = Tensor(numBatchesTracked.value.scalar + 1) }
         return batchNorm(x, weight: weight, bias: bias, runningMean: runningMean, runningVar: runningVar,
-                         phase: Context.phase, momentum: Context.batchNormMomentum ?? momentum, eps: eps, fusedReLU: fusedReLU)
+                         phase: Context.phase, momentum: Context.batchNormMomentum ?? momentum, eps: eps, fusedReLU: fusedReLU,
+                         sync: Context.batchNormSynchronizer)
     }
 
     public var namedParameters: [(String, Variable)] { [("weight", weight), ("bias", bias)] }
     public var namedBuffers: [(String, Variable)] {
         [("running_mean", runningMean), ("running_var", runningVar), ("num_batches_tracked", numBatchesTracked)]
     }
+}
+
+extension Context {
+    /// Set by data-parallel training with `--sync-batch-norm` (ShearsDistributed's `DataParallel`): every
+    /// `BatchNorm` in the training phase then normalises with the statistics of the global batch. Nil (the
+    /// default, as PyTorch DDP): each replica uses its own shard's statistics.
+    nonisolated(unsafe) public static var batchNormSynchronizer: (any BatchNormSynchronizer)? = nil
 }

@@ -35,6 +35,11 @@ public final class Variable {
     /// The accumulated gradient ∂loss/∂value (leaves keep it until `zeroGrad`; interior nodes drop it).
     public var grad: Tensor?
     public let requiresGrad: Bool
+    /// Called during `backward()` as soon as this variable's gradient is final for that pass: every node of the
+    /// tape that feeds it has run (data-parallel training starts averaging a parameter's gradient there, while
+    /// the rest of the backward pass still runs). Never called for a variable the pass does not reach. Unset, it
+    /// costs one nil check per edge of the tape.
+    public var onGradientReady: ((Variable) -> Void)?
     /// The op that produced this variable ("leaf" for inputs and parameters), for error messages.
     public let op: String
 
@@ -84,27 +89,45 @@ public final class Variable {
         // Iterative depth-first topological sort (deep nets would overflow a recursive one).
         var order: [Variable] = []
         var visited = Set<ObjectIdentifier>()
+        // For variables with `onGradientReady`: how many tape edges still have to deliver into them.
+        var pending: [ObjectIdentifier: Int] = [:]
         var stack: [(Variable, Bool)] = [(self, false)]
         while let (node, expanded) = stack.popLast() {
             if expanded { order.append(node); continue }
             guard visited.insert(ObjectIdentifier(node)).inserted else { continue }
             stack.append((node, true))
-            for input in node.inputs where input.requiresGrad && !visited.contains(ObjectIdentifier(input)) {
-                stack.append((input, false))
+            for input in node.inputs where input.requiresGrad {
+                if input.onGradientReady != nil { pending[ObjectIdentifier(input), default: 0] += 1 }
+                if !visited.contains(ObjectIdentifier(input)) { stack.append((input, false)) }
             }
         }
+        if onGradientReady != nil && pending[ObjectIdentifier(self)] == nil { onGradientReady?(self) }
 
         for node in order.reversed() {
-            guard let fn = node.backwardFn, let g = node.grad else { continue }
+            guard let fn = node.backwardFn, let g = node.grad else {
+                if !pending.isEmpty { Self.countDown(node.inputs, &pending) }
+                continue
+            }
             let grads = fn(g)
             precondition(grads.count == node.inputs.count, "backward(\(node.op)): \(grads.count) gradients for \(node.inputs.count) inputs")
             for (input, gi) in zip(node.inputs, grads) where input.requiresGrad {
                 if let gi { input.accumulate(gi) }
             }
+            if !pending.isEmpty { Self.countDown(node.inputs, &pending) }
             // Release the tape as we go: memory stays flat across training steps.
             node.backwardFn = nil
             node.inputs = []
             node.grad = nil
+        }
+    }
+
+    /// One edge into each of `inputs` has delivered its gradient (or had none to give); fires `onGradientReady`
+    /// for those whose last edge this was.
+    private static func countDown(_ inputs: [Variable], _ pending: inout [ObjectIdentifier: Int]) {
+        for input in inputs where input.requiresGrad && input.onGradientReady != nil {
+            let id = ObjectIdentifier(input)
+            guard let left = pending[id] else { continue }
+            if left == 1 { pending[id] = nil; input.onGradientReady?(input) } else { pending[id] = left - 1 }
         }
     }
 }

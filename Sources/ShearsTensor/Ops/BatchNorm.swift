@@ -11,8 +11,10 @@ import CDNNL
 /// - fusedReLU: returns relu(batchNorm(x)) in one pass over memory (oneDNN's `fuse_norm_relu`, which keeps a
 ///   bit mask of the positive outputs for the backward pass) — same values and gradients, less traffic.
 /// Backward (both phases) runs on oneDNN's batch_normalization backward primitive.
+/// - sync: in training, normalise with the statistics of the whole data-parallel batch (`SyncBatchNorm.swift`).
 public func batchNorm(_ x: Variable, weight: Variable, bias: Variable, runningMean: Variable, runningVar: Variable,
-                      phase: LearningPhase, momentum: Float = 0.1, eps: Float = 1e-5, fusedReLU: Bool = false) -> Variable {
+                      phase: LearningPhase, momentum: Float = 0.1, eps: Float = 1e-5, fusedReLU: Bool = false,
+                      sync: (any BatchNormSynchronizer)? = nil) -> Variable {
     let xs = x.shape
     checkShape((xs.count == 2 || xs.count == 4) && weight.shape == [xs[1]] && bias.shape == [xs[1]],
                op: "batchNorm", "input", xs, "weight", weight.shape, expected: "input [N, C] or [N, C, H, W] and weight [C]")
@@ -25,6 +27,10 @@ public func batchNorm(_ x: Variable, weight: Variable, bias: Variable, runningMe
 
     // BatchNorm1d is BatchNorm2d over a 1×1 image.
     let xv = xs.count == 2 ? Tensor(shape: xs + [1, 1], format: .contiguous, storage: x.value.storage) : x.value
+    if training, let sync {
+        return syncedBatchNorm(x, xv, weight: weight, bias: bias, runningMean: runningMean, runningVar: runningVar,
+                               momentum: momentum, eps: eps, fusedReLU: fusedReLU, sync: sync)
+    }
     let plan = BatchNormPlan.plan(shape: xv.shape, format: xv.format, training: training, eps: eps, fusedReLU: fusedReLU)
     let y = Tensor(uninitializedShape: xv.shape, format: xv.format)
     let mean: Tensor, variance: Tensor
