@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "ShearsPrune", targets: ["ShearsPrune"]),
         .library(name: "ShearsAnalysis", targets: ["ShearsAnalysis"]),
         .library(name: "ShearsExperiments", targets: ["ShearsExperiments"]),
+        .library(name: "ShearsReport", targets: ["ShearsReport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -49,9 +50,11 @@ let package = Package(
         .target(name: "ShearsPrune", dependencies: ["ShearsTensor", "ShearsNN", "ShearsOptim", "ShearsData"]),
         .target(name: "ShearsAnalysis", dependencies: ["ShearsTensor", "ShearsNN", "ShearsData", "ShearsIO"]),
         .target(name: "ShearsExperiments", dependencies: ["ShearsTensor", "ShearsNN", "ShearsOptim", "ShearsData", "ShearsIO", "ShearsPrune", "ShearsAnalysis"]),
+        // Reading run directories back: `shears report` and the compare commands' tables and charts.
+        .target(name: "ShearsReport", dependencies: ["ShearsIO", "ShearsPrune", "ShearsAnalysis", "ShearsExperiments"]),
         .executableTarget(
             name: "shears",
-            dependencies: ["ShearsTensor", "ShearsNN", "ShearsOptim", "ShearsData", "ShearsIO", "ShearsExperiments",
+            dependencies: ["ShearsTensor", "ShearsNN", "ShearsOptim", "ShearsData", "ShearsIO", "ShearsExperiments", "ShearsReport",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "ShearsTensorTests", dependencies: ["ShearsTensor"]),
         .testTarget(name: "ShearsNNTests", dependencies: ["ShearsNN", "ShearsOptim", "ShearsTensor", "ShearsPrune", "ShearsIO"]),
@@ -61,8 +64,9 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "ShearsPruneTests", dependencies: ["ShearsPrune", "ShearsNN", "ShearsOptim", "ShearsData", "ShearsTensor"]),
         .testTarget(name: "ShearsAnalysisTests", dependencies: ["ShearsAnalysis", "ShearsNN", "ShearsData", "ShearsTensor"]),
-        .testTarget(name: "ShearsCLITests", dependencies: ["shears", "ShearsExperiments", "ShearsIO",
+        .testTarget(name: "ShearsCLITests", dependencies: ["shears", "ShearsExperiments", "ShearsIO", "ShearsReport",
                                                        .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .testTarget(name: "ShearsReportTests", dependencies: ["ShearsReport", "ShearsExperiments", "ShearsAnalysis", "ShearsIO", "ShearsPrune"]),
         .testTarget(name: "ShearsExperimentsTests", dependencies: ["ShearsExperiments", "ShearsAnalysis", "ShearsData", "ShearsIO", "ShearsNN", "ShearsOptim", "ShearsPrune", "ShearsTensor"]),
     ]
 )

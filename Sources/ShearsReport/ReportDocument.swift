@@ -1,4 +1,5 @@
 import Foundation
+import ShearsExperiments
 import ShearsIO
 
 /// One chart of a report: a file-name stem (unique in the report), a caption, and the SVG text.
