@@ -4,13 +4,14 @@ import FoundationXML
 #endif
 import XCTest
 @testable import ShearsExperiments
+@testable import ShearsReport
 import ShearsIO
 import ShearsPrune
 import ShearsAnalysis
 
 /// `shears report` on run directories made by the real protocols (tiny runs on the synthetic set) and on hand-written
 /// files of the kinds too slow to run here.
-final class ReportTests: RunTestCase {
+final class ReportTests: ReportTestCase {
     /// Two iterative-pruning directories differing only in the rate, 2 runs each: the chart overlays them with
     /// mean ± std bands, and the table's cells are summary.json's numbers.
     func testIterativePruningRunsShareTheirCharts() throws {
