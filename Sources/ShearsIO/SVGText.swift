@@ -94,8 +94,8 @@ struct LegendLayout {
         let cap = max(120, 0.3 * canvasWidth)
         let natural = 40 + (names.map { SVGLineChart.textWidth($0, size: fs) }.max() ?? 0)
         width = names.isEmpty ? 0 : min(natural, cap)
-        let chars = max(4, Int((width - 40) / (fs * 0.6)))
-        lines = names.map { Self.wrap($0, chars: chars) }
+        let chars = max(4, Int(((width - 40) / (fs * 0.6)).rounded(.down)))
+        lines = natural <= cap ? names.map { [$0] } : names.map { Self.wrap($0, chars: chars) }
         lineHeight = fs + 2
         rowHeights = lines.map { [fs, lineHeight] in Double($0.count - 1) * lineHeight + fs + 8 }
     }

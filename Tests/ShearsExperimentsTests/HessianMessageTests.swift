@@ -12,8 +12,9 @@ final class HessianMessageTests: RunTestCase {
         var config = TrainingConfig()
         config.model = .lenet300100
         config.dataset = .synthetic
+        config.validation = 0
         var g = Generator(seed: 3)
-        let model = try makeModel(.lenet300100, inputShape: [1, 28, 28], classes: 10, generator: &g)
+        let model = try makeModel(.lenet300100, inputShape: [1, 8, 8], classes: 10, generator: &g)   // the synthetic set: 8×8
         let weights = scratch.appendingPathComponent("model.safetensors").path
         try saveStateDict(model, to: weights)
         var o = HessianOptions()

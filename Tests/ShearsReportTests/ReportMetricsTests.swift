@@ -22,7 +22,7 @@ final class ReportMetricsTests: ReportTestCase {
     }
 
     func testDivergedRowsAreKeptAndReportedAsDivergence() throws {
-        let d = try trainingRun("train_nan", rows: [["train_loss": 2.3, "test_acc": 0.1], ["train_loss": 1.1, "test_acc": 0.6],
+        let d = try trainingRun("train_diverged", rows: [["train_loss": 2.3, "test_acc": 0.1], ["train_loss": 1.1, "test_acc": 0.6],
                                                    ["train_loss": .nan, "test_acc": 0.1], ["train_loss": .infinity, "test_acc": 0.1]])
         let doc = try Report.build(paths: [d.url.path], title: "t")
         let t = texts(doc.sections[0])
