@@ -91,3 +91,24 @@ final class JSONLinesTests: XCTestCase {
         XCTAssertThrowsError(try JSONParser.parse(Array("[-Inf]".utf8), allowNonFinite: true))
     }
 }
+
+/// `RunDirectory.truncateMetrics`, for the resume paths (today `Trainer.truncateMetrics`, which drops NaN rows).
+final class TruncateMetricsTests: XCTestCase {
+    func testKeepsNonFiniteRowsUpToTheStepAndDropsACutLine() throws {
+        let run = try RunDirectory(path: try makeTempDir(self))
+        try run.appendMetrics(["loss": 1], step: 1, epoch: 0.5)
+        try run.appendMetrics(["loss": .nan], step: 2, epoch: 1)
+        try run.appendMetrics(["loss": 3], step: 3, epoch: 1.5)
+        let h = try XCTUnwrap(FileHandle(forWritingAtPath: run.path(RunDirectory.metricsJSONL)))
+        try h.seekToEnd(); h.write(Data("{\"step\":4,\"lo".utf8)); try h.close()
+        try run.truncateMetrics(after: 2)
+        let rows = try JSONLines.rows(run.path(RunDirectory.metricsJSONL))
+        XCTAssertEqual(rows.elements.map { $0["step"] }, [1, 2])
+        XCTAssertTrue(rows.elements[1]["loss"]!.isNaN, "the diverged row survives the resume")
+        XCTAssertNil(rows.partialLastLine)
+        let csv = try String(contentsOfFile: run.path(RunDirectory.metricsCSV), encoding: .utf8)
+        XCTAssertEqual(csv, "step,epoch,loss\n1,0.5,1.0\n2,1.0,nan\n")
+        try run.appendMetrics(["loss": 4], step: 3, epoch: 1.5)
+        XCTAssertEqual(try JSONLines.rows(run.path(RunDirectory.metricsJSONL)).elements.map { $0["step"] }, [1, 2, 3])
+    }
+}

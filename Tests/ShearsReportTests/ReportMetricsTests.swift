@@ -83,3 +83,39 @@ final class ReportMetricsTests: ReportTestCase {
         XCTAssertTrue(html.contains("viewBox=\"0 0 640 400\""), "the SVG scales through its viewBox")
     }
 }
+
+/// The protocol tables in ShearsReport give what the protocols write today (so the lead can swap them), plus the split.
+final class ProtocolTablesTests: ReportTestCase {
+    func testOracleTableMatchesTheProtocolsAndSaysTheSplit() throws {
+        func cycle(_ m: Int, _ p: Double) -> OracleCycle {
+            OracleCycle(cycle: m, percentRemaining: p, percentRemainingAllParameters: p, wellTunedMaxLR: 0.05,
+                        bestValidationAccuracy: 0.97, testAccuracyAtBestValidation: 0.965, feasible: [0.03, 0.05],
+                        feasibleRegion: [0.03, 0.05], sCycMaxLR: 0.07, sCycInsideRegion: false)
+        }
+        let s = OracleSummary(cycles: [cycle(0, 100), cycle(1, 80), cycle(2, 5)], trials: [])
+        let mine = OracleTables.markdown(s, split: .pooled)
+        let theirs = SCycOracle.table(s)
+        XCTAssertEqual(mine.components(separatedBy: "\n\n")[1], theirs.components(separatedBy: "\n\n")[1], "the same table rows")
+        XCTAssertTrue(mine.contains("| S-Cyc (Eq. 2) | 0.07 ✗ | 0.07 ✗ | 0.07 ✗ |"), mine)
+        XCTAssertTrue(mine.contains("pooled split"))
+        let chart = OracleTables.chart(s, title: "t")
+        XCTAssertTrue(chart.logX && chart.reverseX, "100 → 5 spans a factor of 20")
+        XCTAssertEqual(chart.series[0].points.map(\.0), [100, 80, 5], "x is the measured % remaining")
+        XCTAssertFalse(chart.render().contains("0.8^m"))
+    }
+
+    func testConnectivityTableRows() throws {
+        let t = [0, 0.5, 1.0]
+        let loss = CurveStatistic(t: t, values: [0.1, 0.4, 0.2], lengthWeighted: 0.25)
+        let err = CurveStatistic(t: t, values: [0.02, 0.1, 0.03], lengthWeighted: 0.05)
+        var curve = ConnectivityCurve()
+        for (x, l) in zip(t, [0.1, 0.4, 0.2]) { curve.append(x, ConnectivityPoint(trainLoss: l, trainError: 0, testLoss: 0, testError: 0)) }
+        let r = ConnectivityReport(start: "a", end: "b", startLabel: "grda", endLabel: "sgd", curve: curve, plane: nil, distance: 3,
+                                   middle: [1.5, 0.5], trainLoss: loss, testError: err, finalCurveTrainingLoss: nil, trainingSeconds: 1)
+        let md = ConnectivityTables.markdown(r, model: "lenet300-100", split: .official)
+        // Hand-derived: start 0.1, min 0.1 at t = 0, max 0.4 at t = 0.5, end 0.2, length-weighted 0.25, barrier 0.4 − 0.2.
+        XCTAssertTrue(md.contains("| train loss | 0.1 | 0.1 (t = 0.000) | 0.4 (t = 0.500) | 0.2 | 0.25 | 0.2 |"), md)
+        XCTAssertTrue(md.contains("| test error (%) | 2.00 | 2.00 (t = 0.000) | 10.00 (t = 0.500) | 3.00 | 5.00 | 7.00 |"), md)
+        XCTAssertTrue(md.contains("official split") && md.contains("(3 points)"), md)
+    }
+}
