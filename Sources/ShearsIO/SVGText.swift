@@ -105,15 +105,20 @@ struct LegendLayout {
 
     static func wrap(_ name: String, chars: Int) -> [String] {
         var rest = Substring(name), out: [String] = []
-        let breaks: Set<Character> = ["_", ",", "/", "=", " ", "-"]
+        // Break between words first ("lr=0.1, seed=1"), then between a run name's parts, then inside a part.
+        let breaks: [Set<Character>] = [[" ", ","], ["_", "/"], ["=", "-"]]
         while rest.count > chars {
             if out.count == maxLines - 1 { out.append(String(rest.prefix(chars - 1)) + "…"); return out }
             let head = rest.prefix(chars)
             var cut = head.endIndex
-            if let b = head.lastIndex(where: breaks.contains), head.distance(from: head.startIndex, to: b) >= chars / 2 {
-                cut = head.index(after: b)
+            for set in breaks {
+                if let b = head.lastIndex(where: set.contains), head.distance(from: head.startIndex, to: b) >= chars / 2 {
+                    cut = head.index(after: b); break
+                }
             }
-            out.append(String(rest[..<cut]))
+            // The space of a break after ", " starts neither line.
+            while cut < rest.endIndex, rest[cut] == " " { cut = rest.index(after: cut) }
+            out.append(String(rest[..<cut]).trimmingCharacters(in: .whitespaces))
             rest = rest[cut...]
         }
         out.append(String(rest))

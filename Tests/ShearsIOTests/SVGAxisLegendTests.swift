@@ -39,6 +39,7 @@ final class SVGAxisLegendTests: XCTestCase {
         XCTAssertEqual(lines.count, LegendLayout.maxLines)
         XCTAssertEqual(lines.last, String(repeating: "a", count: 9) + "…")
         XCTAssertEqual(LegendLayout.wrap("abc_defgh_ij", chars: 6), ["abc_", "defgh_", "ij"])
+        XCTAssertEqual(LegendLayout.wrap("osp=false, pruner=none", chars: 18), ["osp=false,", "pruner=none"], "words before parts")
     }
 
     func testWholeNumberDataGetsWholeTicks() {
