@@ -79,8 +79,9 @@ enum SVGText {
 }
 
 /// Where a legend's names go. The legend takes at most 30 % of the canvas width (at least 120 px), so that long run
-/// names never squeeze the plot; a name wider than that wraps onto up to `maxLines` lines, preferably after `_`, `,`,
-/// `/`, `=` or a space, and what still does not fit is cut with "…" (the whole name stays in a tooltip).
+/// names never squeeze the plot; a name wider than that wraps onto up to `maxLines` lines, preferably after a space or
+/// `,`, else after `_` or `/`, else after `=` or `-` (in the last two thirds of the line), and what still does
+/// not fit is cut with "…" (the whole name stays in a tooltip).
 struct LegendLayout {
     let names: [String]
     let lines: [[String]]
@@ -112,7 +113,7 @@ struct LegendLayout {
             let head = rest.prefix(chars)
             var cut = head.endIndex
             for set in breaks {
-                if let b = head.lastIndex(where: set.contains), head.distance(from: head.startIndex, to: b) >= chars / 2 {
+                if let b = head.lastIndex(where: set.contains), head.distance(from: head.startIndex, to: b) >= chars / 3 {
                     cut = head.index(after: b); break
                 }
             }

@@ -76,7 +76,7 @@ public enum PruningComparison {
     }
 
     /// `prune compare`'s Markdown: which split each run was measured on, then test accuracy at best validation (mean ±
-    /// std over runs, %) per distinct level; the best mean of each row in bold.
+    /// std over runs, %) per distinct level; the best mean of each row that two or more runs reached in bold.
     public static func markdownTable(_ curves: [PruningCurve], paths: [String]) -> String {
         var out = "Test accuracy (%) at the best validation accuracy, mean ± std over runs, on the test set of each run's split; "
             + "rows: % of prunable weights remaining as each run's masks measured it (a run that never reached a level shows –).\n\n"
@@ -88,7 +88,7 @@ public enum PruningComparison {
             let cells = row.cells.map { l -> String in
                 guard let l else { return "–" }
                 let text = cell(l.testAccuracyAtBestValidation)
-                return curves.count > 1 && l.testAccuracyAtBestValidation.mean == best ? "**\(text)**" : text
+                return row.cells.compactMap({ $0 }).count > 1 && l.testAccuracyAtBestValidation.mean == best ? "**\(text)**" : text
             }
             out += "| \(row.remaining) | " + cells.joined(separator: " | ") + " |\n"
         }

@@ -84,6 +84,7 @@ final class PruneCommandTests: CommandTestCase {
         XCTAssertEqual(cells(rows[1]), [try accuracy(slow, cycle: 1), "–"], "80 %: the 0.2 run's cycle 1 only")
         XCTAssertEqual(cells(rows[3]), ["–", try accuracy(fast, cycle: 1)], "50 %: the 0.5 run's cycle 1 only")
         XCTAssertEqual(cells(rows[4]), ["–", try accuracy(fast, cycle: 2)])
+        XCTAssertFalse(rows[1].contains("**"), "a level only one run reached has no best to mark")
         // Directory names holding '=' are directories, not NAME=DIR.
         XCTAssertTrue(table.contains("| prune_aaaa_rate=0.2 (pooled) | prune_bbbb_rate=0.5 (pooled) |"), table)
         let chart = try String(contentsOfFile: svg, encoding: .utf8)
