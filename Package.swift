@@ -66,7 +66,7 @@ let package = Package(
         .testTarget(name: "ShearsAnalysisTests", dependencies: ["ShearsAnalysis", "ShearsNN", "ShearsData", "ShearsTensor"]),
         .testTarget(name: "ShearsCLITests", dependencies: ["shears", "ShearsExperiments", "ShearsIO", "ShearsReport",
                                                        .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .testTarget(name: "ShearsReportTests", dependencies: ["ShearsReport", "ShearsExperiments", "ShearsAnalysis", "ShearsIO", "ShearsPrune"]),
+        .testTarget(name: "ShearsReportTests", dependencies: ["ShearsReport", "ShearsExperiments", "ShearsAnalysis", "ShearsIO", "ShearsOptim", "ShearsPrune"]),
         .testTarget(name: "ShearsExperimentsTests", dependencies: ["ShearsExperiments", "ShearsAnalysis", "ShearsData", "ShearsIO", "ShearsNN", "ShearsOptim", "ShearsPrune", "ShearsTensor"]),
     ]
 )

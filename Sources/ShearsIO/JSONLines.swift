@@ -12,6 +12,8 @@ import Foundation
 ///   `partialLastLine`; the resumed run ends and trims such a line itself (`RunDirectory.appendMetrics`,
 ///   `Trainer.truncateMetrics`). A last line without a newline that parses is kept.
 /// - Blank lines are skipped.
+/// `read`/`numericRows`/`write`/`append` are the protocols' calls (a missing file reads as no lines); `rows`/`records`
+/// also tell the line numbers and a cut-short last line.
 public enum JSONLines {
     /// What to do when the file does not exist.
     public enum Missing: Sendable { case fail, empty }
@@ -24,9 +26,9 @@ public enum JSONLines {
         public var partialLastLine: Int?
     }
 
-    /// Every line's numeric members (numbers, the non-finite tokens and the strings "NaN"/"Infinity"/"-Infinity");
-    /// members of other types (text, booleans, arrays) are left out of the row. A line that is not a JSON object is
-    /// an error.
+    /// Every line's numeric members (numbers, the non-finite tokens, and strings that spell a number: "NaN",
+    /// "Infinity", "-Infinity", "nan", "inf", "0.5"); other members (text, booleans, arrays) are left out of the row.
+    /// A line that is not a JSON object is an error.
     public static func rows(_ path: String, ifMissing: Missing = .fail) throws -> Content<[String: Double]> {
         try read(path, ifMissing: ifMissing) { value, _ in
             guard case .object(let members) = value else { throw LineError("expected a JSON object, found \(value.kind)") }
@@ -34,7 +36,7 @@ public enum JSONLines {
             for (key, v) in members {
                 switch v {
                 case .number(let s): row[key] = Double(s)
-                case .string(let s) where ["NaN", "Infinity", "-Infinity"].contains(s): row[key] = Double(s)
+                case .string(let s): if let x = number(s) { row[key] = x }
                 default: break
                 }
             }
@@ -50,6 +52,48 @@ public enum JSONLines {
             do { return try decoder.decode(T.self, from: Data(value.decodableText.utf8)) } catch let e as DecodingError {
                 throw LineError("not a \(T.self) record: \(RunDirectory.describe(e))")
             }
+        }
+    }
+
+    // MARK: the protocols' calls (records read and written whole; a missing file reads as no lines)
+
+    /// Each line decoded as `T`; a missing file reads as no lines.
+    public static func read<T: Decodable>(_ type: T.Type, from path: String) throws -> [T] {
+        try records(T.self, path, ifMissing: .empty).elements
+    }
+
+    /// Each line's numeric fields (see `rows`); a missing file reads as no lines.
+    public static func numericRows(from path: String) throws -> [[String: Double]] {
+        try rows(path, ifMissing: .empty).elements
+    }
+
+    static func encoder() -> JSONEncoder {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        return e
+    }
+
+    /// Writes `records` one per line with sorted keys, atomically.
+    public static func write<T: Encodable>(_ records: [T], to path: String) throws {
+        let e = encoder()
+        let text = try records.map { String(decoding: try e.encode($0), as: UTF8.self) + "\n" }.joined()
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    /// Appends one record as a line (the whole file is rewritten atomically, so a kill leaves the old or the new one).
+    public static func append<T: Encodable>(_ record: T, to path: String) throws {
+        let old = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        try (old + String(decoding: try encoder().encode(record), as: UTF8.self) + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    /// A number spelled as text: the non-finite spellings of JSON writers and Python, or a decimal.
+    static func number(_ s: String) -> Double? {
+        switch s {
+        case "NaN", "nan": return .nan
+        case "Infinity", "inf": return .infinity
+        case "-Infinity", "-inf": return -.infinity
+        default: return Double(s)
         }
     }
 

@@ -52,7 +52,7 @@ public enum AnytimeComparison {
         out += "|---|---|---|---|---|---|---|---|---|---|---|\n"
         for g in groups {
             let s = g.runs[0], runs = g.runs
-            out += "| \(g.name) | \(s.method.rawValue)\(s.method == .dense ? "" : " (\(s.pruner.rawValue))") | \(runs.count) | "
+            out += "| \(g.name) | \(s.method.rawValue)\(s.method == .dense ? "" : " (\(s.pruner))") | \(runs.count) | "
                 + cell(runs.map { 100 * $0.finalTestAccuracy }, "%.2f") + " | " + cell(runs.map { Double($0.cer) }, "%.0f") + " | "
                 + "\(s.megabatches * s.testExamples) | " + cell(runs.map(\.finalDensity), "%.4f") + " | "
                 + String(format: "%.4f", s.targetFinalDensity) + " | " + cell(runs.map { 100 * $0.finalGap }, "%.2f") + " | "

@@ -9,7 +9,7 @@ extension Report {
         var b = SectionBuilder(title: "Directional pruning (gRDA): \(r.name)", index: index)
         if let c = r.config {
             b.text("\(c.training.model.rawValue) on \(c.training.dataset.rawValue), \(PruningComparison.describe(c.training.split)); "
-                   + "gRDA c = \(c.c), μ = \(c.mu), schedule \(c.schedule.rawValue), lr \(c.training.lr); phases: "
+                   + "gRDA c = \(c.c), μ = \(c.mu), schedule \(c.training.schedule), lr \(c.training.lr); phases: "
                    + "\(r.phases.map(\.phase).joined(separator: ", ")).")
         } else {
             b.text("No config.json: the split these accuracies were measured on is not known.")

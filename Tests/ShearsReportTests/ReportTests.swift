@@ -6,6 +6,7 @@ import XCTest
 @testable import ShearsExperiments
 @testable import ShearsReport
 import ShearsIO
+import ShearsOptim
 import ShearsPrune
 import ShearsAnalysis
 
@@ -65,7 +66,7 @@ final class ReportTests: ReportTestCase {
             c.training.lr = 0.05
             c.training.seed = UInt64(k)
             c.megabatches = 2
-            c.pruner = .magnitude
+            c.pruner = "magnitude"
             let d = try dir("app-\(k)")
             _ = try AnytimeProgressivePruning.run(c, in: d, options: quietOptions())
             return d.url.path
