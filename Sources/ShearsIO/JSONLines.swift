@@ -50,7 +50,7 @@ public enum JSONLines {
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
         return try read(path, ifMissing: ifMissing) { value, _ in
             do { return try decoder.decode(T.self, from: Data(value.decodableText.utf8)) } catch let e as DecodingError {
-                throw LineError("not a \(T.self) record: \(RunDirectory.describe(e))")
+                throw LineError("not a \(T.self): \(RunDirectory.describe(e))")
             }
         }
     }
