@@ -7,7 +7,7 @@ extension Report {
     static func anytimeSection(_ runs: [AnytimeRunData], index: Int) -> ReportSection {
         var b = SectionBuilder(title: "Anytime progressive pruning (\(runs.count) run\(runs.count == 1 ? "" : "s"))", index: index)
         let labels = runs.contains(where: \.labelled) ? runs.map(\.name) : ReportLabels.labels(runs.map { ($0.name, $0.config as any Encodable) })
-        b.text("Curves: " + zip(runs, labels).map { "\($0.1) = \($0.0.name) (\($0.0.config.method.rawValue), \($0.0.records.count) megabatches, "
+        b.text("Curves: " + zip(runs, labels).map { "\($0.1 == $0.0.name ? $0.1 : "\($0.1) = \($0.0.name)") (\($0.0.config.method.rawValue), \($0.0.records.count) megabatches, "
             + "test accuracy on the \(PruningComparison.describe($0.0.config.training.split))"
             + ($0.0.summary == nil ? ", unfinished" : "") + ")" }.joined(separator: "; ") + ".")
         for note in runs.flatMap(\.metricsNotes) { b.text(note) }

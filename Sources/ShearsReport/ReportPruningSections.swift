@@ -12,7 +12,7 @@ extension Report {
     static func iterativeSection(_ runs: [IterativeRunData], index: Int) -> ReportSection {
         var b = SectionBuilder(title: "Iterative pruning (\(runs.count) run director\(runs.count == 1 ? "y" : "ies"))", index: index)
         let labels = runs.contains(where: \.labelled) ? runs.map(\.name) : ReportLabels.labels(runs.map { ($0.name, $0.config as any Encodable) })
-        b.text("Curves: " + zip(runs, labels).map { r, l in "\(l) = \(r.name) (\(r.runCount) run\(r.runCount == 1 ? "" : "s"), "
+        b.text("Curves: " + zip(runs, labels).map { r, l in "\(l == r.name ? l : "\(l) = \(r.name)") (\(r.runCount) run\(r.runCount == 1 ? "" : "s"), "
             + "measured on the \(PruningComparison.describe(r.config.training.split))" + (r.finished ? "" : ", unfinished: from cycles.jsonl") + ")" }
             .joined(separator: "; ") + ".")
         for note in runs.flatMap(\.metricsNotes) { b.text(note) }
