@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "ShearsAnalysis", targets: ["ShearsAnalysis"]),
         .library(name: "ShearsExperiments", targets: ["ShearsExperiments"]),
         .library(name: "ShearsDistributed", targets: ["ShearsDistributed"]),
+        .library(name: "ShearsReport", targets: ["ShearsReport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -62,11 +63,13 @@ let package = Package(
         .target(name: "ShearsPrune", dependencies: ["ShearsTensor", "ShearsNN", "ShearsOptim", "ShearsData"]),
         .target(name: "ShearsAnalysis", dependencies: ["ShearsTensor", "ShearsNN", "ShearsData", "ShearsIO"]),
         .target(name: "ShearsExperiments", dependencies: ["ShearsTensor", "ShearsNN", "ShearsOptim", "ShearsData", "ShearsIO", "ShearsPrune", "ShearsAnalysis", "ShearsDistributed"]),
+        // Reading run directories back: `shears report` and the compare commands' tables and charts.
+        .target(name: "ShearsReport", dependencies: ["ShearsIO", "ShearsPrune", "ShearsAnalysis", "ShearsExperiments"]),
         // Sweeps: YAML specs expanded into points, the local worker pool and the Slurm array script.
         .target(name: "ShearsSweep", dependencies: ["ShearsIO", .product(name: "Yams", package: "Yams")]),
         .executableTarget(
             name: "shears",
-            dependencies: ["ShearsTensor", "ShearsNN", "ShearsOptim", "ShearsData", "ShearsIO", "ShearsExperiments", "ShearsSweep",
+            dependencies: ["ShearsTensor", "ShearsNN", "ShearsOptim", "ShearsData", "ShearsIO", "ShearsExperiments", "ShearsReport", "ShearsSweep",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // The data-parallel equivalence check run under mpirun by scripts/mpi_check.sh (make test).
         .executableTarget(name: "shears-mpi-check",
@@ -82,8 +85,9 @@ let package = Package(
         .testTarget(name: "ShearsPruneTests", dependencies: ["ShearsPrune", "ShearsNN", "ShearsOptim", "ShearsData", "ShearsTensor"]),
         .testTarget(name: "ShearsAnalysisTests", dependencies: ["ShearsAnalysis", "ShearsNN", "ShearsData", "ShearsTensor"]),
         .testTarget(name: "ShearsSweepTests", dependencies: ["ShearsSweep", "ShearsIO"]),
-        .testTarget(name: "ShearsCLITests", dependencies: ["shears", "ShearsExperiments", "ShearsIO", "ShearsSweep",
+        .testTarget(name: "ShearsCLITests", dependencies: ["shears", "ShearsExperiments", "ShearsIO", "ShearsReport", "ShearsSweep",
                                                        .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .testTarget(name: "ShearsReportTests", dependencies: ["ShearsReport", "ShearsExperiments", "ShearsAnalysis", "ShearsIO", "ShearsOptim", "ShearsPrune"]),
         .testTarget(name: "ShearsExperimentsTests", dependencies: ["ShearsExperiments", "ShearsAnalysis", "ShearsData", "ShearsIO", "ShearsNN", "ShearsOptim", "ShearsPrune", "ShearsTensor", "ShearsDistributed"]),
     ]
 )

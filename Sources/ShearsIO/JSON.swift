@@ -55,15 +55,18 @@ struct JSONParseError: Error, CustomStringConvertible {
 }
 
 /// A strict RFC 8259 parser (duplicate object keys are rejected; nesting is limited so that hostile input
-/// cannot overflow the stack).
+/// cannot overflow the stack). With `allowNonFinite`, the bare tokens `NaN`, `Infinity` and `-Infinity` that
+/// Python's `json` and `RunDirectory.appendMetrics` write for non-finite floats are read as numbers
+/// (`.number("NaN")`…, whose `double` is the non-finite value), so that a diverged run's rows survive.
 struct JSONParser {
     private let bytes: [UInt8]
+    private let allowNonFinite: Bool
     private var i = 0
     private var depth = 0
     static let maxDepth = 128
 
-    static func parse(_ bytes: [UInt8]) throws -> JSONValue {
-        var p = JSONParser(bytes: bytes)
+    static func parse(_ bytes: [UInt8], allowNonFinite: Bool = false) throws -> JSONValue {
+        var p = JSONParser(bytes: bytes, allowNonFinite: allowNonFinite)
         p.skipWhitespace()
         let v = try p.value()
         p.skipWhitespace()
@@ -71,7 +74,7 @@ struct JSONParser {
         return v
     }
 
-    private init(bytes: [UInt8]) { self.bytes = bytes }
+    private init(bytes: [UInt8], allowNonFinite: Bool) { self.bytes = bytes; self.allowNonFinite = allowNonFinite }
 
     private func error(_ m: String) -> JSONParseError { JSONParseError(offset: i, message: m) }
 
@@ -101,6 +104,10 @@ struct JSONParser {
         case UInt8(ascii: "t"): return try expect("true", .bool(true))
         case UInt8(ascii: "f"): return try expect("false", .bool(false))
         case UInt8(ascii: "n"): return try expect("null", .null)
+        case UInt8(ascii: "N") where allowNonFinite: return try expect("NaN", .number("NaN"))
+        case UInt8(ascii: "I") where allowNonFinite: return try expect("Infinity", .number("Infinity"))
+        case UInt8(ascii: "-") where allowNonFinite && i + 1 < bytes.count && bytes[i + 1] == UInt8(ascii: "I"):
+            return try expect("-Infinity", .number("-Infinity"))
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try number()
         default: throw error("unexpected \(describeCurrent()), expected a value")
         }
@@ -237,6 +244,21 @@ struct JSONParser {
             guard digits() > 0 else { throw error("invalid number, expected digits in the exponent") }
         }
         return .number(String(decoding: bytes[start..<i], as: UTF8.self))
+    }
+}
+
+extension JSONValue {
+    /// The value as JSON text that `JSONDecoder` reads: numbers keep their source text, except the non-finite ones,
+    /// which become the strings "NaN", "Infinity" and "-Infinity" (what its `.convertFromString` strategy expects).
+    var decodableText: String {
+        switch self {
+        case .object(let members): return "{" + members.map { jsonQuoted($0.key) + ":" + $0.value.decodableText }.joined(separator: ",") + "}"
+        case .array(let items): return "[" + items.map(\.decodableText).joined(separator: ",") + "]"
+        case .string(let s): return jsonQuoted(s)
+        case .number(let s): return ["NaN", "Infinity", "-Infinity"].contains(s) ? "\"\(s)\"" : s
+        case .bool(let b): return b ? "true" : "false"
+        case .null: return "null"
+        }
     }
 }
 

@@ -1,61 +1,93 @@
 import Foundation
 
-/// JSON Lines files (`metrics.jsonl`, `cycles.jsonl`, `megabatches.jsonl`, `trials.jsonl`): one JSON object per line.
-/// Non-finite numbers are written as the strings "NaN", "Infinity", "-Infinity" (and the bare tokens Python's `json`
-/// writes are read too), so a diverged run reads back as diverged. An unreadable line is an error naming the file
-/// and the line number — never silently dropped.
+/// The one reader of Shears' JSON-lines files (`metrics.jsonl`, `cycles.jsonl`, `megabatches.jsonl`, `trials.jsonl`):
+/// every line is one JSON object, read as a row of numbers or decoded as a `Decodable` record.
+///
+/// - Non-finite numbers survive: `RunDirectory.appendMetrics` writes them as the bare tokens `NaN`, `Infinity` and
+///   `-Infinity` (Python's `json` convention), the records' `JSONEncoder`s as the strings "NaN", "Infinity",
+///   "-Infinity"; both are read back as the non-finite `Double`, so that a diverged run shows as diverged.
+/// - A line that is not what is expected is an `IOError` naming the file and the line number, never dropped.
+/// - One exception: a last line that does not end in a newline and does not parse is the half-written row of a
+///   killed writer (every writer appends whole lines ending in "\n"). It is left out and its number reported in
+///   `partialLastLine`; the resumed run ends and trims such a line itself (`RunDirectory.appendMetrics`,
+///   `Trainer.truncateMetrics`). A last line without a newline that parses is kept.
+/// - Blank lines are skipped.
+/// `read`/`numericRows`/`write`/`append` are the protocols' calls (a missing file reads as no lines); `rows`/`records`
+/// also tell the line numbers and a cut-short last line.
 public enum JSONLines {
-    public struct ReadError: Error, CustomStringConvertible {
-        public let path: String
-        public let line: Int
-        public let reason: String
-        public var description: String { "\(path):\(line): \(reason)" }
+    /// What to do when the file does not exist.
+    public enum Missing: Sendable { case fail, empty }
+
+    /// The elements of one file in file order, each with its 1-based line number.
+    public struct Content<Element> {
+        public var elements: [Element]
+        public var lineNumbers: [Int]
+        /// The number of a cut-short last line that was left out (see `JSONLines`), nil when there was none.
+        public var partialLastLine: Int?
     }
 
-    /// Each line decoded as `T`; a missing file reads as no lines.
-    public static func read<T: Decodable>(_ type: T.Type, from path: String) throws -> [T] {
-        let d = JSONDecoder()
-        d.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
-        return try lines(path).map { n, text in
-            do { return try d.decode(T.self, from: Data(quotingBareNonFinite(text).utf8)) } catch let e as DecodingError {
-                throw ReadError(path: path, line: n, reason: "not a \(T.self): \(RunDirectory.describe(e))")
-            } catch { throw ReadError(path: path, line: n, reason: "not JSON: \(error)") }
-        }
-    }
-
-    /// Each line's numeric fields (strings "NaN"/"Infinity"/"-Infinity" and numeric strings as numbers); other
-    /// fields are left out. A line that is not a JSON object is an error naming the file and line.
-    public static func numericRows(from path: String) throws -> [[String: Double]] {
-        try lines(path).map { n, text in
-            guard let obj = try? JSONSerialization.jsonObject(with: Data(quotingBareNonFinite(text).utf8)) as? [String: Any] else {
-                throw ReadError(path: path, line: n, reason: "not a JSON object: \(text.prefix(80))")
-            }
+    /// Every line's numeric members (numbers, the non-finite tokens, and strings that spell a number: "NaN",
+    /// "Infinity", "-Infinity", "nan", "inf", "0.5"); other members (text, booleans, arrays) are left out of the row.
+    /// A line that is not a JSON object is an error.
+    public static func rows(_ path: String, ifMissing: Missing = .fail) throws -> Content<[String: Double]> {
+        try read(path, ifMissing: ifMissing) { value, _ in
+            guard case .object(let members) = value else { throw LineError("expected a JSON object, found \(value.kind)") }
             var row: [String: Double] = [:]
-            for (k, v) in obj {
-                if let b = v as? NSNumber { row[k] = b.doubleValue } else if let s = v as? String, let x = number(s) { row[k] = x }
+            for (key, v) in members {
+                switch v {
+                case .number(let s): row[key] = Double(s)
+                case .string(let s): if let x = number(s) { row[key] = x }
+                default: break
+                }
             }
             return row
         }
     }
 
-    /// Writes `records` one per line with sorted keys, atomically.
-    public static func write<T: Encodable>(_ records: [T], to path: String) throws {
+    /// Every line decoded as a `T` (non-finite floats from either spelling).
+    public static func records<T: Decodable>(_ type: T.Type, _ path: String, ifMissing: Missing = .fail) throws -> Content<T> {
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        return try read(path, ifMissing: ifMissing) { value, _ in
+            do { return try decoder.decode(T.self, from: Data(value.decodableText.utf8)) } catch let e as DecodingError {
+                throw LineError("not a \(T.self): \(RunDirectory.describe(e))")
+            }
+        }
+    }
+
+    // MARK: the protocols' calls (records read and written whole; a missing file reads as no lines)
+
+    /// Each line decoded as `T`; a missing file reads as no lines.
+    public static func read<T: Decodable>(_ type: T.Type, from path: String) throws -> [T] {
+        try records(T.self, path, ifMissing: .empty).elements
+    }
+
+    /// Each line's numeric fields (see `rows`); a missing file reads as no lines.
+    public static func numericRows(from path: String) throws -> [[String: Double]] {
+        try rows(path, ifMissing: .empty).elements
+    }
+
+    static func encoder() -> JSONEncoder {
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys]
         e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        return e
+    }
+
+    /// Writes `records` one per line with sorted keys, atomically.
+    public static func write<T: Encodable>(_ records: [T], to path: String) throws {
+        let e = encoder()
         let text = try records.map { String(decoding: try e.encode($0), as: UTF8.self) + "\n" }.joined()
         try text.write(toFile: path, atomically: true, encoding: .utf8)
     }
 
     /// Appends one record as a line (the whole file is rewritten atomically, so a kill leaves the old or the new one).
     public static func append<T: Encodable>(_ record: T, to path: String) throws {
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys]
-        e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
         let old = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
-        try (old + String(decoding: try e.encode(record), as: UTF8.self) + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        try (old + String(decoding: try encoder().encode(record), as: UTF8.self) + "\n").write(toFile: path, atomically: true, encoding: .utf8)
     }
 
+    /// A number spelled as text: the non-finite spellings of JSON writers and Python, or a decimal.
     static func number(_ s: String) -> Double? {
         switch s {
         case "NaN", "nan": return .nan
@@ -65,38 +97,35 @@ public enum JSONLines {
         }
     }
 
-    /// The non-empty lines with their 1-based numbers; a missing file has none.
-    static func lines(_ path: String) throws -> [(Int, String)] {
-        guard FileManager.default.fileExists(atPath: path) else { return [] }
-        let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw ReadError(path: path, line: 0, reason: "unreadable: \(error.localizedDescription)")
-        }
-        return text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
-            .compactMap { i, l in l.trimmingCharacters(in: .whitespaces).isEmpty ? nil : (i + 1, String(l)) }
+    /// A line that parsed as JSON but is not what the caller expects.
+    struct LineError: Error {
+        let message: String
+        init(_ message: String) { self.message = message }
     }
 
-    /// Python's `json` writes bare NaN / Infinity / -Infinity tokens; quote them outside strings so that Foundation
-    /// reads them (as the strings the decoders map back to numbers).
-    static func quotingBareNonFinite(_ line: String) -> String {
-        guard line.contains("NaN") || line.contains("Infinity") else { return line }
-        var out = "", inString = false, escaped = false
-        let chars = Array(line)
-        var i = 0
-        while i < chars.count {
-            let c = chars[i]
-            if inString {
-                out.append(c)
-                if escaped { escaped = false } else if c == "\\" { escaped = true } else if c == "\"" { inString = false }
-                i += 1; continue
+    /// Splits the file into lines, parses each (non-finite tokens allowed) and hands it to `convert`; errors name
+    /// the file and the line.
+    static func read<Element>(_ path: String, ifMissing: Missing,
+                              _ convert: (JSONValue, Int) throws -> Element) throws -> Content<Element> {
+        var content = Content<Element>(elements: [], lineNumbers: [], partialLastLine: nil)
+        if ifMissing == .empty, !FileManager.default.fileExists(atPath: path) { return content }
+        let bytes = [UInt8](try FileIO.read(path))
+        let lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: false)
+        // The text after the last "\n" (empty when the file ends in one).
+        let unterminated = lines.count - 1
+        for (index, line) in lines.enumerated() {
+            let number = index + 1
+            guard line.contains(where: { ![0x20, 0x09, 0x0D].contains($0) }) else { continue }
+            let value: JSONValue
+            do { value = try JSONParser.parse(Array(line), allowNonFinite: true) } catch let e as JSONParseError {
+                if index == unterminated { content.partialLastLine = number; break }
+                throw IOError(path: path, "line \(number) is not valid JSON: \(e.message) at column \(e.offset + 1)")
             }
-            if c == "\"" { inString = true; out.append(c); i += 1; continue }
-            var matched = false
-            for token in ["-Infinity", "Infinity", "NaN"] where chars[i...].starts(with: token) {
-                out += "\"\(token)\""; i += token.count; matched = true; break
+            do { content.elements.append(try convert(value, number)) } catch let e as LineError {
+                throw IOError(path: path, "line \(number): \(e.message)")
             }
-            if !matched { out.append(c); i += 1 }
+            content.lineNumbers.append(number)
         }
-        return out
+        return content
     }
 }

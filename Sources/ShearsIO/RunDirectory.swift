@@ -164,6 +164,32 @@ public final class RunDirectory {
         csvColumns = newColumns
     }
 
+    /// Drops the metric rows logged after `step` from metrics.jsonl and metrics.csv (a run killed between its log
+    /// line and its checkpoint resumes from the checkpoint), keeping rows with NaN/Inf values, which
+    /// `JSONSerialization` cannot read; a line that does not parse (a killed writer's half row) is dropped too.
+    public func truncateMetrics(after step: Int) throws {
+        lock.lock(); defer { lock.unlock() }
+        let jsonl = path(Self.metricsJSONL), csv = path(Self.metricsCSV)
+        if FileManager.default.fileExists(atPath: jsonl) {
+            let lines = [UInt8](try FileIO.read(jsonl)).split(separator: 0x0A)
+            let kept = lines.filter { line in
+                guard case .object(let members)? = try? JSONParser.parse(Array(line), allowNonFinite: true),
+                      let s = members.first(where: { $0.key == "step" })?.value.double else { return false }
+                return s <= Double(step)
+            }
+            try FileIO.writeAtomically(Data(kept.flatMap { Array($0) + [0x0A] }), to: jsonl)
+        }
+        if FileManager.default.fileExists(atPath: csv) {
+            var records = Self.parseCSV(String(decoding: try FileIO.read(csv), as: UTF8.self))
+            guard !records.isEmpty else { return }
+            let header = records.removeFirst()
+            let kept = records.filter { r in Int(r.first ?? "").map { $0 <= step } ?? false }
+            try FileIO.writeAtomically(Data(([header] + kept).map(Self.csvLine).joined().utf8), to: csv)
+            csvColumns = header
+        }
+        tailsChecked = true
+    }
+
     private func readCSVHeader(_ p: String) throws -> [String]? {
         guard FileManager.default.fileExists(atPath: p) else { return nil }
         let text = String(decoding: try FileIO.read(p), as: UTF8.self)

@@ -39,15 +39,14 @@ public struct SVGBarChart {
         let tickLabels = axis.ticks.map { L.format($0, step: axis.step) }
 
         let left = 16 + fs + 10 + (categories.map { L.textWidth($0) }.max() ?? 0) + 8
-        let legendWidth = series.isEmpty ? 0 : 40 + (series.map { L.textWidth($0.name) }.max() ?? 0)
-        let right = 28 + legendWidth
+        let legend = LegendLayout(series.map(\.name), canvasWidth: width, fontSize: fs)
+        let right = 28 + legend.width
         let top = 20 + Self.titleSize + 16
         let bottom = 8 + fs + 12 + fs + 14
         // Each group needs room for its bars at a readable thickness plus a gap; grow the canvas when it lacks it.
         let groups = Double(max(1, categories.count)), perGroup = Double(max(1, series.count))
         let neededPlotH = groups * (perGroup * Self.minBar + 6)
-        let legendH = Double(series.count) * (fs + 8) + 8
-        let canvasH = max(height, top + bottom + max(neededPlotH, legendH))
+        let canvasH = max(height, top + bottom + max(neededPlotH, legend.height))
         let plotW = max(10, width - left - right), plotH = max(10, canvasH - top - bottom)
         func px(_ v: Double) -> Double { left + (v - axis.lo) / (axis.hi - axis.lo) * plotW }
         let groupH = plotH / groups
@@ -89,8 +88,7 @@ public struct SVGBarChart {
         o += "</g>\n"
         o += SVGText.axisLabels(x: valueLabel, y: categoryLabel, plotLeft: left, plotTop: top, plotW: plotW, plotH: plotH,
                                 height: canvasH, fontSize: fs)
-        o += SVGText.legend(series.map(\.name), palette: palette, x: left + plotW + 14, y: top, width: legendWidth,
-                            fontSize: fs, swatch: .box)
+        o += SVGText.legend(legend, palette: palette, x: left + plotW + 14, y: top, fontSize: fs, swatch: .box)
         o += "</svg>\n"
         return o
     }

@@ -30,6 +30,11 @@ public struct SVGLineChart {
     public var dashed: Set<Int> = []
     /// The id of the plot's clip path; make it unique per chart when several are inlined into one document.
     public var clipID = "plot"
+    /// x on a log₁₀ axis (ticks at 1, 2, 5 × 10^k, or at the decades over more than 3 of them); points with x ≤ 0 are
+    /// left out. For % of weights remaining, as OpenLTH draws it.
+    public var logX = false
+    /// x grows to the left (the largest value at the left edge): % remaining, which pruning lowers, reads left to right.
+    public var reverseX = false
 
     public init(title: String, xLabel: String, yLabel: String,
                 series: [(name: String, points: [(Double, Double)])] = [],
@@ -43,26 +48,34 @@ public struct SVGLineChart {
     static func textWidth(_ s: String, size: Double = fontSize) -> Double { Double(s.count) * size * 0.6 }
 
     public func render() -> String {
-        let finite = series.map { s in s.points.filter { $0.0.isFinite && $0.1.isFinite } }
-        let finiteBands = bands.mapValues { b in b.filter { $0.x.isFinite && $0.low.isFinite && $0.high.isFinite } }
+        let keep: ((Double, Double)) -> Bool = { $0.0.isFinite && $0.1.isFinite && (!logX || $0.0 > 0) }
+        let finite = series.map { s in s.points.filter(keep) }
+        let finiteBands = bands.mapValues { b in b.filter { keep(($0.x, $0.low)) && $0.high.isFinite } }
         let bandPoints = finiteBands.values.flatMap { b in b.flatMap { [($0.x, $0.low), ($0.x, $0.high)] } }
         let all = finite.flatMap { $0 } + bandPoints
-        let xs = Self.axis(xRange ?? Self.span(all.map(\.0)), fixed: xRange != nil)
-        let ys = Self.axis(yRange ?? Self.padded(Self.span(all.map(\.1))), fixed: yRange != nil)
+        // Axes whose data are all whole numbers (cycles, megabatches, counts) get whole ticks.
+        let integral: ([Double]) -> Bool = { v in !v.isEmpty && v.allSatisfy { $0 == $0.rounded() } }
+        let xs = logX ? Self.logAxis(xRange ?? Self.span(all.map(\.0)))
+            : Self.axis(xRange ?? Self.span(all.map(\.0)), fixed: xRange != nil, integer: integral(all.map(\.0)))
+        let ys = Self.axis(yRange ?? Self.padded(Self.span(all.map(\.1))), fixed: yRange != nil, integer: integral(all.map(\.1)))
         let yTickLabels = ys.ticks.map { Self.format($0, step: ys.step) }
-        let xTickLabels = xs.ticks.map { Self.format($0, step: xs.step) }
+        let xTickLabels = xs.ticks.map { Self.format($0, step: logX ? $0 : xs.step) }
 
         // Margins: the y tick labels and the rotated y label on the left, the legend on the right.
         let fs = Self.fontSize
         let left = 16 + fs + 10 + (yTickLabels.map { Self.textWidth($0) }.max() ?? 0) + 8
-        let legendWidth = series.isEmpty ? 0 : 40 + (series.map { Self.textWidth($0.name) }.max() ?? 0)
-        let right = 28 + legendWidth
+        let legend = LegendLayout(series.map(\.name), canvasWidth: width, fontSize: fs)
+        let right = 28 + legend.width
         let top = 20 + Self.titleSize + 16
         let bottom = 8 + fs + 12 + fs + 14
-        // The canvas grows taller when the legend (one row per series) would not fit beside the plot.
-        let height = max(self.height, top + Double(series.count) * (fs + 8) + 8 + bottom)
+        // The canvas grows taller when the legend would not fit beside the plot.
+        let height = max(self.height, top + legend.height + bottom)
         let plotW = max(10, width - left - right), plotH = max(10, height - top - bottom)
-        func px(_ x: Double) -> Double { left + (x - xs.lo) / (xs.hi - xs.lo) * plotW }
+        func px(_ x: Double) -> Double {
+            let v = logX ? log10(x) : x, lo = logX ? log10(xs.lo) : xs.lo, hi = logX ? log10(xs.hi) : xs.hi
+            let f = (v - lo) / (hi - lo)
+            return left + (reverseX ? 1 - f : f) * plotW
+        }
         func py(_ y: Double) -> Double { top + plotH - (y - ys.lo) / (ys.hi - ys.lo) * plotH }
 
         var o = SVGText.header(width: width, height: height, fontSize: fs)
@@ -122,24 +135,17 @@ public struct SVGLineChart {
         o += "</g>\n"
         o += "<rect x=\"\(Self.n(left))\" y=\"\(Self.n(top))\" width=\"\(Self.n(plotW))\" height=\"\(Self.n(plotH))\" fill=\"none\" stroke=\"black\"/>\n"
 
-        // Legend, right of the plot.
-        if !series.isEmpty {
-            let lx = left + plotW + 14, rowH = fs + 8
-            o += "<g>\n<rect x=\"\(Self.n(lx))\" y=\"\(Self.n(top))\" width=\"\(Self.n(legendWidth))\" "
-                + "height=\"\(Self.n(Double(series.count) * rowH + 8))\" fill=\"white\" stroke=\"#999999\"/>\n"
-            for (i, s) in series.enumerated() {
-                let colour = palette.isEmpty ? "black" : palette[i % palette.count]
-                let y = top + 4 + rowH * (Double(i) + 0.5)
-                if bands[i] != nil {
-                    o += "<rect x=\"\(Self.n(lx + 6))\" y=\"\(Self.n(y - 5))\" width=\"22\" height=\"10\" fill=\"\(colour)\" "
-                        + "fill-opacity=\"0.18\"/>\n"
-                }
-                let dash = dashed.contains(i) ? " stroke-dasharray=\"6 4\"" : ""
-                o += "<line x1=\"\(Self.n(lx + 6))\" y1=\"\(Self.n(y))\" x2=\"\(Self.n(lx + 28))\" y2=\"\(Self.n(y))\" "
-                    + "stroke=\"\(colour)\" stroke-width=\"\(Self.n(max(2, strokeWidth)))\"\(dash)/>\n"
-                o += "<text x=\"\(Self.n(lx + 34))\" y=\"\(Self.n(y + fs * 0.35))\">\(Self.escape(s.name))</text>\n"
+        // Legend, right of the plot: a band swatch under the line where the series has a band.
+        o += SVGText.legend(legend, x: left + plotW + 14, y: top, fontSize: fs) { i, y in
+            let colour = palette.isEmpty ? "black" : palette[i % palette.count], lx = left + plotW + 14
+            var swatch = ""
+            if bands[i] != nil {
+                swatch += "<rect x=\"\(Self.n(lx + 6))\" y=\"\(Self.n(y - 5))\" width=\"22\" height=\"10\" fill=\"\(colour)\" "
+                    + "fill-opacity=\"0.18\"/>\n"
             }
-            o += "</g>\n"
+            let dash = dashed.contains(i) ? " stroke-dasharray=\"6 4\"" : ""
+            return swatch + "<line x1=\"\(Self.n(lx + 6))\" y1=\"\(Self.n(y))\" x2=\"\(Self.n(lx + 28))\" y2=\"\(Self.n(y))\" "
+                + "stroke=\"\(colour)\" stroke-width=\"\(Self.n(max(2, strokeWidth)))\"\(dash)/>\n"
         }
         o += "</svg>\n"
         return o
@@ -170,13 +176,14 @@ public struct SVGLineChart {
 
     /// Axis bounds and ticks at 1, 2 or 5 × 10^k, about 4 to 10 of them. A zero-width range is widened around its value
     /// first; a fitted (non-fixed) range is widened outwards to whole ticks.
-    static func axis(_ r: ClosedRange<Double>, fixed: Bool) -> (lo: Double, hi: Double, step: Double, ticks: [Double]) {
+    /// With `integer`, the step is at least 1 (whole-number data never gets ticks between its values).
+    static func axis(_ r: ClosedRange<Double>, fixed: Bool, integer: Bool = false) -> (lo: Double, hi: Double, step: Double, ticks: [Double]) {
         var lo = r.lowerBound, hi = r.upperBound
         if !(hi > lo) {
             let pad = lo == 0 ? 1 : abs(lo) * 0.1
             lo -= pad; hi += pad
         }
-        let step = niceStep((hi - lo) / 5)
+        let step = integer ? max(1, niceStep((hi - lo) / 5)) : niceStep((hi - lo) / 5)
         if !fixed {
             lo = (lo / step).rounded(.down) * step
             hi = (hi / step).rounded(.up) * step
@@ -189,6 +196,21 @@ public struct SVGLineChart {
             k += 1
         }
         return (lo, hi, step, ticks)
+    }
+
+    /// A log₁₀ axis over positive data: from the largest of 1, 2, 5 × 10^k at or below the minimum to the smallest at or
+    /// above the maximum, ticks at those values (only at the decades when the range spans more than 3 of them).
+    /// `step` is unused by log axes (each tick label is formatted with its own magnitude).
+    static func logAxis(_ r: ClosedRange<Double>) -> (lo: Double, hi: Double, step: Double, ticks: [Double]) {
+        var lo = r.lowerBound, hi = r.upperBound
+        if !(lo > 0) || !lo.isFinite || !hi.isFinite { lo = 1; hi = max(10, hi.isFinite ? hi : 10) }
+        if !(hi > lo) { lo /= 2; hi *= 2 }
+        let d0 = Int(log10(lo).rounded(.down)), d1 = Int(log10(hi).rounded(.up))
+        let mantissas: [Double] = d1 - d0 > 3 ? [1] : [1, 2, 5]
+        let candidates = (d0...d1).flatMap { d in mantissas.map { $0 * pow(10, Double(d)) } }
+        let a = candidates.last { $0 <= lo * (1 + 1e-9) } ?? candidates[0]
+        let b = candidates.first { $0 >= hi * (1 - 1e-9) } ?? candidates[candidates.count - 1]
+        return (a, b, 1, candidates.filter { $0 >= a * (1 - 1e-9) && $0 <= b * (1 + 1e-9) })
     }
 
     static func niceStep(_ raw: Double) -> Double {

@@ -59,12 +59,12 @@ public struct SVGHistogramChart {
         func yCoord(_ v: Double) -> Double { logY ? (v > 0 ? max(log10(v), yLo) : yLo) : v }
 
         let left = 16 + fs + 10 + (yLabels.map { L.textWidth($0) }.max() ?? 0) + 8
-        let legendWidth = series.isEmpty ? 0 : 40 + (series.map { L.textWidth($0.name) }.max() ?? 0)
-        let right = 28 + legendWidth
+        let legend = LegendLayout(series.map(\.name), canvasWidth: width, fontSize: fs)
+        let right = 28 + legend.width
         let top = 20 + Self.titleSize + 16
         let bottom = 8 + fs + 12 + fs + 14
         // The canvas grows taller when the legend (one row per series) would not fit beside the plot.
-        let height = max(self.height, top + Double(series.count) * (fs + 8) + 8 + bottom)
+        let height = max(self.height, top + legend.height + bottom)
         let plotW = max(10, width - left - right), plotH = max(10, height - top - bottom)
         func px(_ x: Double) -> Double { left + (x - xs.lo) / (xs.hi - xs.lo) * plotW }
         func py(_ v: Double) -> Double { top + plotH - (yCoord(v) - yLo) / (yHi - yLo) * plotH }
@@ -111,8 +111,7 @@ public struct SVGHistogramChart {
         }
         o += "</g>\n"
         o += "<rect x=\"\(L.n(left))\" y=\"\(L.n(top))\" width=\"\(L.n(plotW))\" height=\"\(L.n(plotH))\" fill=\"none\" stroke=\"black\"/>\n"
-        o += SVGText.legend(series.map(\.name), palette: palette, x: left + plotW + 14, y: top, width: legendWidth,
-                            fontSize: fs, swatch: .line)
+        o += SVGText.legend(legend, palette: palette, x: left + plotW + 14, y: top, fontSize: fs, swatch: .line)
         o += "</svg>\n"
         return o
     }

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import ShearsExperiments
+import ShearsReport
 
 /// `shears report RUN_DIR… --out DIR`: one self-contained HTML page and a Markdown file with SVG charts of whatever the
 /// run directories hold (see `Report` for what is drawn for each kind of run).
@@ -13,11 +13,13 @@ struct ReportCommand: ParsableCommand {
         or summary.json), prune oracle (oracle.json), prune grda (sgd/ grda/ gmp/), anytime (megabatches.jsonl), analyze \
         hessian|projection (hessian.json, projection.json), analyze connectivity (connectivity.json). A folder of run \
         directories stands for all of them. Several iterative-pruning or anytime runs share their charts, labelled by \
-        the config fields in which they differ. Writes DIR/report.html (SVG and CSS inline, no external URL), \
+        the config fields in which they differ, or by NAME where a RUN_DIR is given as NAME=DIR. Every section says \
+        which split (official or pooled) its accuracies were measured on; a metrics row with NaN or Inf is reported as \
+        divergence, and an unreadable metrics or records line stops the report naming the file and line. Writes DIR/report.html (SVG and CSS inline, no external URL), \
         DIR/report.md and the charts as DIR/figures/*.svg.
         """)
 
-    @Argument(help: "Run directories (or folders of them).") var runDirectories: [String] = []
+    @Argument(help: "Run directories (or folders of them), each as DIR or NAME=DIR.") var runDirectories: [String] = []
     @Option(help: "Output directory.") var out: String
     @Option(help: "Title of the report.") var title: String = "Shears report"
 

@@ -50,6 +50,7 @@ final class AnytimeCommandTests: CommandTestCase {
         let appRow = try XCTUnwrap(table.split(separator: "\n").first { $0.hasPrefix("| APP |") }, table)
         XCTAssertTrue(appRow.contains("| app (snip) | 1 | \(String(format: "%.2f", 100 * summary.finalTestAccuracy)) | \(summary.cer) | 1200 |"), String(appRow))
         XCTAssertTrue(table.contains("| dense | dense |"), table)
+        XCTAssertTrue(appRow.hasSuffix("| official |"), "the split the test numbers were measured on: \(appRow)")
         XCTAssertTrue(table.contains("| osp | osp (snip) |"), table)
         for suffix in ["accuracy", "gap", "density"] {
             let text = try String(contentsOfFile: "\(svg)-\(suffix).svg", encoding: .utf8)

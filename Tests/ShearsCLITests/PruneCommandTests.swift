@@ -45,20 +45,51 @@ final class PruneCommandTests: CommandTestCase {
         XCTAssertEqual(try String(contentsOfFile: a + "/summary.json", encoding: .utf8), before)
 
         let md = scratch.appendingPathComponent("t.md").path, svg = scratch.appendingPathComponent("t.svg").path
-        try run(["prune", "compare", a, b, "--markdown", md, "--svg", svg, "--title", "test"])
+        try run(["prune", "compare", a, "S-Cyc=\(b)", "--markdown", md, "--svg", svg, "--title", "test"])
         let table = try String(contentsOfFile: md, encoding: .utf8)
-        let rows = table.split(separator: "\n").filter { $0.hasPrefix("| constant") || $0.hasPrefix("| scyc") }
-        XCTAssertEqual(rows.count, 2, table)
-        XCTAssertTrue(table.contains("| schedule | runs | 100 | 80 |"), table)
-        // Every cell of a one-run summary is the early-stop test accuracy of that run, in percent.
+        XCTAssertTrue(table.contains("| remaining (%) | constant (pooled) | S-Cyc (pooled) |"), table)
+        XCTAssertTrue(table.contains("- **S-Cyc**: `\(b)`, 1 run, pooled split"), "NAME=DIR names the column; the split is said: \(table)")
+        // Every cell of a one-run summary is the early-stop test accuracy of that run, in percent, in its level's row.
         let summary = try JSONDecoder().decode(IterativePruningSummary.self, from: Data(contentsOf: URL(fileURLWithPath: a + "/summary.json")))
+        let row80 = try XCTUnwrap(table.split(separator: "\n").first { $0.hasPrefix("| 80.00 |") }, table)
         let cell = String(format: "%.2f", 100 * summary.cycles[1].testAccuracyAtBestValidation.mean)
-        XCTAssertTrue(rows[0].contains(cell), "\(rows[0]) lacks \(cell)")
+        XCTAssertTrue(row80.contains(cell), "\(row80) lacks \(cell)")
         XCTAssertTrue(try String(contentsOfFile: svg, encoding: .utf8).contains("test accuracy at best validation (%)"))
 
         // A directory that is not a finished run is named in the error.
         XCTAssertThrowsError(try run(["prune", "compare", scratch.path])) { error in
             XCTAssertTrue("\(error)".contains("summary.json"), "\(error)")
         }
+    }
+
+    /// Runs at different rates are aligned by their own measured % remaining, not by cycle index: the 0.5 run's
+    /// 50 %-remaining value sits in the 50.00 row, never under 80 %; the chart's x is % remaining (log axis on request).
+    func testCompareAlignsRunsByTheirOwnPercentRemaining() throws {
+        let base = ["--dataset", "synthetic", "--iterations", "5", "--eval-every", "5it", "--cycles", "2", "--threads", "1",
+                    "--prefetch", "0", "--lr", "0.05"]
+        let slow = scratch.appendingPathComponent("prune_aaaa_rate=0.2").path, fast = scratch.appendingPathComponent("prune_bbbb_rate=0.5").path
+        try run(["prune", "iterative"] + base + ["--rate", "0.2", "--out", slow])
+        try run(["prune", "iterative"] + base + ["--rate", "0.5", "--out", fast])
+        let md = scratch.appendingPathComponent("t.md").path, svg = scratch.appendingPathComponent("t.svg").path
+        try run(["prune", "compare", slow, fast, "--markdown", md, "--svg", svg, "--log-x"])
+        let table = try String(contentsOfFile: md, encoding: .utf8)
+        let rows = table.split(separator: "\n").filter { $0.first == "|" && !$0.hasPrefix("| remaining") && !$0.hasPrefix("|---") }
+        XCTAssertEqual(rows.map { $0.split(separator: "|")[0].trimmingCharacters(in: .whitespaces) }, ["100.00", "80.00", "64.00", "50.00", "25.00"],
+                       "one row per distinct level, largest first: \(table)")
+        func accuracy(_ dir: String, cycle: Int) throws -> String {
+            let s = try JSONDecoder().decode(IterativePruningSummary.self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/summary.json")))
+            return String(format: "%.2f", 100 * s.cycles[cycle].testAccuracyAtBestValidation.mean)
+        }
+        func cells(_ row: Substring) -> [String] { row.split(separator: "|").dropFirst().map { $0.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "**", with: "") } }
+        XCTAssertEqual(cells(rows[1]), [try accuracy(slow, cycle: 1), "–"], "80 %: the 0.2 run's cycle 1 only")
+        XCTAssertEqual(cells(rows[3]), ["–", try accuracy(fast, cycle: 1)], "50 %: the 0.5 run's cycle 1 only")
+        XCTAssertEqual(cells(rows[4]), ["–", try accuracy(fast, cycle: 2)])
+        XCTAssertFalse(rows[1].contains("**"), "a level only one run reached has no best to mark")
+        // Directory names holding '=' are directories, not NAME=DIR.
+        XCTAssertTrue(table.contains("| prune_aaaa_rate=0.2 (pooled) | prune_bbbb_rate=0.5 (pooled) |"), table)
+        let chart = try String(contentsOfFile: svg, encoding: .utf8)
+        XCTAssertTrue(chart.contains("prunable weights remaining (%, log scale)"), chart)
+        for tick in [">20<", ">50<", ">100<"] { XCTAssertTrue(chart.contains(tick), "log tick \(tick)") }
+        XCTAssertFalse(chart.contains("0.8^m"), "no hard-coded schedule in the axis")
     }
 }

@@ -40,4 +40,28 @@ final class ReportCommandTests: CommandTestCase {
             XCTAssertTrue("\(error)".contains(unknown) && "\(error)".contains("looked for"), "\(error)")
         }
     }
+
+    /// A diverged run is drawn as diverged; a garbage metrics.jsonl stops the report naming file and line; NAME=DIR
+    /// names the section; the split is said.
+    func testDivergenceGarbageAndNames() throws {
+        let d = try RunDirectory(path: scratch.appendingPathComponent("train_diverged").path)
+        try d.writeJSON(TrainingConfig(), to: "config.json")
+        try d.appendMetrics(["train_loss": 1.0, "test_acc": 0.5], step: 100, epoch: 1)
+        try d.appendMetrics(["train_loss": .nan, "test_acc": 0.1], step: 200, epoch: 2)
+        let out = scratch.appendingPathComponent("report").path
+        try run(["report", "diverged=\(d.url.path)", "--out", out])
+        let html = try String(contentsOfFile: out + "/report.html", encoding: .utf8)
+        XCTAssertTrue(html.contains("Training: diverged"), "NAME=DIR names the section")
+        XCTAssertTrue(html.contains("2 evaluations in metrics.jsonl"), "the NaN row is counted")
+        XCTAssertTrue(html.contains("DIVERGED: diverged at step 200 (epoch 2), line 2 of metrics.jsonl: train_loss = NaN"), html)
+        XCTAssertTrue(html.contains("official split"), "the split is said")
+
+        let garbage = try RunDirectory(path: scratch.appendingPathComponent("train_garbage").path)
+        try garbage.writeJSON(TrainingConfig(), to: "config.json")
+        try "{\"step\":1}\n\u{0}\u{1}garbage\n".write(toFile: garbage.path(RunDirectory.metricsJSONL), atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try run(["report", garbage.url.path, "--out", out])) { error in
+            let m = "\(error)"
+            XCTAssertTrue(m.contains(garbage.path(RunDirectory.metricsJSONL)) && m.contains("line 2 is not valid JSON"), m)
+        }
+    }
 }

@@ -1,13 +1,20 @@
 import Foundation
+import ShearsExperiments
 import ShearsIO
 
 /// `shears report`: reads run directories of any kind, recognises each by its files (`ReportRun`), and draws what
 /// they hold into one `ReportDocument`. Runs of a kind that compares across directories (iterative pruning, anytime)
 /// share one section whose charts overlay them; the other kinds get one section per directory.
 public enum Report {
-    public static func build(paths: [String], title: String) throws -> ReportDocument {
-        guard !paths.isEmpty else { throw ReportError("give at least one run directory") }
-        let runs = try paths.flatMap { try ReportRun.load($0) }
+    /// `specs` are run directories as `RunSpec` reads them (`DIR` or `NAME=DIR`); a NAME replaces the directory name
+    /// in titles and legends (a folder of runs given a NAME names its runs NAME/child).
+    public static func build(paths specs: [String], title: String) throws -> ReportDocument {
+        guard !specs.isEmpty else { throw ReportError("give at least one run directory") }
+        let runs = try specs.map(RunSpec.init(parsing:)).flatMap { spec -> [ReportRun] in
+            let loaded = try ReportRun.load(spec.path)
+            guard spec.labelled else { return loaded }
+            return loaded.map { $0.named(loaded.count == 1 ? spec.name : "\(spec.name)/\(($0.path as NSString).lastPathComponent)") }
+        }
         var sections: [ReportSection] = []
         var iterative: [IterativeRunData] = [], anytime: [AnytimeRunData] = []
         for run in runs {

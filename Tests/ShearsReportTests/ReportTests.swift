@@ -4,6 +4,7 @@ import FoundationXML
 #endif
 import XCTest
 @testable import ShearsExperiments
+@testable import ShearsReport
 import ShearsIO
 import ShearsOptim
 import ShearsPrune
@@ -11,7 +12,7 @@ import ShearsAnalysis
 
 /// `shears report` on run directories made by the real protocols (tiny runs on the synthetic set) and on hand-written
 /// files of the kinds too slow to run here.
-final class ReportTests: RunTestCase {
+final class ReportTests: ReportTestCase {
     /// Two iterative-pruning directories differing only in the rate, 2 runs each: the chart overlays them with
     /// mean ± std bands, and the table's cells are summary.json's numbers.
     func testIterativePruningRunsShareTheirCharts() throws {
@@ -30,20 +31,25 @@ final class ReportTests: RunTestCase {
         XCTAssertEqual(doc.sections.count, 1, "both directories in one section")
         let s = doc.sections[0]
         let table = try XCTUnwrap(s.tables.first { $0.caption.hasPrefix("Test accuracy") })
-        XCTAssertEqual(table.header, ["cycle", "remaining (%)", "rate=0.2", "rate=0.5"], "curves named by the field that differs")
+        XCTAssertEqual(table.header, ["remaining (%)", "rate=0.2", "rate=0.5"], "curves named by the field that differs")
+        XCTAssertEqual(table.rows.map { $0[0] }, ["100.00", "80.00", "64.00", "50.00", "25.00"], "one row per level each run measured")
+        XCTAssertTrue(table.caption.contains("pooled split"), table.caption)
         for (k, summary) in summaries.enumerated() {
             for c in summary.cycles {
                 let std = try XCTUnwrap(c.testAccuracyAtBestValidation.std, "2 runs give a std")
                 let cell = String(format: "%.2f ± %.2f", 100 * c.testAccuracyAtBestValidation.mean, 100 * std)
-                XCTAssertEqual(table.rows[c.cycle][2 + k], cell, "cycle \(c.cycle) of curve \(k)")
+                let row = try XCTUnwrap(table.rows.first { $0[0] == String(format: "%.2f", c.percentRemaining.mean) })
+                XCTAssertEqual(row[1 + k], cell, "cycle \(c.cycle) of curve \(k) in its own level's row")
             }
         }
-        XCTAssertEqual(table.rows[2][1], String(format: "%.2f", summaries[0].cycles[2].percentRemaining.mean))
+        XCTAssertEqual(table.rows[1][2], "–", "the rate-0.5 runs never had 80 % left")
+        XCTAssertEqual(table.rows[3][1], "–", "the rate-0.2 runs never had 50 % left")
+        XCTAssertTrue(s.blocks.contains { if case .text(let t) = $0 { return t.contains("measured on the pooled split") } else { return false } })
         let names = s.figures.map(\.name)
         XCTAssertTrue(names.contains("01-accuracy-vs-remaining") && names.contains("01-lr-over-cycles") && names.contains("01-max-lr"))
         XCTAssertEqual(names.filter { $0.hasPrefix("01-sparsity-") }.count, 2, "per-tensor bars for each directory")
         let accuracy = try XCTUnwrap(s.figures.first { $0.name == "01-accuracy-vs-remaining" })
-        assertChart(accuracy.svg, texts: ["Test accuracy vs weights remaining", "prunable weights remaining (%)",
+        assertChart(accuracy.svg, texts: ["Test accuracy vs weights remaining", "prunable weights remaining (%; each run's own masks)",
                                           "test accuracy at best validation (%)", "rate=0.2", "rate=0.5"])
         XCTAssertEqual(accuracy.svg.components(separatedBy: "fill-opacity=\"0.18\"").count - 1, 2 * 2, "a band and its legend swatch per curve")
     }

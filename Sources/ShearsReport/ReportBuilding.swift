@@ -1,4 +1,5 @@
 import Foundation
+import ShearsExperiments
 import ShearsIO
 
 /// Collects one section's blocks; gives every figure a report-wide unique file name and clip-path id (the charts are
@@ -113,7 +114,10 @@ enum ReportLabels {
 
     /// The leaves of a config's JSON as `path=value` (the `training.` prefix dropped: it is where most fields live).
     static func flatten(_ config: any Encodable) -> [String: String] {
-        guard let data = try? JSONEncoder.sorted.encode(config),
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        guard let data = try? encoder.encode(config),
               let object = try? JSONSerialization.jsonObject(with: data) else { return [:] }
         var out: [String: String] = [:]
         func walk(_ v: Any, _ path: String) {

@@ -1,5 +1,6 @@
 import Foundation
 import ShearsAnalysis
+import ShearsExperiments
 import ShearsIO
 import ShearsPrune
 
@@ -44,6 +45,19 @@ public enum ReportRun {
         }
     }
 
+    /// The same run named `name` (given as NAME=DIR) instead of its directory's name.
+    func named(_ name: String) -> ReportRun {
+        switch self {
+        case .training(var r): r.name = name; return .training(r)
+        case .iterative(var r): r.name = name; r.labelled = true; return .iterative(r)
+        case .oracle(var r): r.name = name; return .oracle(r)
+        case .directional(var r): r.name = name; return .directional(r)
+        case .anytime(var r): r.name = name; r.labelled = true; return .anytime(r)
+        case .analysis(var r): r.name = name; return .analysis(r)
+        case .connectivity(var r): r.name = name; return .connectivity(r)
+        }
+    }
+
     /// Reads the run directory at `path`. A directory that is no run of a known kind but whose subdirectories are (a
     /// folder of runs such as `runs/app/`) gives each of them, in name order. Throws `ReportError` naming the directory
     /// and the files looked for when neither, and the file's `IOError` when a file is not what its kind writes.
@@ -68,11 +82,11 @@ public enum ReportRun {
         let f = ReportFiles(path)
         if f.exists("connectivity.json") { return .connectivity(try ConnectivityRunData(f)) }
         if f.exists("oracle.json") { return .oracle(try OracleRunData(f)) }
-        if f.exists(AnytimeProgressivePruning.recordsFile) { return .anytime(try AnytimeRunData(f)) }
+        if f.exists(RunFileNames.megabatches) { return .anytime(try AnytimeRunData(f)) }
         if DirectionalPruning.Phase.allCases.contains(where: { f.exists("\($0.rawValue)/metrics.jsonl") }) {
             return .directional(try DirectionalRunData(f))
         }
-        if f.exists("run_0/\(IterativePruning.recordsFile)") { return .iterative(try IterativeRunData(f)) }
+        if f.exists("run_0/\(RunFileNames.cycles)") { return .iterative(try IterativeRunData(f)) }
         if f.exists("summary.json"), f.exists("config.json"),
            (try? f.json(IterativePruningSummary.self, "summary.json")) != nil {
             return .iterative(try IterativeRunData(f))
@@ -130,25 +144,15 @@ struct ReportFiles {
         exists(name) ? try json(type, name) : nil
     }
 
-    /// Every line of a JSON-lines file decoded as a `T` (blank lines skipped; a line cut short by a killed process at
-    /// the end is skipped too, any other bad line is an error naming it).
+    /// Every line of a JSON-lines file decoded as a `T` (`JSONLines`: an unreadable line is an error naming the file
+    /// and line; a killed writer's cut-short last line is left out). [] when the file does not exist.
     func jsonLines<T: Decodable>(_ type: T.Type, _ name: String) throws -> [T] {
-        let p = file(name)
-        guard let data = FileManager.default.contents(atPath: p) else { return [] }
-        let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
-        var out: [T] = []
-        for (i, line) in lines.enumerated() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
-            do { out.append(try Self.decoder.decode(T.self, from: Data(line.utf8))) } catch {
-                if i == lines.count - 1 { break }
-                throw IOError(path: p, "line \(i + 1) is not valid JSON for \(T.self): \(error)")
-            }
-        }
-        return out
+        try JSONLines.records(T.self, file(name), ifMissing: .empty).elements
     }
 
-    /// The numeric fields of every metrics row (`metrics.jsonl`), in file order.
-    func metrics(_ name: String = RunDirectory.metricsJSONL) -> [[String: Double]] {
-        (try? JSONLines.numericRows(from: file(name))) ?? []
+    /// The metrics rows of `name` (NaN and ±Inf kept); no rows when the file does not exist.
+    func metrics(_ name: String = RunDirectory.metricsJSONL) throws -> MetricsFile {
+        try MetricsFile(file(name))
     }
 }
 
@@ -175,12 +179,13 @@ enum RunDirectoryErrors {
 public struct TrainingRunData {
     public var path: String, name: String
     public var config: TrainingConfig
-    public var metrics: [[String: Double]]
+    public var metricsFile: MetricsFile
+    public var metrics: [[String: Double]] { metricsFile.rows }
     public var summary: TrainingSummary?
     init(_ f: ReportFiles) throws {
         path = f.path; name = f.name
         config = try f.json(TrainingConfig.self, "config.json")
-        metrics = f.metrics()
+        metricsFile = try f.metrics()
         summary = try f.optionalJSON(TrainingSummary.self, "summary.json")
     }
 }
@@ -189,11 +194,18 @@ public struct TrainingRunData {
 /// run 0's metrics, sparsity reports and distributions.
 public struct IterativeRunData {
     public var path: String, name: String
+    /// Whether `name` was given on the command line (NAME=DIR) rather than taken from the directory.
+    public var labelled = false
     public var config: IterativePruningConfig
-    public var summary: IterativePruningSummary
+    /// Every cycle's statistics over the runs (summary.json's, or recomputed from the runs' cycles.jsonl).
+    public var levels: [PruningLevel]
+    /// Runs the statistics are over.
+    public var runCount: Int
     /// Whether summary.json was there (false: recomputed from run_<r>/cycles.jsonl of an unfinished run).
     public var finished: Bool
     public var firstRunMetrics: [[String: Double]]
+    /// What every run's metrics.jsonl says about divergence or a cut-short line (`MetricsFile.notes`).
+    public var metricsNotes: [String]
     /// (cycle, report) of run 0's sparsity/cycle_<m>.json, by cycle.
     public var sparsity: [(cycle: Int, report: SparsityReport)]
     /// Fig. 1 histograms (common edges when written, else Sturges') and their statistics, when probed.
@@ -205,27 +217,18 @@ public struct IterativeRunData {
         path = f.path; name = f.name
         config = try f.json(IterativePruningConfig.self, "config.json")
         if let s = try f.optionalJSON(IterativePruningSummary.self, "summary.json") {
-            summary = s; finished = true
+            levels = s.cycles.map(PruningLevel.init); runCount = s.runs; finished = true
         } else {
-            var perRun: [[CycleRecord]] = []
-            for r in 0..<config.runs where f.exists("run_\(r)/\(IterativePruning.recordsFile)") {
-                perRun.append(try f.sub("run_\(r)").jsonLines(CycleRecord.self, IterativePruning.recordsFile))
-            }
-            let cycles = Set(perRun.flatMap { $0.map(\.cycle) }).sorted().map { m -> CycleStatistics in
-                let rows = perRun.compactMap { $0.first { $0.cycle == m } }
-                return CycleStatistics(cycle: m, percentRemaining: MeanStd(rows.map(\.percentRemaining)),
-                                       testAccuracyAtBestValidation: MeanStd(rows.compactMap(\.testAccuracyAtBestValidation)),
-                                       finalTestAccuracy: MeanStd(rows.map(\.finalTestAccuracy)), maxLR: rows.first?.maxLR ?? .nan)
-            }
-            summary = IterativePruningSummary(runs: perRun.count, cycles: cycles, perRun: perRun)
+            (levels, runCount) = try Self.levelsOfUnfinished(f, runs: config.runs)
             finished = false
         }
         let run0 = f.sub("run_0")
-        firstRunMetrics = run0.metrics()
+        firstRunMetrics = try run0.metrics().rows
+        metricsNotes = try (0..<max(1, config.runs)).flatMap { try f.sub("run_\($0)").metrics().notes }
         sparsity = try (0...max(0, config.cycles)).compactMap { m in
             try run0.optionalJSON(SparsityReport.self, "sparsity/cycle_\(m).json").map { (m, $0) }
         }
-        let dist = run0.sub(IterativePruning.distributionsDirectory)
+        let dist = run0.sub(RunFileNames.distributions)
         if let common = try dist.optionalJSON([CycleDistribution].self, "common.json") {
             distributions = common; distributionsOnCommonEdges = true
         } else {
@@ -233,6 +236,17 @@ public struct IterativeRunData {
             distributionsOnCommonEdges = false
         }
         distributionStats = try dist.optionalJSON([CycleDistributionStats].self, "stats.json") ?? []
+    }
+
+    /// Mean ± std per cycle from every run's cycles.jsonl (a run still going has no summary.json), and the number of
+    /// runs that have records.
+    static func levelsOfUnfinished(_ f: ReportFiles, runs: Int) throws -> ([PruningLevel], Int) {
+        var perRun: [[CycleRecord]] = []
+        for r in 0..<runs where f.exists("run_\(r)/\(RunFileNames.cycles)") {
+            perRun.append(try f.sub("run_\(r)").jsonLines(CycleRecord.self, RunFileNames.cycles))
+        }
+        let cycles = Set(perRun.flatMap { $0.map(\.cycle) }).sorted()
+        return (cycles.map { m in PruningLevel(cycle: m, records: perRun.compactMap { $0.first { $0.cycle == m } }) }, perRun.count)
     }
 }
 
@@ -244,7 +258,7 @@ public struct OracleRunData {
     init(_ f: ReportFiles) throws {
         path = f.path; name = f.name
         summary = try f.json(OracleSummary.self, "oracle.json")
-        config = try? f.json(OracleConfig.self, "config.json")
+        config = try f.optionalJSON(OracleConfig.self, "config.json")
     }
 }
 
@@ -255,14 +269,17 @@ public struct DirectionalRunData {
     public var config: DirectionalPruningConfig?
     public var summary: DirectionalPruningSummary?
     public var phases: [(phase: String, metrics: [[String: Double]], result: DirectionalPhaseResult?)]
+    /// What the phases' metrics.jsonl say about divergence or a cut-short line (`MetricsFile.notes`).
+    public var metricsNotes: [String]
     public var analyses: [AnalysisRunData]
     init(_ f: ReportFiles) throws {
         path = f.path; name = f.name
         config = try f.optionalJSON(DirectionalPruningConfig.self, "config.json")
         summary = try f.optionalJSON(DirectionalPruningSummary.self, "summary.json")
-        phases = try DirectionalPruning.Phase.allCases.map(\.rawValue).filter { f.exists("\($0)/metrics.jsonl") }.map { p in
-            (p, f.sub(p).metrics(), try f.sub(p).optionalJSON(DirectionalPhaseResult.self, "result.json"))
-        }
+        let names = DirectionalPruning.Phase.allCases.map(\.rawValue).filter { f.exists("\($0)/\(RunDirectory.metricsJSONL)") }
+        let files = try names.map { try f.sub($0).metrics() }
+        phases = try zip(names, files).map { p, m in (p, m.rows, try f.sub(p).optionalJSON(DirectionalPhaseResult.self, "result.json")) }
+        metricsNotes = files.flatMap(\.notes)
         analyses = try f.subdirectories().filter {
             f.exists("\($0)/hessian.json") || f.exists("\($0)/projection.json") || f.exists("\($0)/projection_along.json")
         }.map { try AnalysisRunData(f.sub($0)) }
@@ -272,14 +289,19 @@ public struct DirectionalRunData {
 /// `shears anytime`: config, summary (when finished) and the per-megabatch records.
 public struct AnytimeRunData {
     public var path: String, name: String
+    /// Whether `name` was given on the command line (NAME=DIR) rather than taken from the directory.
+    public var labelled = false
     public var config: AnytimeConfig
     public var summary: AnytimeSummary?
     public var records: [MegabatchRecord]
+    /// What metrics.jsonl says about divergence or a cut-short line (`MetricsFile.notes`).
+    public var metricsNotes: [String]
     init(_ f: ReportFiles) throws {
         path = f.path; name = f.name
         config = try f.json(AnytimeConfig.self, "config.json")
         summary = try f.optionalJSON(AnytimeSummary.self, "summary.json")
-        records = try summary?.records ?? f.jsonLines(MegabatchRecord.self, AnytimeProgressivePruning.recordsFile)
+        records = try summary?.records ?? f.jsonLines(MegabatchRecord.self, RunFileNames.megabatches)
+        metricsNotes = try f.metrics().notes
     }
 }
 

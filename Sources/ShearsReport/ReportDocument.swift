@@ -1,4 +1,5 @@
 import Foundation
+import ShearsExperiments
 import ShearsIO
 
 /// One chart of a report: a file-name stem (unique in the report), a caption, and the SVG text.
@@ -102,11 +103,14 @@ public struct ReportDocument: Sendable {
     // MARK: HTML
 
     static let css = """
-    body { font-family: "DejaVu Sans", Helvetica, Arial, sans-serif; margin: 2em auto; max-width: 1400px; color: #222; }
+    body { font-family: "DejaVu Sans", Helvetica, Arial, sans-serif; margin: 2em auto; padding: 0 1em; max-width: 1400px; color: #222; }
     h1 { border-bottom: 2px solid #444; padding-bottom: .2em; }
     h2 { border-bottom: 1px solid #bbb; margin-top: 2em; }
-    figure { display: inline-block; margin: .5em 1em 1em 0; vertical-align: top; }
-    figcaption { font-size: .85em; color: #444; max-width: 640px; }
+    figure { display: inline-block; box-sizing: border-box; width: calc(50% - 1em); margin: .5em 1.5em 1em 0; vertical-align: top; }
+    figure:nth-of-type(2n) { margin-right: 0; }
+    figure svg { display: block; width: 100%; height: auto; }
+    @media (max-width: 1100px) { figure { width: 100%; margin-right: 0; } }
+    figcaption { font-size: .85em; color: #444; }
     table { border-collapse: collapse; margin: .5em 0 1.5em 0; font-size: .9em; }
     th, td { border: 1px solid #ccc; padding: .25em .6em; text-align: right; }
     th { background: #f0f0f0; }

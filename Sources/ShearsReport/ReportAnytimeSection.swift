@@ -1,13 +1,16 @@
 import Foundation
+import ShearsExperiments
 import ShearsIO
 
 extension Report {
     /// All `anytime` runs overlaid: test accuracy, CER, density per megabatch and the generalisation gap per epoch.
     static func anytimeSection(_ runs: [AnytimeRunData], index: Int) -> ReportSection {
         var b = SectionBuilder(title: "Anytime progressive pruning (\(runs.count) run\(runs.count == 1 ? "" : "s"))", index: index)
-        let labels = ReportLabels.labels(runs.map { ($0.name, $0.config as any Encodable) })
-        b.text("Curves: " + zip(runs, labels).map { "\($0.1) = \($0.0.name) (\($0.0.config.method.rawValue), \($0.0.records.count) megabatches"
+        let labels = runs.contains(where: \.labelled) ? runs.map(\.name) : ReportLabels.labels(runs.map { ($0.name, $0.config as any Encodable) })
+        b.text("Curves: " + zip(runs, labels).map { "\($0.1 == $0.0.name ? $0.1 : "\($0.1) = \($0.0.name)") (\($0.0.config.method.rawValue), \($0.0.records.count) megabatches, "
+            + "test accuracy on the \(PruningComparison.describe($0.0.config.training.split))"
             + ($0.0.summary == nil ? ", unfinished" : "") + ")" }.joined(separator: "; ") + ".")
+        for note in runs.flatMap(\.metricsNotes) { b.text(note) }
         func perMegabatch(_ value: (MegabatchRecord) -> Double) -> [(name: String, points: [(Double, Double)])] {
             zip(runs, labels).map { r, l in (name: l, points: r.records.map { (Double($0.megabatch), value($0)) }) }
         }
@@ -30,7 +33,8 @@ extension Report {
         b.line(SVGLineChart(title: "Generalisation gap", xLabel: "megabatches done (t − 1 + epoch / epochs per megabatch)",
                             yLabel: "train − validation accuracy (percentage points)", series: gap),
                name: "gap", caption: "Running train accuracy minus validation accuracy at every epoch of every megabatch.")
-        b.table("Per run", header: ["curve", "method", "pruner", "megabatches", "final test acc. (%)", "CER (errors)",
+        b.table("Per run (test numbers on the " + Set(runs.map(\.config.training.split.rawValue)).sorted().joined(separator: "/")
+                + " split's test set)", header: ["curve", "method", "pruner", "megabatches", "final test acc. (%)", "CER (errors)",
                                     "final density (%)", "target (%)", "final gap (pp)", "mean gap (pp)"],
                 rows: zip(runs, labels).map { r, l in
                     let s = r.summary

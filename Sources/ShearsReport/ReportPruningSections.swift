@@ -1,48 +1,43 @@
 import Foundation
 import ShearsAnalysis
+import ShearsExperiments
 import ShearsIO
 import ShearsOptim
 import ShearsPrune
 
 extension Report {
-    /// All `prune iterative` runs together: accuracy against % of weights remaining (mean ± std over each directory's
-    /// runs, one curve per directory, labelled by what differs in their configs), the table of those numbers, max_lr
-    /// per cycle and the learning rate over the cycles.
+    /// All `prune iterative` runs together: accuracy against the % of weights each directory's masks left (mean ± std
+    /// over its runs, one curve per directory, labelled by NAME=DIR or by what differs in their configs), the table of
+    /// those numbers aligned by level (`PruningComparison`), max_lr per cycle and the learning rate over the cycles.
     static func iterativeSection(_ runs: [IterativeRunData], index: Int) -> ReportSection {
         var b = SectionBuilder(title: "Iterative pruning (\(runs.count) run director\(runs.count == 1 ? "y" : "ies"))", index: index)
-        let labels = ReportLabels.labels(runs.map { ($0.name, $0.config as any Encodable) })
-        b.text("Curves: " + zip(runs, labels).map { "\($0.1) = \($0.0.name) (\($0.0.summary.runs) run\($0.0.summary.runs == 1 ? "" : "s")"
-            + ($0.0.finished ? "" : ", unfinished: from cycles.jsonl") + ")" }.joined(separator: "; ") + ".")
-
-        var acc = SVGLineChart(title: "Test accuracy vs weights remaining", xLabel: "prunable weights remaining (%)",
-                               yLabel: "test accuracy at best validation (%)",
-                               series: zip(runs, labels).map { r, l in
-                                   (name: l, points: r.summary.cycles.map { ($0.percentRemaining.mean, 100 * $0.testAccuracyAtBestValidation.mean) })
-                               })
-        acc.markers = true
-        for (i, r) in runs.enumerated() where r.summary.cycles.contains(where: { $0.testAccuracyAtBestValidation.std != nil }) {
-            acc.bands[i] = r.summary.cycles.map { c in
-                let s = c.testAccuracyAtBestValidation.std ?? 0
-                return (c.percentRemaining.mean, 100 * (c.testAccuracyAtBestValidation.mean - s), 100 * (c.testAccuracyAtBestValidation.mean + s))
-            }
-        }
+        let labels = runs.contains(where: \.labelled) ? runs.map(\.name) : ReportLabels.labels(runs.map { ($0.name, $0.config as any Encodable) })
+        b.text("Curves: " + zip(runs, labels).map { r, l in "\(l == r.name ? l : "\(l) = \(r.name)") (\(r.runCount) run\(r.runCount == 1 ? "" : "s"), "
+            + "measured on the \(PruningComparison.describe(r.config.training.split))" + (r.finished ? "" : ", unfinished: from cycles.jsonl") + ")" }
+            .joined(separator: "; ") + ".")
+        for note in runs.flatMap(\.metricsNotes) { b.text(note) }
+        let curves = zip(runs, labels).map { r, l in PruningCurve(name: l, runs: r.runCount, split: r.config.training.split, levels: r.levels) }
+        // A log axis once the levels span a factor of 10 (as OpenLTH draws them); linear for the first few cycles.
+        let remaining = runs.flatMap { $0.levels.map(\.percentRemaining.mean) }.filter { $0.isFinite && $0 > 0 }
+        let logX = (remaining.max() ?? 1) / (remaining.min() ?? 1) >= 10
+        var acc = PruningComparison.chart(curves, title: "Test accuracy vs weights remaining", logX: logX)
+        acc.xLabel = "prunable weights remaining (%\(logX ? ", log scale" : ""); each run's own masks)"
         b.line(acc, name: "accuracy-vs-remaining",
                caption: "Test accuracy at the best validation accuracy of each cycle against the percentage of prunable weights "
-                   + "remaining; dots are cycles, shaded bands mean ± sample std over the runs of a directory.")
+                   + "remaining that the run's masks measured; dots are cycles, shaded bands mean ± sample std over the runs of a directory.")
 
-        let cycles = Set(runs.flatMap { $0.summary.cycles.map(\.cycle) }).sorted()
-        b.table("Test accuracy (%) at best validation, mean ± std over runs, per cycle (columns: curves).",
-                header: ["cycle", "remaining (%)"] + labels,
-                rows: cycles.map { m in
-                    let p = runs.compactMap { $0.summary.cycles.first { $0.cycle == m }?.percentRemaining.mean }.first
-                    return ["\(m)", ReportFormat.fixed(p, 2)] + runs.map { r in
-                        r.summary.cycles.first { $0.cycle == m }.map { ReportFormat.percent($0.testAccuracyAtBestValidation) } ?? "–"
-                    }
+        let splits = Set(curves.map(\.split))
+        b.table("Test accuracy (%) at best validation, mean ± std over runs, on the test set of the "
+                + (splits.count == 1 ? PruningComparison.describe(splits.first!) : "split named in each column")
+                + "; one row per % of prunable weights remaining as each run's masks measured it (– : the run never reached that level).",
+                header: ["remaining (%)"] + zip(labels, curves).map { splits.count == 1 ? $0.0 : "\($0.0) (\($0.1.split.rawValue))" },
+                rows: PruningComparison.alignedRows(curves).map { row in
+                    [row.remaining] + row.cells.map { $0.map { ReportFormat.percent($0.testAccuracyAtBestValidation) } ?? "–" }
                 })
 
         var maxLR = SVGLineChart(title: "max_lr per pruning cycle", xLabel: "pruning cycle m",
                                  yLabel: "largest learning rate of the cycle (per step)",
-                                 series: zip(runs, labels).map { r, l in (name: l, points: r.summary.cycles.map { (Double($0.cycle), $0.maxLR) }) })
+                                 series: zip(runs, labels).map { r, l in (name: l, points: r.levels.map { (Double($0.cycle), $0.maxLR) }) })
         maxLR.markers = true
         b.line(maxLR, name: "max-lr", caption: "The largest learning rate of every cycle (for S-Cyc: Eq. 2's max_lr(m)).")
 
@@ -77,7 +72,7 @@ extension Report {
         guard perCycle > 0 else { return nil }
         guard let schedule = try? ScheduleRegistry.make(r.config.training.schedule, ScheduleContext(
             baseLR: r.config.training.lr, iterationsPerEpoch: 1, totalIterations: perCycle, pruningRate: r.config.rate)) else { return nil }
-        let cycles = r.summary.cycles.map(\.cycle)
+        let cycles = r.levels.map(\.cycle)
         let samples = 200
         return cycles.flatMap { m in
             (0..<samples).map { k -> (Double, Double) in
@@ -148,7 +143,10 @@ extension Report {
         let cycles = r.summary.cycles
         if let c = r.config {
             b.text("Grid \(c.grid.map { ReportFormat.number($0) }.joined(separator: ", ")); feasible = validation accuracy within "
-                   + "\(ReportFormat.percent(c.tolerance)) percentage points of the cycle's best.")
+                   + "\(ReportFormat.percent(c.tolerance)) percentage points of the cycle's best; accuracies measured on the "
+                   + "\(PruningComparison.describe(c.pruning.training.split)).")
+        } else {
+            b.text("No config.json beside oracle.json: the split these accuracies were measured on is not known.")
         }
         var chart = SVGLineChart(title: "Well-tuned max_lr per cycle: \(r.name)", xLabel: "pruning cycle m",
                                  yLabel: "max_lr (peak learning rate per step)",
@@ -166,6 +164,7 @@ extension Report {
                                series: [(name: "best validation", points: cycles.map { ($0.percentRemaining, 100 * $0.bestValidationAccuracy) }),
                                         (name: "test at best validation", points: cycles.map { ($0.percentRemaining, 100 * $0.testAccuracyAtBestValidation) })])
         acc.markers = true
+        acc.reverseX = true
         b.line(acc, name: "oracle-accuracy", caption: "Accuracy of the well-tuned training of every cycle.")
         b.table("Per cycle: the well-tuned max_lr, the feasible region and S-Cyc's max_lr",
                 header: ["cycle", "remaining (%)", "well-tuned max_lr", "feasible region", "S-Cyc max_lr", "S-Cyc inside",

@@ -1,4 +1,5 @@
 import Foundation
+import ShearsExperiments
 import ShearsIO
 import ShearsOptim
 
@@ -7,16 +8,18 @@ extension Report {
     static func trainingSection(_ run: TrainingRunData, index: Int) -> ReportSection {
         var b = SectionBuilder(title: "Training: \(run.name)", index: index)
         let c = run.config
-        b.text("\(c.model.rawValue) on \(c.dataset.rawValue), \(c.optimizer.rawValue) lr \(c.lr), schedule \(c.schedule), "
-               + "batch \(c.batchSize), seed \(c.seed); \(run.metrics.count) evaluations in metrics.jsonl"
+        b.text("\(c.model.rawValue) on \(c.dataset.rawValue), \(PruningComparison.describe(c.split)); \(c.optimizer.rawValue) lr \(c.lr), "
+               + "schedule \(c.schedule), batch \(c.batchSize), seed \(c.seed); \(run.metrics.count) evaluations in metrics.jsonl"
                + (run.summary == nil ? " (no summary.json: the run has not finished)." : "."))
+        for note in run.metricsFile.notes { b.text(note) }
         if let s = run.summary {
             let rows = ["train", "validation", "test"].compactMap { split -> [String]? in
                 s.final[split].map { [split, ReportFormat.percent($0.accuracy), ReportFormat.number($0.loss)] }
             }
-            b.table("Final model (after \(s.iterations) iterations, \(ReportFormat.fixed(s.trainingSeconds, 1)) s)",
+            b.table("Final model (after \(s.iterations) iterations, \(ReportFormat.fixed(s.trainingSeconds, 1)) s; splits of the "
+                    + "\(c.split.rawValue) split)",
                     header: ["split", "accuracy (%)", "loss"], rows: rows)
-            b.table("Early-stop record", header: ["best validation accuracy (%)", "at iteration", "test accuracy there (%)"],
+            b.table("Early-stop record (\(c.split.rawValue) split)", header: ["best validation accuracy (%)", "at iteration", "test accuracy there (%)"],
                     rows: [[ReportFormat.percent(s.bestValidationAccuracy), s.bestIteration.map(String.init) ?? "–",
                             ReportFormat.percent(s.testAccuracyAtBestValidation)]])
         }

@@ -1,4 +1,5 @@
 import Foundation
+import ShearsExperiments
 import ShearsIO
 
 extension Report {
@@ -7,9 +8,13 @@ extension Report {
     static func directionalSection(_ r: DirectionalRunData, index: Int) -> ReportSection {
         var b = SectionBuilder(title: "Directional pruning (gRDA): \(r.name)", index: index)
         if let c = r.config {
-            b.text("\(c.training.model.rawValue) on \(c.training.dataset.rawValue); gRDA c = \(c.c), μ = \(c.mu), schedule "
-                   + "\(c.training.schedule), lr \(c.training.lr); phases: \(r.phases.map(\.phase).joined(separator: ", ")).")
+            b.text("\(c.training.model.rawValue) on \(c.training.dataset.rawValue), \(PruningComparison.describe(c.training.split)); "
+                   + "gRDA c = \(c.c), μ = \(c.mu), schedule \(c.training.schedule), lr \(c.training.lr); phases: "
+                   + "\(r.phases.map(\.phase).joined(separator: ", ")).")
+        } else {
+            b.text("No config.json: the split these accuracies were measured on is not known.")
         }
+        for note in r.metricsNotes { b.text(note) }
         func series(_ key: String, scale: Double) -> [(name: String, points: [(Double, Double)])] {
             r.phases.map { p in (name: p.phase, points: p.metrics.compactMap { m in m[key].flatMap { v in m["epoch"].map { ($0, scale * v) } } }) }
         }
@@ -23,7 +28,7 @@ extension Report {
                name: "sparsity", caption: "Exact zeros over all parameters (biases and batch norm included) at every evaluation.")
 
         let results = r.phases.compactMap { p in p.result.map { (p.phase, $0) } }
-        b.table("Final numbers per phase", header: ["phase", "iterations", "test acc. (%)", "test acc. at best val. (%)", "train loss",
+        b.table("Final numbers per phase" + (r.config.map { " (\($0.training.split.rawValue) split)" } ?? ""), header: ["phase", "iterations", "test acc. (%)", "test acc. at best val. (%)", "train loss",
                                                    "sparsity, all (%)", "sparsity, weights (%)", "τ / GMP target"],
                 rows: results.map { name, x in
                     [name, "\(x.iterations)", ReportFormat.percent(x.finalTestAccuracy), ReportFormat.percent(x.testAccuracyAtBestValidation),

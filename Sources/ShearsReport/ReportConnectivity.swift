@@ -1,4 +1,5 @@
 import Foundation
+import ShearsExperiments
 import ShearsIO
 
 /// A directory with `connectivity.json`.
