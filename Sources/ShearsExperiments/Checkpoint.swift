@@ -153,24 +153,6 @@ public enum Checkpoint {
         for (name, v) in model.stateDict { v.value = file.tensors[name]! }
     }
 
-    /// Drops metric rows logged after `step` (a run killed between its log line and its checkpoint).
-    public static func truncateMetrics(in run: RunDirectory, after step: Int) throws {
-        let jsonl = run.url.appendingPathComponent(RunDirectory.metricsJSONL)
-        if let text = try? String(contentsOf: jsonl, encoding: .utf8) {
-            let kept = text.split(separator: "\n").filter { line in
-                guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                      let s = (obj["step"] as? NSNumber)?.intValue else { return false }
-                return s <= step
-            }
-            try (kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n")).write(to: jsonl, atomically: true, encoding: .utf8)
-        }
-        let csv = run.url.appendingPathComponent("metrics.csv")
-        if let text = try? String(contentsOf: csv, encoding: .utf8) {
-            var lines = text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
-            guard !lines.isEmpty else { return }
-            let header = lines.removeFirst()
-            let kept = lines.filter { Int($0.split(separator: ",").first ?? "").map { $0 <= step } ?? false }
-            try (([header] + kept).joined(separator: "\n") + "\n").write(to: csv, atomically: true, encoding: .utf8)
-        }
-    }
+    /// Drops metric rows logged after `step` (a run killed between its log line and its checkpoint), NaN rows kept.
+    public static func truncateMetrics(in run: RunDirectory, after step: Int) throws { try run.truncateMetrics(after: step) }
 }

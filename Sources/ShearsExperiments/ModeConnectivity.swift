@@ -238,7 +238,7 @@ public enum ModeConnectivity {
                100 * r.testError.end)
     }
 
-    /// The curve charts, the plane contours and `summary.md`.
+    /// The curve charts and the plane contours (`summary.md`: `ConnectivityTables`, ShearsReport, from the CLI).
     static func writeFigures(_ r: ConnectivityReport, config: ConnectivityConfig, in dir: RunDirectory) throws {
         let name = config.training.model.rawValue
         let along = "t (0 = \(r.startLabel), 1 = \(r.endLabel))"
@@ -262,19 +262,6 @@ public enum ModeConnectivity {
                                 logScale: true, overlays: overlays)
                 .write(to: dir.path("plane_test_error.svg"))
         }
-        func row(_ label: String, _ s: CurveStatistic, _ scale: Double, _ fmt: String) -> String {
-            let f = { (v: Double) in String(format: fmt, scale * v) }
-            return "| \(label) | \(f(s.start)) | \(f(s.min)) (t = \(String(format: "%.3f", s.argminT))) | \(f(s.max)) (t = "
-                + "\(String(format: "%.3f", s.argmaxT))) | \(f(s.end)) | \(f(s.lengthWeightedMean)) | \(f(s.barrier)) |"
-        }
-        let md = ["# Mode connectivity: \(r.startLabel) (t = 0) ↔ \(r.endLabel) (t = 1), \(name)", "",
-                  "\(r.startLabel): `\(r.start)`  ", "\(r.endLabel): `\(r.end)`", "",
-                  String(format: "‖w_%@ − w_%@‖ = %.4g; the middle bend θ lies at (%.4g, %.4g) in the plane.", r.endLabel, r.startLabel,
-                         r.distance, r.middle[0], r.middle[1]), "",
-                  "| along the curve (\(config.points) points) | t = 0 | min | max | t = 1 | length-weighted mean | barrier (max − max of ends) |",
-                  "|---|---:|---:|---:|---:|---:|---:|",
-                  row("train loss", r.trainLoss, 1, "%.4g"), row("test error (%)", r.testError, 100, "%.2f"), ""]
-        try md.joined(separator: "\n").write(toFile: dir.path("summary.md"), atomically: true, encoding: .utf8)
     }
 }
 

@@ -180,10 +180,7 @@ public enum SCycOracle {
             m += 1
         }
         let summary = OracleSummary(cycles: cycles, trials: trials)
-        try dir.writeJSON(summary, to: "oracle.json")
-        try table(summary).write(toFile: dir.path("oracle.md"), atomically: true, encoding: .utf8)
-        try chart(summary, title: "max_lr oracle: \(env.training.model.rawValue) on \(env.training.dataset.rawValue)").write(to: dir.path("oracle.svg"))
-        if !options.quiet { print(table(summary)) }
+        try dir.writeJSON(summary, to: "oracle.json")   // oracle.md and oracle.svg: `OracleTables` (ShearsReport), from the CLI
         return summary
     }
 
@@ -254,31 +251,6 @@ public enum SCycOracle {
                            testAccuracyAtBestValidation: best.testAccuracyAtBestValidation,
                            feasible: feasible, feasibleRegion: region, sCycMaxLR: sc,
                            sCycInsideRegion: sc >= region[0] * (1 - 1e-9) && sc <= region[1] * (1 + 1e-9))
-    }
-
-    /// Table 3's layout: one column per cycle (P_m), rows well-tuned max_lr, feasible region, S-Cyc, and the
-    /// validation / test accuracy of the well-tuned trial.
-    public static func table(_ s: OracleSummary) -> String {
-        func g(_ x: Double) -> String { String(format: "%.4g", x) }
-        let cols = s.cycles
-        var out = "| | " + cols.map { String(format: "%.3g", $0.percentRemaining) }.joined(separator: " | ") + " |\n"
-        out += "|---|" + String(repeating: "---|", count: cols.count) + "\n"
-        out += "| well-tuned max_lr | " + cols.map { g($0.wellTunedMaxLR) }.joined(separator: " | ") + " |\n"
-        out += "| feasible region | " + cols.map { "[\(g($0.feasibleRegion[0])), \(g($0.feasibleRegion[1]))]" }.joined(separator: " | ") + " |\n"
-        out += "| S-Cyc (Eq. 2) | " + cols.map { g($0.sCycMaxLR) + ($0.sCycInsideRegion ? "" : " ✗") }.joined(separator: " | ") + " |\n"
-        out += "| best val acc (%) | " + cols.map { String(format: "%.2f", 100 * $0.bestValidationAccuracy) }.joined(separator: " | ") + " |\n"
-        out += "| test acc at best val (%) | " + cols.map { String(format: "%.2f", 100 * $0.testAccuracyAtBestValidation) }.joined(separator: " | ") + " |\n"
-        return "Columns: % of prunable weights remaining. ✗: S-Cyc's max_lr outside the feasible region.\n\n" + out
-    }
-
-    /// max_lr against % remaining (log x, decreasing to the right as the net is pruned: x = −log10 P).
-    public static func chart(_ s: OracleSummary, title: String) -> SVGLineChart {
-        func pts(_ f: (OracleCycle) -> Double) -> [(Double, Double)] { s.cycles.map { (Double($0.cycle), f($0)) } }
-        return SVGLineChart(title: title, xLabel: "pruning cycle m (% remaining = 100 · 0.8^m)", yLabel: "max_lr (learning rate)",
-                            series: [(name: "well-tuned", points: pts(\.wellTunedMaxLR)),
-                                     (name: "feasible: lowest", points: pts { $0.feasibleRegion[0] }),
-                                     (name: "feasible: highest", points: pts { $0.feasibleRegion[1] }),
-                                     (name: "S-Cyc (Eq. 2)", points: pts(\.sCycMaxLR))])
     }
 
     // MARK: state

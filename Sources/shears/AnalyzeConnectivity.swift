@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ShearsExperiments
 import ShearsOptim
+import ShearsReport
 import ShearsIO
 
 /// `shears analyze connectivity A B`: the Bézier curve and plane between two trained networks (spec §4a).
@@ -74,6 +75,9 @@ struct AnalyzeConnectivity: ParsableCommand {
 
     func run() throws {
         let c = try config()
-        _ = try ModeConnectivity.run(c, in: try RunDirectory(path: try outputDirectory()), options: runOptions.trainingOptions)
+        let dir = try RunDirectory(path: try outputDirectory())
+        let report = try ModeConnectivity.run(c, in: dir, options: runOptions.trainingOptions)
+        try ConnectivityTables.markdown(report, model: c.training.model.rawValue, split: c.training.split)
+            .write(toFile: dir.path("summary.md"), atomically: true, encoding: .utf8)
     }
 }

@@ -6,6 +6,7 @@ import ShearsIO
 import ShearsNN
 import ShearsOptim
 import ShearsPrune
+import ShearsReport
 
 extension Allocation: ExpressibleByArgument {}
 
@@ -146,7 +147,11 @@ struct PruneOracle: ParsableCommand {
     func run() throws {
         let config = try makeConfig()
         try execution.launch(prefix: "oracle", nonDefault: try namedFields()) { dir, options in
-            _ = try SCycOracle.run(config, in: dir, options: options)
+            let summary = try SCycOracle.run(config, in: dir, options: options)
+            let t = config.pruning.training, table = OracleTables.markdown(summary, split: t.split)
+            try table.write(toFile: dir.path("oracle.md"), atomically: true, encoding: .utf8)
+            try OracleTables.chart(summary, title: "max_lr oracle: \(t.model.rawValue) on \(t.dataset.rawValue)").write(to: dir.path("oracle.svg"))
+            print(table)
         }
     }
 }

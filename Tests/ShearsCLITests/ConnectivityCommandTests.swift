@@ -36,6 +36,8 @@ final class ConnectivityCommandTests: CommandTestCase {
         try run(["analyze", "connectivity", out + "/grda", out + "/sgd", "--epochs", "1", "--points", "3", "--grid", "2",
                  "--train-examples", "300", "--threads", "1", "--prefetch", "0"])
         let report = try XCTUnwrap(try RunDirectory(path: out + "/connectivity").readJSON(ConnectivityReport.self, from: "connectivity.json"))
+        let md = try String(contentsOfFile: out + "/connectivity/summary.md", encoding: .utf8)
+        XCTAssertTrue(md.contains("barrier") && md.contains("split"), md)
         XCTAssertEqual(report.curve.t, [0, 0.5, 1])
         XCTAssertEqual(report.startLabel, "grda")
         XCTAssertTrue(report.start.hasSuffix("grda/model.safetensors"))

@@ -61,8 +61,7 @@ final class OracleTests: RunTestCase {
         XCTAssertEqual(blown.count, 2)
         for t in blown { XCTAssertTrue(t.diverged); XCTAssertEqual(t.bestValidationAccuracy, 0) }
         XCTAssertEqual(s.cycles[1].percentRemaining, 80, accuracy: 0.01)
-        for f in ["oracle.json", "oracle.md", "oracle.svg", "trials.jsonl"] { XCTAssertTrue(a.fileExists(f), f) }
-        XCTAssertTrue(try String(contentsOfFile: a.path("oracle.md"), encoding: .utf8).contains("| feasible region |"))
+        for f in ["oracle.json", "trials.jsonl"] { XCTAssertTrue(a.fileExists(f), f) }   // oracle.md/.svg: the CLI (ShearsReport)
 
         // Greedy: cycle 1 starts from the well-tuned trial of cycle 0, pruned (LR rewinding keeps its weights).
         let b = try RunDirectory(path: scratch.appendingPathComponent("b").path)
