@@ -113,8 +113,11 @@ def prune_layerwise(model):
 def swap_all(model, input_shape):
     """Every pruned conv / linear replaced by its sparseprop module (conv layout picked by sparseprop)."""
     shapes = {}
-    hooks = [m.register_forward_hook(lambda mod, inp, out: shapes.setdefault(mod, tuple(inp[0].shape)))
-             for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
+
+    def record(mod, inp, out):   # a forward hook must return None, or it replaces the output
+        shapes[mod] = tuple(inp[0].shape)
+
+    hooks = [m.register_forward_hook(record) for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
     with torch.no_grad():
         model(torch.zeros(input_shape))
     for h in hooks:

@@ -16,8 +16,8 @@ typedef float v16f __attribute__((vector_size(64)));
 #define store_v16f(p, v) do { v16f s_ = (v); memcpy((p), &s_, sizeof s_); } while (0)
 
 // ---- rows: y[r, t] = Σ_j values[j] · x[offsets[j] + t] ----
-// Eight vector accumulators per block of positions while a row's nonzeros stream past, then single vectors,
-// then single positions. Every position's sum is the same chain (0 + v0·x0 + v1·x1 + … in j order, each step one
+// Eight vector accumulators per block of positions while a row's nonzeros stream past, then four (a batch of 64
+// is one such block on AVX-512), then single vectors, then single positions. Every position's sum is the same chain (0 + v0·x0 + v1·x1 + … in j order, each step one
 // multiply-add), so block boundaries and the caller's thread split never change a result.
 #define ROWS_BODY(VT, W)                                                                                          \
     int64_t t = t0;                                                                                               \
@@ -36,6 +36,19 @@ typedef float v16f __attribute__((vector_size(64)));
             store_##VT(q, a0);         store_##VT(q + W, a1);     store_##VT(q + 2 * W, a2);                      \
             store_##VT(q + 3 * W, a3); store_##VT(q + 4 * W, a4); store_##VT(q + 5 * W, a5);                      \
             store_##VT(q + 6 * W, a6); store_##VT(q + 7 * W, a7);                                                 \
+        }                                                                                                         \
+    }                                                                                                             \
+    for (; t + 4 * W <= t1; t += 4 * W) {                                                                         \
+        for (int64_t r = r0; r < r1; r++) {                                                                       \
+            VT a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};                                                            \
+            for (int32_t j = rowPtr[r]; j < rowPtr[r + 1]; j++) {                                                 \
+                const float *p = x + off[j] + t;                                                                  \
+                VT v = (VT){0} + val[j];                                                                          \
+                a0 += v * load_##VT(p);         a1 += v * load_##VT(p + W);                                       \
+                a2 += v * load_##VT(p + 2 * W); a3 += v * load_##VT(p + 3 * W);                                   \
+            }                                                                                                     \
+            float *q = y + r * ldy + t;                                                                           \
+            store_##VT(q, a0); store_##VT(q + W, a1); store_##VT(q + 2 * W, a2); store_##VT(q + 3 * W, a3);       \
         }                                                                                                         \
     }                                                                                                             \
     for (; t + W <= t1; t += W) {                                                                                 \
@@ -78,16 +91,29 @@ typedef float v16f __attribute__((vector_size(64)));
             for (int g = 0; g < G; g++)                                                                           \
                 for (int k = 0; k < 32 / W; k++) acc[g][k] += d[k] * load_##VT(xs[g] + t + k * W);               \
         }                                                                                                         \
-        for (int g = 0; g < G; g++)                                                                               \
-            for (int k = 0; k < 32 / W; k++) store_##VT(scratch + (int64_t)(j + g) * 32 + k * W, acc[g][k]);      \
+        for (int g = 0; g < G; g++) {                                                                             \
+            if (last) out[j + g] = REDUCE_##VT(acc[g]);                                                           \
+            else for (int k = 0; k < 32 / W; k++) store_##VT(scratch + (int64_t)(j + g) * 32 + k * W, acc[g][k]); \
+        }                                                                                                         \
     }
+
+// The 32 lanes of a sum reduced by halves — lane i += lane i + 16, then i + 8, 4, 2, 1 — in registers: the same
+// additions as reduce32 below, so every build and both paths give the same bits.
+typedef float v4f __attribute__((vector_size(16)));
+#define REDUCE8(v8) ({ v8f r8_ = (v8); v4f r4_ = __builtin_shufflevector(r8_, r8_, 0, 1, 2, 3)                       \
+                                              + __builtin_shufflevector(r8_, r8_, 4, 5, 6, 7);                     \
+                       float r2a_ = r4_[0] + r4_[2], r2b_ = r4_[1] + r4_[3]; r2a_ + r2b_; })
+#define REDUCE_v16f(a) ({ v16f h_ = (a)[0] + (a)[1];                                                               \
+                          REDUCE8(__builtin_shufflevector(h_, h_, 0, 1, 2, 3, 4, 5, 6, 7)                          \
+                                  + __builtin_shufflevector(h_, h_, 8, 9, 10, 11, 12, 13, 14, 15)); })
+#define REDUCE_v8f(a) REDUCE8(((a)[0] + (a)[2]) + ((a)[1] + (a)[3]))
 
 #define SDDMM_FN(NAME, ATTR, VT, W, G)                                                                           \
     ATTR static void NAME(const int32_t *rowPtr, const int64_t *off, const float *x, const float *dy,             \
-                          int64_t lddy, int64_t T, float *scratch, int64_t r0, int64_t r1) {                      \
+                          int64_t lddy, int64_t T, float *out, float *scratch, int64_t r0, int64_t r1) {          \
         for (int64_t c0 = 0; c0 < T; c0 += SDDMM_CHUNK) {                                                         \
             int64_t c1 = c0 + SDDMM_CHUNK < T ? c0 + SDDMM_CHUNK : T;                                             \
-            int first = c0 == 0;                                                                                  \
+            int first = c0 == 0, last = c1 == T;                                                                  \
             for (int64_t r = r0; r < r1; r++) {                                                                   \
                 const float *dyr = dy + r * lddy;                                                                 \
                 int32_t j = rowPtr[r], end = rowPtr[r + 1];                                                       \
@@ -153,7 +179,8 @@ void shears_train_rows(const int32_t *rowPtr, const int64_t *offsets, const floa
     }
 }
 
-// The 32 lanes of a sum, reduced by halves: the same tree on every build (plain adds, nothing to fuse).
+// The 32 lanes of a sum, reduced by halves: the tree REDUCE_v16f / REDUCE_v8f compute in registers (plain adds,
+// nothing to fuse), here for the row sums.
 static float reduce32(const float *lanes) {
     float a[32];
     memcpy(a, lanes, sizeof a);
@@ -172,12 +199,11 @@ void shears_train_sddmm(const int32_t *rowPtr, const int64_t *offsets, const flo
     }
     switch (shears_train_isa()) {
 #if defined(__x86_64__)
-    case 2: sddmm_avx512(rowPtr, offsets, x, dy, lddy, T, scratch, r0, r1); break;
-    case 1: sddmm_avx2(rowPtr, offsets, x, dy, lddy, T, scratch, r0, r1); break;
+    case 2: sddmm_avx512(rowPtr, offsets, x, dy, lddy, T, out, scratch, r0, r1); break;
+    case 1: sddmm_avx2(rowPtr, offsets, x, dy, lddy, T, out, scratch, r0, r1); break;
 #endif
-    default: sddmm_portable(rowPtr, offsets, x, dy, lddy, T, scratch, r0, r1);
+    default: sddmm_portable(rowPtr, offsets, x, dy, lddy, T, out, scratch, r0, r1);
     }
-    for (int32_t j = j0; j < j1; j++) out[j] = reduce32(scratch + (int64_t)j * 32);
 }
 
 void shears_train_row_sums(const float *x, int64_t ldx, int64_t rows, int64_t T, float *out) {

@@ -29,8 +29,10 @@ public struct SparseTrainingDecision: Sendable {
 ///
 /// When to call it: whenever the mask changes and has been applied to the weights — at every pruning event (an
 /// S-Cyc cycle start after pruning and rewinding, an APP megabatch, a GMP step) and, for gRDA, once its support
-/// has been stable for a while (the form assumes entries outside it stay 0, which gRDA does not promise: release
-/// the forms whenever the support may grow). Between calls the forms survive every optimizer step.
+/// has been stable for a while, with `weightGradient: .dense` (gRDA's accumulator needs the gradient at pruned
+/// entries; the forward and the backward to the input are exact while they stay 0). A form assumes the entries
+/// outside it are 0: when gRDA brings one back, call `prepare` again before the next forward. Between calls the
+/// forms survive every optimizer step.
 /// Training results equal the dense masked path to float rounding (the sums run in another order), and are
 /// bit-identical across thread counts, so exact resume holds as long as `prepare` makes the same decisions; with
 /// `auto` they come from timings, so a resumed run re-decides and may differ in the last bits from the
@@ -40,10 +42,12 @@ public enum SparseTraining {
     /// Times (for `auto`) and attaches the sparse training forms; returns one decision per weight in the order the
     /// forward uses them. `masks` maps parameter names to 0/1 tensors (a `Mask`'s `tensors`); without it every
     /// linear / conv weight's own nonzeros are its structure. Runs one traced forward in the inference phase (batch
-    /// statistics untouched); gradients the model holds are restored after timing.
+    /// statistics untouched); gradients the model holds are restored after timing. `weightGradient: .dense` keeps
+    /// the dense weight gradient (gRDA: see `SparseTrainingWeight.WeightGradient`).
     @discardableResult
     public static func prepare(model: any Layer, masks: [String: Tensor]? = nil, batchSize: Int, inputShape: [Int],
-                               mode: SparseKernelMode = .auto, repetitions: Int = 3, seed: UInt64 = 0) -> [SparseTrainingDecision] {
+                               mode: SparseKernelMode = .auto, weightGradient: SparseTrainingWeight.WeightGradient = .keptEntries,
+                               repetitions: Int = 3, seed: UInt64 = 0) -> [SparseTrainingDecision] {
         release(model)
         let names = Dictionary(model.namedParameters.map { (ObjectIdentifier($0.1), $0.0) }, uniquingKeysWith: { a, _ in a })
         let uses = traceTrainingUses(model, batchSize: max(1, batchSize), inputShape: inputShape)
@@ -59,7 +63,7 @@ public enum SparseTraining {
                                                         denseMicroseconds: nil, sparseMicroseconds: nil, chosen: false))
                 continue
             }
-            let form = SparseTrainingWeight(keep: keep)
+            let form = SparseTrainingWeight(keep: keep, weightGradient: weightGradient)
             var times: (dense: Double, sparse: Double)?
             if mode == .auto { times = time(use, form: form, repetitions: max(1, repetitions), generator: &g) }
             let chosen = mode == .on || times!.sparse < times!.dense
@@ -73,11 +77,12 @@ public enum SparseTraining {
 
     /// Attaches the forms of `decisions` that were chosen (from `masks`, or the weights' nonzeros) without timing:
     /// how a resumed run re-applies the decisions of the run it continues.
-    public static func attach(model: any Layer, masks: [String: Tensor]? = nil, chosen: Set<String>) {
+    public static func attach(model: any Layer, masks: [String: Tensor]? = nil, chosen: Set<String>,
+                              weightGradient: SparseTrainingWeight.WeightGradient = .keptEntries) {
         release(model)
         for (name, p) in model.namedParameters where chosen.contains(name) && (p.value.rank == 2 || p.value.rank == 4) {
             let keep = masks == nil ? p.value : masks![name]
-            if let keep, keep.shape == p.value.shape { p.trainingForm = SparseTrainingWeight(keep: keep) }
+            if let keep, keep.shape == p.value.shape { p.trainingForm = SparseTrainingWeight(keep: keep, weightGradient: weightGradient) }
         }
     }
 

@@ -87,6 +87,7 @@ final class SparseTrainingKernelTests: XCTestCase {
         ([2, 6, 6, 6], [4, 6, 1, 1], 1, 0, true),        // 1×1
         ([2, 5, 9, 8], [4, 5, 5, 5], 2, 2, true),        // 5×5 stride 2
         ([4, 16, 16, 16], [16, 16, 3, 3], 1, 1, true),   // a ResNet-20 layer shape, products split over threads
+        ([8, 4, 16, 16], [6, 4, 3, 3], 1, 1, true),      // 2,592 positions: the weight gradient in two chunks
     ]
 
     func testSparseTrainingConvEqualsDenseMasked() {
@@ -129,10 +130,10 @@ final class SparseTrainingKernelTests: XCTestCase {
     /// bits on one and two threads, and on the AVX-512 and AVX2 builds (same lanes, both fused).
     func testResultsAreBitIdenticalAcrossThreadsAndVectorBuilds() {
         var g = Generator(seed: 8104)
-        let (xs, ws) = ([4, 16, 16, 16], [16, 16, 3, 3])
+        let (xs, ws) = ([8, 16, 16, 16], [16, 16, 3, 3])   // 2,592 positions: two chunks of the weight gradient
         let x = randomTensor(xs, &g).in(.channelsLast), w = randomTensor(ws, &g), m = mask(ws, sparsity: 0.8, &g)
         let xl = randomTensor([64, 300], &g), wl = randomTensor([100, 300], &g), ml = mask([100, 300], sparsity: 0.9, &g)
-        let r = Tensor.uniform([4, 16, 16, 16], low: -1, high: 1, generator: &g), rl = Tensor.uniform([64, 100], low: -1, high: 1, generator: &g)
+        let r = Tensor.uniform([8, 16, 16, 16], low: -1, high: 1, generator: &g), rl = Tensor.uniform([64, 100], low: -1, high: 1, generator: &g)
         func run() -> [[Float]] {
             let (c, _) = step(x: x, xNeedsGrad: true, w: multiplied(w, m), b: nil, r: r, form: SparseTrainingWeight(keep: m)) {
                 conv2d($0, weight: $1, bias: $2, stride: 1, padding: 1)
@@ -149,6 +150,26 @@ final class SparseTrainingKernelTests: XCTestCase {
         if SparseTrainingKernelBuild.level == 2 {
             SparseTrainingKernelBuild.limit(1)
             XCTAssertEqual(run(), one, "the AVX2 build gives the AVX-512 build's bits")
+        }
+    }
+
+    /// `.dense` weight gradient (gRDA): sparse forward and input gradient, the full dense weight gradient.
+    func testDenseWeightGradientOptionGivesTheUnmaskedGradient() {
+        var g = Generator(seed: 8109)
+        let ops: [(String, [Int], [Int], (Variable, Variable, Variable?) -> Variable)] = [
+            ("linear", [20, 30], [12, 30], { linear($0, weight: $1, bias: $2) }),
+            ("conv", [3, 4, 9, 7], [6, 4, 3, 3], { conv2d($0, weight: $1, bias: $2, stride: 2, padding: 1) }),
+        ]
+        for (label, xs, ws, op) in ops {
+            let m = mask(ws, sparsity: 0.8, &g)
+            let x = xs.count == 4 ? randomTensor(xs, &g).in(.channelsLast) : randomTensor(xs, &g)
+            let w = multiplied(randomTensor(ws, &g), m), b = randomTensor([ws[0]], &g)
+            let (dense, r) = step(x: x, xNeedsGrad: true, w: w, b: b, r: nil, form: nil, op: op)
+            let (sparse, _) = step(x: x, xNeedsGrad: true, w: w, b: b, r: r, form: SparseTrainingWeight(keep: m, weightGradient: .dense), op: op)
+            assertSameValues(sparse.y, dense.y, tolerance: 1e-5, "\(label): forward")
+            assertSameValues(sparse.gx!, dense.gx!, tolerance: 1e-5, "\(label): input gradient")
+            assertSameValues(sparse.gw, dense.gw, tolerance: 1e-5, "\(label): the dense weight gradient, pruned entries included")
+            XCTAssertTrue(zip(sparse.gw.scalars, m.scalars).contains { $1 == 0 && $0 != 0 }, "\(label): nonzero at pruned entries")
         }
     }
 

@@ -29,8 +29,11 @@ public func sparseTrainingConv2d(_ x: Variable, weight: Variable, bias: Variable
         let gyPlanes = Tensor(uninitializedShape: [margin + geo.o * geo.t])
         withExtendedLifetime(gy) { geo.readOutputGradient(gy.storage.pointer, into: gyPlanes.storage.pointer + margin) }
         let g = UnsafePointer(gyPlanes.storage.pointer + margin)
-        let gw = trainWeightGradient(rowPtr: form.rowPtr, offsets: off, rows: geo.o, x: planes.storage.pointer,
-                                     dy: g, lddy: geo.t, positions: geo.t)
+        let gw = form.weightGradient == .dense
+            ? ConvPlan.plan(input: x.shape, weight: weight.shape, bias: false, stride: s, padding: p)
+                .backwardWeights(x: xin, gy: gy, weightShape: weight.shape).0
+            : form.denseGradient(trainWeightGradient(rowPtr: form.rowPtr, offsets: off, rows: geo.o, x: planes.storage.pointer,
+                                                     dy: g, lddy: geo.t, positions: geo.t))
         var gb: Tensor?
         if bias != nil {
             let b = Tensor(uninitializedShape: [geo.o])
@@ -50,7 +53,7 @@ public func sparseTrainingConv2d(_ x: Variable, weight: Variable, bias: Variable
             gx = t
         }
         withExtendedLifetime(gyPlanes) {}
-        return bias == nil ? [gx, form.denseGradient(gw)] : [gx, form.denseGradient(gw), gb]
+        return bias == nil ? [gx, gw] : [gx, gw, gb]
     }
 }
 

@@ -122,8 +122,15 @@ public func sparseTrainingLinear(_ x: Variable, weight: Variable, bias: Variable
         let gy = gyAny.contiguous()
         let gyt = Tensor(uninitializedShape: [outF * tp])
         transposePadded(gy.storage.pointer, rows: n, cols: outF, into: gyt.storage.pointer, padTo: tp)
-        let gw = trainWeightGradient(rowPtr: form.rowPtr, offsets: off, rows: outF, x: xt.storage.pointer,
-                                     dy: gyt.storage.pointer, lddy: tp, positions: tp)
+        let gw: Tensor
+        if form.weightGradient == .dense {
+            let t = Tensor(uninitializedShape: [outF, inF])
+            sgemm(transA: true, transB: false, m: outF, n: inF, k: n, a: gy.storage.pointer, b: xc.storage.pointer, c: t.storage.pointer)
+            gw = t
+        } else {
+            gw = form.denseGradient(trainWeightGradient(rowPtr: form.rowPtr, offsets: off, rows: outF, x: xt.storage.pointer,
+                                                        dy: gyt.storage.pointer, lddy: tp, positions: tp))
+        }
         var gx: Tensor?
         if needX {
             let offT = form.offsets("linearT \(tp)") {
@@ -137,7 +144,7 @@ public func sparseTrainingLinear(_ x: Variable, weight: Variable, bias: Variable
             shears_transpose(gxt.storage.pointer, Int64(tp), t.storage.pointer, Int64(inF), Int64(inF), Int64(n), nil)
             gx = t
         }
-        return bias == nil ? [gx, form.denseGradient(gw)] : [gx, form.denseGradient(gw), gy.sumRows()]
+        return bias == nil ? [gx, gw] : [gx, gw, gy.sumRows()]
     }
 }
 

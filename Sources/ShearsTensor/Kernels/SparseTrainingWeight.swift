@@ -13,8 +13,18 @@ import Foundation
 /// weight. What the form does assume is that the entries outside the structure are 0 (MaskedOptimizer keeps
 /// them so): the sparse product ignores them, and their gradient is reported as 0, the masked gradient.
 public final class SparseTrainingWeight: @unchecked Sendable {
+    /// Where the weight gradient is formed.
+    public enum WeightGradient: String, Sendable {
+        /// Only at the kept entries, 0 elsewhere (the masked gradient; fixed-mask training: IMP, APP, GMP).
+        case keptEntries
+        /// Everywhere, by the dense kernel (for gRDA, whose accumulator needs the gradient at pruned entries to
+        /// decide whether they come back: the forward and the backward to the input stay sparse and exact while
+        /// the entries outside the structure are 0).
+        case dense
+    }
     /// The dense weight's shape: [out, in] or [O, C, KH, KW].
     public let weightShape: [Int]
+    public let weightGradient: WeightGradient
     /// Rows (out or O) and columns (in or C·KH·KW) of the weight viewed as a matrix.
     public let rows: Int
     public let cols: Int
@@ -34,7 +44,8 @@ public final class SparseTrainingWeight: @unchecked Sendable {
     private var gradientBuffer: Tensor?
 
     /// The structure of `keep`'s nonzero entries (a 0/1 mask or the pruned weight itself).
-    public init(keep: Tensor) {
+    public init(keep: Tensor, weightGradient: WeightGradient = .keptEntries) {
+        self.weightGradient = weightGradient
         precondition(keep.rank == 2 || keep.rank == 4,
                      "SparseTrainingWeight: needs a linear [out, in] or conv [O, C, KH, KW] shape, got \(keep.shape)")
         let csr = CSRMatrix(keep)
