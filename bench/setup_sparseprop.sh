@@ -14,7 +14,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 log() { echo "[setup_sparseprop] $*" >&2; }
 
 PY="$(TORCH_NO_FALLBACK=1 bash "$HERE/setup_torch.sh" pypi | tail -n 1)"
-if "$PY" -c 'import sparseprop.backend' >/dev/null 2>&1; then
+if "$PY" -c 'import torch; from sparseprop import backend' >/dev/null 2>&1; then
     log "sparseprop already installed for $PY."
 else
     log "Installing sparseprop (compiles its extension against torch; a few minutes) ..."

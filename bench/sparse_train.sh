@@ -12,7 +12,7 @@ OUT="$(mktemp)"
 SHEARS=.build/release/shears
 [ -x "$SHEARS" ] || { echo "bench: build first: swift build -c release" >&2; exit 1; }
 PY="${SPARSEPROP_PYTHON:-bench/.venv/bin/python}"
-if ! [ -x "$PY" ] || ! "$PY" -c "import sparseprop.backend" 2>/dev/null; then
+if ! [ -x "$PY" ] || ! "$PY" -c "import torch; from sparseprop import backend" 2>/dev/null; then
     echo "bench: no SparseProp (bash bench/setup_sparseprop.sh); measuring Shears alone" >&2
     PY=""
 fi

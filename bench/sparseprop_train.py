@@ -9,7 +9,7 @@ mask), in three variants measured in interleaved rounds:
                  by sparseprop.modules.sparsify_conv2d_auto on the layer's input shape);
   sparseprop_auto sparseprop.utils.swap_modules_with_sparse: swapped only where >= 80 % sparse and faster.
 
-Each step: forward -> cross-entropy (mean) -> zero_grad -> backward -> SGD(momentum 0.9, weight decay 5e-4),
+Each step: forward -> cross-entropy (mean) -> zero_grad -> backward -> SGD(lr 0.01, momentum 0.9, weight decay 5e-4),
 on one fixed synthetic batch. Prints one JSON line on stdout; details go to stderr. Use the interpreter that
 bench/setup_sparseprop.sh prints.
 """
@@ -146,7 +146,7 @@ def main():
     variants["dense_masked"] = (dense, masks)
     variants["sparseprop"] = (swap_all(copy.deepcopy(base), shape), {})
     variants["sparseprop_auto"] = (swap_modules_with_sparse(copy.deepcopy(base), shape, verbose=False), {})
-    optims = {k: torch.optim.SGD(m.parameters(), lr=0.01 if ARGS.model == "mlp" else 0.1, momentum=0.9,
+    optims = {k: torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9,
                                  weight_decay=5e-4) for k, (m, _) in variants.items()}
 
     def step(k):

@@ -86,6 +86,21 @@ public enum SparseTraining {
         }
     }
 
+    /// Drops the forms of weights that now hold nonzeros outside their structure (gRDA brought pruned entries
+    /// back) and returns their names; call it after every gRDA step while forms are attached (one pass over each
+    /// such weight, less than gRDA's own dense update), and `prepare` again when it returns names.
+    @discardableResult
+    public static func releaseStale(_ model: any Layer) -> [String] {
+        var stale: [String] = []
+        for (name, p) in model.namedParameters {
+            if let f = p.trainingForm, !f.holdsOnlyKeptEntries(p.value) {
+                p.trainingForm = nil
+                stale.append(name)
+            }
+        }
+        return stale
+    }
+
     /// Drops every sparse training form attached to `model`'s parameters (the dense kernels run again).
     public static func release(_ model: any Layer) {
         for (_, p) in model.namedParameters { p.trainingForm = nil }

@@ -197,7 +197,9 @@ extension BenchTrain {
             let (net, inputShape) = makeNet(&g)
             shape = inputShape
             mask = try pruneLayerwise(net, sparsity)
-            var optimizer = MaskedOptimizer(SGD(learningRate: model == .mlp ? 0.01 : 0.1, momentum: 0.9, weightDecay: 5e-4), mask: mask)
+            // lr 0.01 for every model: at 0.1 on one fixed batch VGG-16's trajectory is chaotic enough that the
+            // float rounding of two summation orders grows past any useful loss check within three steps.
+            var optimizer = MaskedOptimizer(SGD(learningRate: 0.01, momentum: 0.9, weightDecay: 5e-4), mask: mask)
             optimizer.sparseUpdate = sparse
             let side = Side(net: net, optimizer: optimizer)
             if sparse {
@@ -216,6 +218,9 @@ extension BenchTrain {
             side.optimizer.step(side.net.namedParameters)
             side.loss = loss.value.scalar
         }
+        // The first step starts from the same weights: its losses must agree to rounding (the forward).
+        for side in sides { step(side) }
+        try checkLosses(sides[0].loss, sides[1].loss, tolerance: 1e-4, when: "first step")
         for side in sides { for _ in 0..<warmup { step(side) } }
         var ratios: [Double] = []
         for _ in 0..<rounds {
@@ -226,16 +231,17 @@ extension BenchTrain {
             }
             ratios.append(sides[0].seconds.last! / sides[1].seconds.last!)
         }
-        try checkLosses(sides[0].loss, sides[1].loss)
+        try checkLosses(sides[0].loss, sides[1].loss, tolerance: 1e-2, when: "last step")
         for d in sides[1].decisions { log(d) }
         printSparseJSON(sides, ratios: ratios, density: mask.density)
     }
 
-    /// Both sides ran the same steps; after warm-up and every round their losses differ only by rounding.
-    func checkLosses(_ dense: Float, _ sparse: Float) throws {
+    /// Both sides ran the same steps, so their losses differ only by the rounding of two summation orders: to
+    /// `tolerance` relative at the first step, and (grown over the steps) at the last.
+    func checkLosses(_ dense: Float, _ sparse: Float, tolerance: Float, when: String) throws {
         guard dense.isFinite && sparse.isFinite else { throw ValidationError("training diverged: the losses became \(dense) (dense-masked) and \(sparse) (sparse)") }
-        guard abs(dense - sparse) <= 1e-3 * max(1, abs(dense)) else {
-            throw ValidationError("bench train: the sparse steps' loss \(sparse) differs from the dense-masked steps' \(dense) by more than 1e-3 relative; the sparse kernels disagree with the dense ones")
+        guard abs(dense - sparse) <= tolerance * max(1, abs(dense)) else {
+            throw ValidationError("bench train: at the \(when) the sparse loss \(sparse) differs from the dense-masked loss \(dense) by more than \(tolerance) relative; the sparse kernels disagree with the dense ones")
         }
     }
 

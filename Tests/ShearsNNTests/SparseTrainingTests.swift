@@ -98,6 +98,13 @@ final class SparseTrainingTests: XCTestCase {
         SparseTraining.attach(model: net, masks: masks, chosen: ["fc1.weight", "fc3.weight"])
         XCTAssertNotNil(weights[0].1.trainingForm, "attach re-applies a decision")
         XCTAssertNil(weights[2].1.trainingForm, "but not to a weight without a mask")
+        XCTAssertEqual(SparseTraining.releaseStale(net), [], "nothing grew back")
+        let fc1 = weights[0].1
+        let pruned = masks["fc1.weight"]!.scalars.firstIndex(of: 0)!
+        fc1.value.withUnsafeMutableBufferPointer { $0[pruned] = 0.5 }   // as gRDA may bring an entry back
+        XCTAssertEqual(SparseTraining.releaseStale(net), ["fc1.weight"], "a weight that grew outside its structure is released")
+        XCTAssertNil(fc1.trainingForm)
+        SparseTraining.attach(model: net, masks: masks, chosen: ["fc1.weight"])
         SparseTraining.release(net)
         XCTAssertTrue(weights.allSatisfy { $0.1.trainingForm == nil }, "release drops every form")
     }

@@ -88,6 +88,8 @@ final class SparseTrainingKernelTests: XCTestCase {
         ([2, 5, 9, 8], [4, 5, 5, 5], 2, 2, true),        // 5×5 stride 2
         ([4, 16, 16, 16], [16, 16, 3, 3], 1, 1, true),   // a ResNet-20 layer shape, products split over threads
         ([8, 4, 16, 16], [6, 4, 3, 3], 1, 1, true),      // 2,592 positions: the weight gradient in two chunks
+        ([3, 40, 2, 2], [48, 40, 3, 3], 1, 1, true),     // VGG's last block: 2×2 images in 4×4 planes
+        ([3, 24, 4, 4], [40, 24, 3, 3], 1, 1, true),
     ]
 
     func testSparseTrainingConvEqualsDenseMasked() {

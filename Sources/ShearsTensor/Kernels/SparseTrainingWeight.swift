@@ -61,6 +61,24 @@ public final class SparseTrainingWeight: @unchecked Sendable {
     /// Fraction of entries outside the structure.
     public var sparsity: Double { rows * cols == 0 ? 0 : 1 - Double(nonzeros) / Double(rows * cols) }
 
+    /// Whether every entry of `w` outside the structure is 0 (what the form assumes; one pass over `w`). gRDA can
+    /// bring pruned entries back; `SparseTraining.releaseStale` uses this after its steps.
+    public func holdsOnlyKeptEntries(_ w: Tensor) -> Bool {
+        guard w.shape == weightShape else { return false }
+        let wc = w.contiguous()
+        return wc.withUnsafeBufferPointer { b in
+            for r in 0..<rows {
+                var j = Int(rowPtr[r])
+                let end = Int(rowPtr[r + 1])
+                for c in 0..<cols {
+                    if j < end && Int(colIdx[j]) == c { j += 1; continue }
+                    if b[r * cols + c] != 0 { return false }
+                }
+            }
+            return true
+        }
+    }
+
     /// The row of CSR entry j, for every j (used to build the transposed offsets).
     var rowOfEntry: [Int32] {
         var out = [Int32](repeating: 0, count: nonzeros)
