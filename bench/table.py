@@ -45,7 +45,8 @@ for model, batch in sorted({(r["model"], r["batch_size"]) for r in rows}):
 
 if conv:
     c = conv[-1]
-    print(f"\nResNet-20 convolutions (forward + both backward passes, oneDNN jit:avx2, NHWC): "
-          f"{c['conv_gflops']} GFLOP/s = {100 * c['conv_fraction_of_sgemm_peak']:.0f}% of this machine's sgemm peak "
-          f"({c['sgemm_peak_gflops']} GFLOP/s, OpenBLAS 1024³ on the same threads, same binary); convolutions take "
+    print(f"\nResNet-20 convolutions (forward + both backward passes, oneDNN, NHWC): "
+          f"{c['conv_gflops']} GFLOP/s = {100 * c['conv_fraction_of_fma_peak']:.0f}% of this CPU's FMA peak "
+          f"({c['fma_peak_gflops']} GFLOP/s, {c['fma_peak_kernel']}; OpenBLAS sgemm 1024³ reaches "
+          f"{c['openblas_sgemm_1024_gflops']} GFLOP/s); convolutions take "
           f"{100 * c['conv_share_of_step']:.0f}% of the training step.")

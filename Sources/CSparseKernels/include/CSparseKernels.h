@@ -25,4 +25,6 @@ int shears_sparse_uses_avx2(void);
 /// With on != 0, the portable versions run even where AVX2 is available (so that tests cover both builds).
 void shears_sparse_force_portable(int on);
 
+#include "CSparseTraining.h"
+
 #endif

@@ -32,6 +32,19 @@ public final class Variable {
             }
         }
     }
+    /// The fixed sparsity structure of this weight for training (`SparseTraining.prepare` in ShearsNN attaches it
+    /// where it measured faster). `linear` and `conv2d` use it in grad mode and out of it (unless an
+    /// `inferenceForm` takes precedence there). Unlike `inferenceForm` it survives writes to `value`: it holds no
+    /// values, only which entries are kept, and gathers them from `value` at every forward (see
+    /// `SparseTrainingWeight`). Entries outside it must stay 0 (MaskedOptimizer keeps them so).
+    public var trainingForm: SparseTrainingWeight? {
+        didSet {
+            if let f = trainingForm {
+                precondition(f.weightShape == value.shape,
+                             "Variable.trainingForm: structure of a \(f.weightShape) weight attached to a \(value.shape) value")
+            }
+        }
+    }
     /// The accumulated gradient ∂loss/∂value (leaves keep it until `zeroGrad`; interior nodes drop it).
     public var grad: Tensor?
     public let requiresGrad: Bool

@@ -3,7 +3,8 @@
 /// - x: [N, C, H, W], weight: [O, C, KH, KW] (OIHW), bias: [O] or nil. Output [N, O, OH, OW] in
 ///   channels-last memory, OH = (H + 2·padding − KH) / stride + 1.
 /// Forward and both backward passes run on oneDNN (Kernels/ConvKernel.swift). With grad mode off and a sparse
-/// `weight.inferenceForm` attached, the forward runs on the sparse kernel (Kernels/SparseKernels.swift).
+/// `weight.inferenceForm` attached, the forward runs on the sparse kernel (Kernels/SparseKernels.swift); with a
+/// `weight.trainingForm`, forward and backward run on the sparse training kernels (Kernels/SparseTrainingConv.swift).
 public func conv2d(_ x: Variable, weight: Variable, bias: Variable? = nil, stride: Int = 1, padding: Int = 0) -> Variable {
     let xs = x.shape, ws = weight.shape
     checkShape(xs.count == 4 && ws.count == 4 && xs[1] == ws[1], op: "conv2d", "input", xs, "weight", ws,
@@ -19,6 +20,9 @@ public func conv2d(_ x: Variable, weight: Variable, bias: Variable? = nil, strid
     if !GradMode.isEnabled, let form = weight.inferenceForm {   // no tape: the prepared sparse form may run
         return Variable(sparseConv2d(x.value, weight: form, bias: bias?.value, stride: stride, padding: padding),
                         op: "conv2d (sparse)", inputs: []) { _ in [] }
+    }
+    if let form = weight.trainingForm {   // fixed-structure sparse weight: sparse forward and backward
+        return sparseTrainingConv2d(x, weight: weight, bias: bias, stride: stride, padding: padding, form: form)
     }
     let plan = ConvPlan.plan(input: xs, weight: ws, bias: bias != nil, stride: stride, padding: padding)
     let xin = x.value.channelsLast()

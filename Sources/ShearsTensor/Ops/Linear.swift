@@ -3,7 +3,9 @@
 /// - x: [N, in], weight: [out, in], bias: [out] or nil → y: [N, out]. Products run on OpenBLAS sgemm.
 /// Backward: ∂x = ∂y · W, ∂W = ∂yᵀ · x, ∂b = Σ_rows ∂y.
 /// With grad mode off and a sparse `weight.inferenceForm` attached, the product runs on the sparse kernel
-/// instead (Kernels/SparseKernels.swift); nothing is taped then, so there is no backward to provide.
+/// instead (Kernels/SparseKernels.swift); nothing is taped then, so there is no backward to provide. With a
+/// `weight.trainingForm` attached, forward and backward run on the sparse training kernels
+/// (Kernels/SparseTrainingKernels.swift), the weight gradient formed at the kept entries only.
 public func linear(_ x: Variable, weight: Variable, bias: Variable? = nil) -> Variable {
     let xs = x.shape, ws = weight.shape
     checkShape(xs.count == 2 && ws.count == 2 && xs[1] == ws[1], op: "linear", "input", xs, "weight", ws,
@@ -14,6 +16,9 @@ public func linear(_ x: Variable, weight: Variable, bias: Variable? = nil) -> Va
     WeightUseRecorder.note("linear", x, weight, bias)
     if !GradMode.isEnabled, let form = weight.inferenceForm {   // no tape: the prepared sparse form may run
         return Variable(sparseLinear(x.value, weight: form, bias: bias?.value), op: "linear (sparse)", inputs: []) { _ in [] }
+    }
+    if let form = weight.trainingForm {   // fixed-structure sparse weight: sparse forward and backward
+        return sparseTrainingLinear(x, weight: weight, bias: bias, form: form)
     }
     let (n, inF, outF) = (xs[0], xs[1], ws[0])
     let xv = x.value, wv = weight.value

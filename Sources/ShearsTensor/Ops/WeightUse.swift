@@ -7,6 +7,8 @@ public struct WeightUse {
     public let bias: Variable?
     public let inputShape: [Int]
     public let inputFormat: MemoryFormat
+    /// Whether the input needs a gradient (false for a first layer; always false in a trace with grad mode off).
+    public let inputRequiresGrad: Bool
     /// 1 and 0 for `linear`.
     public let stride: Int
     public let padding: Int
@@ -30,6 +32,7 @@ public enum WeightUseRecorder {
     static func note(_ op: String, _ x: Variable, _ weight: Variable, _ bias: Variable?, stride: Int = 1, padding: Int = 0) {
         if let active {
             active(WeightUse(op: op, weight: weight, bias: bias, inputShape: x.shape, inputFormat: x.value.format,
+                                 inputRequiresGrad: x.requiresGrad,
                              stride: stride, padding: padding))
         }
     }
