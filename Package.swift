@@ -24,6 +24,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // ONNX's messages; the generated code is committed (scripts/gen_onnx_proto.sh), no build plugin.
+        .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
     ],
     targets: [
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL",
@@ -42,7 +44,10 @@ let package = Package(
                 .unsafeFlags(["-L\(openblasOpenMP)", "-Xlinker", "-rpath", "-Xlinker", openblasOpenMP,
                               "-Xlinker", "-l:libgomp.so.1"]),
             ]),
-        .target(name: "ShearsNN", dependencies: ["ShearsTensor"]),
+        // onnx.pb.swift, generated from onnx.proto (kept beside it) by scripts/gen_onnx_proto.sh.
+        .target(name: "ONNXProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+                path: "Sources/ONNXProto", exclude: ["onnx.proto"]),
+        .target(name: "ShearsNN", dependencies: ["ShearsTensor", "ONNXProto", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(name: "ShearsOptim", dependencies: ["ShearsTensor", "ShearsNN"]),
         .target(name: "ShearsData", dependencies: ["ShearsTensor", "CZlib"]),
         .target(name: "ShearsIO", dependencies: ["ShearsTensor", "ShearsNN"]),
@@ -54,7 +59,8 @@ let package = Package(
             dependencies: ["ShearsTensor", "ShearsNN", "ShearsOptim", "ShearsData", "ShearsIO", "ShearsExperiments",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "ShearsTensorTests", dependencies: ["ShearsTensor"]),
-        .testTarget(name: "ShearsNNTests", dependencies: ["ShearsNN", "ShearsOptim", "ShearsTensor", "ShearsPrune", "ShearsIO"]),
+        .testTarget(name: "ShearsNNTests", dependencies: ["ShearsNN", "ShearsOptim", "ShearsTensor", "ShearsPrune", "ShearsIO", "ONNXProto"],
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "ShearsOptimTests", dependencies: ["ShearsOptim", "ShearsNN", "ShearsTensor"]),
         .testTarget(name: "ShearsDataTests", dependencies: ["ShearsData", "ShearsTensor", "CZlib"]),
         .testTarget(name: "ShearsIOTests", dependencies: ["ShearsIO", "ShearsNN", "ShearsTensor"],
