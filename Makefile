@@ -17,7 +17,10 @@ demo: build
 	.build/release/shears train --model lenet300-100 --dataset mnist --epochs 20 --batch-size 60 \
 		--lr 0.02 --momentum 0.9 --weight-decay 1e-4 --schedule cosine --threads 2
 
+# The interoperability tests call ONNX's checker, ONNX Runtime and compressed-tensors from .venv-test
+# (scripts/setup_pyenv.sh: created once from PyPI, ≈ 7 minutes on 2 cores; a no-op afterwards).
 test: setup
+	@bash scripts/setup_pyenv.sh
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --disable-swift-testing
 

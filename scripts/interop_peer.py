@@ -54,8 +54,7 @@ def decompress(path, dense_path):
         d = decompressed[name]
         if d.dtype != t.dtype or list(d.shape) != list(t.shape):
             raise SystemExit(f"{name}: decompressed {d.dtype} {list(d.shape)}, dense {t.dtype} {list(t.shape)}")
-        a = d.contiguous().view(torch.uint8) if d.numel() else d
-        b = t.contiguous().view(torch.uint8) if t.numel() else t
+        a, b = d.contiguous().reshape(-1).view(torch.uint8), t.contiguous().reshape(-1).view(torch.uint8)
         if not torch.equal(a, b):
             raise SystemExit(f"{name}: decompressed bytes differ from the dense tensor's")
     compressed = sorted(k[: -len(".compressed")] + ".weight" for k in load_file(path) if k.endswith(".compressed"))

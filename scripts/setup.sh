@@ -3,7 +3,8 @@
 # apt-get when a package is missing. Needs root (or sudo) for apt.
 set -euo pipefail
 
-PACKAGES=(libdnnl-dev libopenblas-dev libopenblas-openmp-dev zlib1g-dev)
+# python3-venv: the interoperability tests' venv (scripts/setup_pyenv.sh).
+PACKAGES=(libdnnl-dev libopenblas-dev libopenblas-openmp-dev zlib1g-dev python3-venv)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -136,6 +136,20 @@ final class GraphModelTests: XCTestCase {
         }
     }
 
+    func testDropoutIsTheIdentity() throws {
+        var node = Onnx_NodeProto()
+        node.opType = "Dropout"
+        node.name = "/drop/Dropout"
+        node.input = ["input"]
+        node.output = ["y"]
+        let graph = try GraphModel(model: model(node), source: "drop.onnx")
+        var g = Generator(seed: 1)
+        let x = Tensor.normal([2, 3, 4, 4], generator: &g)
+        for phase in [LearningPhase.training, .inference] {
+            XCTAssertEqual(Context.with(phase) { graph(Variable(x)).value.scalars }, x.scalars)
+        }
+    }
+
     func testUnreadableFilesAreErrorsNamingTheFile() throws {
         let dir = try InteropPeer.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -158,7 +172,7 @@ final class GraphModelTests: XCTestCase {
         XCTAssertEqual(ModelName(rawValue: "onnx:nets/a.onnx")?.onnxPath, "nets/a.onnx")
         XCTAssertNil(ModelName(rawValue: "onnx:"))
         XCTAssertNil(ModelName(rawValue: "resnet21"))
-        XCTAssertEqual(ModelName.allCases.count, 15)
+        XCTAssertEqual(ModelName.allCases.count, 14)
         XCTAssertFalse(ModelName.allCases.contains { $0.onnxPath != nil })
         // The JSON of a zoo name is the same one string as before (run directories' config.json do not change).
         XCTAssertEqual(String(decoding: try JSONEncoder().encode([ModelName.lenet300100]), as: UTF8.self), "[\"lenet300-100\"]")

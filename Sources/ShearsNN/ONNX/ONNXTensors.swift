@@ -18,7 +18,7 @@ enum ONNXType {
 
 extension Onnx_TensorProto {
     /// A float32 initializer, `raw_data` little-endian as the ONNX spec fixes it (every zero kept).
-    init(name: String, float t: Tensor) {
+    public init(name: String, float t: Tensor) {
         self.init()
         self.name = name
         dims = t.shape.map(Int64.init)
@@ -28,7 +28,7 @@ extension Onnx_TensorProto {
     }
 
     /// An int64 initializer (a Reshape target).
-    init(name: String, int64 values: [Int64], dims: [Int]) {
+    public init(name: String, int64 values: [Int64], dims: [Int]) {
         self.init()
         self.name = name
         self.dims = dims.map(Int64.init)
@@ -55,7 +55,11 @@ extension Onnx_TensorProto {
         case ONNXType.float:
             if !rawData.isEmpty {
                 try check(rawData.count / 4)
-                return rawData.withUnsafeBytes { raw in (0..<n).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) } }
+                // raw_data is little-endian, as the host (x86-64, arm64): one copy, not a loop per element.
+                return [Float](unsafeUninitializedCapacity: n) { out, count in
+                    rawData.withUnsafeBytes { raw in UnsafeMutableRawBufferPointer(out).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[0..<(4 * n)])) }
+                    count = n
+                }
             }
             try check(floatData.count); return floatData
         case ONNXType.double:
@@ -98,13 +102,13 @@ extension Onnx_TensorProto {
 }
 
 extension Onnx_AttributeProto {
-    static func int(_ name: String, _ v: Int) -> Onnx_AttributeProto {
+    public static func int(_ name: String, _ v: Int) -> Onnx_AttributeProto {
         var a = Onnx_AttributeProto(); a.name = name; a.type = .int; a.i = Int64(v); return a
     }
-    static func ints(_ name: String, _ v: [Int]) -> Onnx_AttributeProto {
+    public static func ints(_ name: String, _ v: [Int]) -> Onnx_AttributeProto {
         var a = Onnx_AttributeProto(); a.name = name; a.type = .ints; a.ints = v.map(Int64.init); return a
     }
-    static func float(_ name: String, _ v: Float) -> Onnx_AttributeProto {
+    public static func float(_ name: String, _ v: Float) -> Onnx_AttributeProto {
         var a = Onnx_AttributeProto(); a.name = name; a.type = .float; a.f = v; return a
     }
 }
