@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ShearsIO
+import ShearsNN
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -26,8 +27,8 @@ struct Export: ParsableCommand {
         abstract: "Write a state dict dense, as bitmask + values, as CSR or as compressed-tensors, or the model as ONNX; --info describes one.",
         discussion: """
         shears export MODEL.safetensors --format dense|bitmask|csr|compressed-tensors --out FILE reads a state \
-        dict in any of these formats (or a plain safetensors file, e.g. RUN/model.safetensors) and writes it in \
-        --format. Only zero elements are dropped; every tensor comes back bit-identical. For bitmask and csr, F32 \
+        dict in any of these formats (or a plain safetensors file, e.g. RUN/model.safetensors; or an ONNX \
+        model's initializers, MODEL.onnx) and writes it in --format. Only zero elements are dropped; every tensor comes back bit-identical. For bitmask and csr, F32 \
         tensors whose encoding would be larger (biases, batch norm, dense layers) and non-F32 ones stay dense; \
         compressed-tensors compresses every F32 *.weight of rank ≥ 2 (the compressed-tensors package's \
         sparse-bitmask layout, which vLLM and Hugging Face load). One line per decision is printed, then the \
@@ -66,7 +67,7 @@ struct Export: ParsableCommand {
         guard !Self.sameFile(input, out) else {
             throw ValidationError("--out \(out) is the input file; exporting over the input is refused, choose another --out")
         }
-        try onnx.validate(format: format!)
+        try onnx.validate(format: format!, input: input)
     }
 
     func run() throws {
@@ -93,7 +94,7 @@ struct Export: ParsableCommand {
 
     /// Exports `input` to `out` in `format`; returns the lines to print (decisions, then sizes).
     static func export(_ input: String, as format: StateDictFormat, to out: String) throws -> [String] {
-        let (decoded, _) = try SparseStateDict.read(path: input)
+        let decoded = try readWeights(input)
         let (file, decisions) = try SparseStateDict.encode(decoded.tensors, metadata: decoded.metadata, as: format, path: out)
         var denseMeta = decoded.metadata
         denseMeta[SparseStateDict.formatKey] = StateDictFormat.dense.rawValue
@@ -129,6 +130,19 @@ struct Export: ParsableCommand {
                               floatCount == 0 ? 0 : 100 * Double(zeroCount) / Double(floatCount))
                      + "(zeros among \(grouped(floatCount)) float elements); wrote \(out)")
         return lines
+    }
+
+    /// The tensors and metadata of `input`: a state dict in any format, or an ONNX model's initializers (its
+    /// parameters and batch-norm statistics under their names, with its `shears.*` metadata_props).
+    static func readWeights(_ input: String) throws -> (tensors: [String: RawTensor], metadata: [String: String]) {
+        guard input.hasSuffix(".onnx") else {
+            let (decoded, _) = try SparseStateDict.read(path: input)
+            return (decoded.tensors, decoded.metadata)
+        }
+        let graph = try GraphModel(contentsOf: input)
+        var tensors: [String: RawTensor] = [:]
+        for (name, v) in graph.stateDict { tensors[name] = try RawTensor(v.value, name: name, path: input) }
+        return (tensors, graph.metadata.filter { $0.key.hasPrefix("shears.") }.merging(["format": "pt"]) { a, _ in a })
     }
 
     /// The group a decision is reported in: the format, or why the tensor stayed dense.

@@ -17,14 +17,19 @@ struct ONNXExportFlags: ParsableArguments {
     @Option(help: "With --format onnx: per-channel input std, comma-separated (default: the state dict's shears.std metadata).")
     var std: String?
 
-    func validate(format: ExportFormat) throws {
+    /// --model, or for an ONNX input the graph itself (`onnx:INPUT`).
+    func resolvedModel(input: String) -> ModelName? { model ?? (input.hasSuffix(".onnx") ? ModelName(onnxPath: input) : nil) }
+
+    func validate(format: ExportFormat, input: String) throws {
         guard format == .onnx else {
             let given = [("--model", model != nil), ("--input-shape", inputShape != nil), ("--classes", classes != nil),
                          ("--mean", mean != nil), ("--std", std != nil)].filter(\.1).map(\.0)
             if !given.isEmpty { throw ValidationError("\(given.joined(separator: ", ")) only apply to --format onnx") }
             return
         }
-        guard let model else { throw ValidationError("--format onnx needs --model: the model the state dict belongs to (e.g. resnet20)") }
+        guard let model = resolvedModel(input: input) else {
+            throw ValidationError("--format onnx needs --model: the model the state dict belongs to (e.g. resnet20)")
+        }
         let shape = try parsedInputShape(model)
         if let classes, classes < 1 { throw ValidationError("--classes must be at least 1, got \(classes)") }
         for (flag, text) in [("--mean", mean), ("--std", std)] {
@@ -59,11 +64,15 @@ struct ONNXExportFlags: ParsableArguments {
 
     /// Writes `input`'s weights in model `--model` as ONNX to `out`; returns the lines to print.
     func export(_ input: String, to out: String) throws -> [String] {
-        let name = model!
-        let (decoded, info) = try SparseStateDict.read(path: input)
-        let file = decoded.floatFile
+        let name = resolvedModel(input: input)!
+        let weights = try Export.readWeights(input)
+        let decoded = (tensors: weights.tensors, metadata: weights.metadata)
+        let file = SafetensorsRawFile(tensors: weights.tensors, metadata: weights.metadata.filter { !SparseStateDict.isLayoutKey($0.key) }).floatFile
         let net = try build(name, file: file)
         try loadStateDict(net.model, from: file, source: input)
+        let floats = weights.tensors.values.filter { $0.dtype == .F32 }
+        let zeros = floats.reduce(0) { $0 + $1.float32Bits.filter { $0 & 0x7FFF_FFFF == 0 }.count }
+        let sparsity = Double(zeros) / Double(max(1, floats.reduce(0) { $0 + $1.count }))
         var metadata = ["shears.model": name.rawValue, "shears.source": URL(fileURLWithPath: input).lastPathComponent]
         for (flag, key, text) in [("--mean", ONNXExport.meanKey, mean), ("--std", ONNXExport.stdKey, std)] {
             guard let text = text ?? decoded.metadata[key] else { continue }
@@ -77,7 +86,7 @@ struct ONNXExportFlags: ParsableArguments {
         return ["\(name.rawValue): \(proto.graph.node.count) nodes, \(proto.graph.initializer.count) initializers, "
                 + "input [batch, \(net.inputShape.map(String.init).joined(separator: ", "))], output [batch, \(net.classes)], "
                 + "opset \(ONNXExport.opset)" + (metadata[ONNXExport.meanKey] == nil ? ", no normalisation recorded" : ", normalisation in metadata_props"),
-                String(format: "sparsity %.1f%% kept as zeros; ", 100 * info.sparsity) + "\(bytes) bytes; wrote \(out)"]
+                String(format: "sparsity %.1f%% kept as zeros; ", 100 * sparsity) + "\(bytes) bytes; wrote \(out)"]
     }
 
     /// The model with its input shape and class count: from the flags, the state dict (classes) or the ONNX file.
