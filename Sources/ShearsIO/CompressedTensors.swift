@@ -50,13 +50,14 @@ public enum CompressedTensors {
             for k in 0..<d0 { offsets[k * stride + i] = running; running += counts[k * stride + i] }
         }
         let lead = Array(t.shape.dropLast())
-        return ["compressed": RawTensor(dtype: .F32, shape: [values.count], bytes: values.flatMap(littleEndianBytes)),
+        return ["compressed": RawTensor(dtype: .F32, shape: [values.count], bytes: littleEndianBytes(values)),
                 "bitmask": RawTensor(dtype: .U8, shape: lead + [width], bytes: mask),
                 "shape": RawTensor(integers: t.shape.map(Int64.init), dtype: .I64, shape: [t.shape.count]),
                 "row_offsets": RawTensor(integers: offsets, dtype: .I64, shape: lead)]
     }
 
-    static func littleEndianBytes(_ v: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: v >> (8 * $0)) } }
+    /// The bytes of `bits` as safetensors stores them (little-endian, as the host: x86-64, arm64).
+    static func littleEndianBytes(_ bits: [UInt32]) -> [UInt8] { bits.withUnsafeBytes { Array($0) } }
 
     /// Encodes `tensors` in the layout; returns the file and one decision per tensor (name order).
     public static func encode(_ tensors: [String: RawTensor], metadata: [String: String], path: String) throws
@@ -160,6 +161,6 @@ public enum CompressedTensors {
         var bits = [UInt32](repeating: 0, count: rows * c)
         var k = 0
         for r in 0..<rows { for j in 0..<c where mask.bytes[r * width + j / 8] & (1 << UInt8(j % 8)) != 0 { bits[r * c + j] = v[k]; k += 1 } }
-        return RawTensor(dtype: .F32, shape: shape, bytes: bits.flatMap(littleEndianBytes))
+        return RawTensor(dtype: .F32, shape: shape, bytes: littleEndianBytes(bits))
     }
 }

@@ -85,3 +85,21 @@ final class ExportInteropCommandTests: CommandTestCase {
         XCTAssertEqual(graph.metadata["shears.std"], "0.5")
     }
 }
+
+/// `--model onnx:PATH` through a training command: the run trains the imported graph (its weights from the file).
+final class ONNXModelTrainingTests: CommandTestCase {
+    func testTrainAcceptsAnONNXModel() throws {
+        let dir = scratch.appendingPathComponent("prune").path
+        try run(["prune", "iterative", "--dataset", "synthetic", "--iterations", "2", "--eval-every", "2it", "--cycles", "1",
+                 "--rate", "0.5", "--threads", "1", "--prefetch", "0", "--out", dir])
+        let onnx = scratch.appendingPathComponent("lenet.onnx").path
+        try run(["export", dir + "/run_0/model.safetensors", "--model", "lenet300-100", "--input-shape", "1,8,8", "--format", "onnx", "--out", onnx])
+        let train = scratch.appendingPathComponent("train").path
+        try run(["train", "--model", "onnx:\(onnx)", "--dataset", "synthetic", "--iterations", "3", "--eval-every", "3it",
+                 "--validation", "100", "--threads", "1", "--prefetch", "0", "--out", train])
+        let config = try String(contentsOfFile: train + "/config.json", encoding: .utf8)
+        XCTAssertTrue(config.contains("onnx:"), config)
+        let trained = try SafetensorsRawFile.read(path: train + "/model.safetensors").tensors
+        XCTAssertEqual(Set(trained.keys), ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias", "fc3.weight", "fc3.bias"])
+    }
+}

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# docs/interop.md's measurement: a PyTorch-exported ResNet-18 (torchvision layout, random weights, 64×64 input)
+# imported by Shears, run (dense and 90 % pruned, `shears bench infer`), exported back to ONNX and checked by
+# onnx.checker + ONNX Runtime against PyTorch's own output, and written as compressed-tensors and decompressed
+# by the compressed-tensors package bit for bit. Needs .venv-test (scripts/setup_pyenv.sh) and a built shears:
+#
+#   bash bench/interop_resnet18.sh [SHEARS_BINARY] [OUT_DIR]
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+SHEARS="${1:-$ROOT/.build/release/shears}"
+OUT="${2:-$ROOT/runs/interop-resnet18}"
+PY="${SHEARS_TEST_PYTHON:-$ROOT/.venv-test/bin/python}"
+mkdir -p "$OUT"
+t() { local s; s=$(date +%s.%N); "$@"; echo "  ($(echo "$(date +%s.%N) - $s" | bc) s: $*)" >&2; }
+
+echo "== PyTorch export (scripts/make_onnx_fixtures.py resnet18_tv)"
+t "$PY" "$ROOT/scripts/make_onnx_fixtures.py" "$OUT" resnet18_tv
+echo "== import: the graph's initializers as a state dict"
+t "$SHEARS" export "$OUT/resnet18_tv.onnx" --format dense --out "$OUT/r18.safetensors"
+echo "== run: dense vs 90 % pruned (layerwise magnitude) on the imported graph"
+t "$SHEARS" bench infer --model "onnx:$OUT/resnet18_tv.onnx" --sparsity 0.9 --batch-size 8 --iterations 5 --repetitions 2 --threads 2
+echo "== export back to ONNX, checked by onnx.checker and ONNX Runtime against PyTorch's output"
+t "$SHEARS" export "$OUT/r18.safetensors" --model "onnx:$OUT/resnet18_tv.onnx" --format onnx --out "$OUT/r18.back.onnx" \
+    --mean 0.485,0.456,0.406 --std 0.229,0.224,0.225
+t "$PY" "$ROOT/scripts/interop_peer.py" onnx "$OUT/r18.back.onnx" "$OUT/resnet18_tv.io.safetensors" "$OUT/r18.ort.safetensors" \
+    | "$PY" -c 'import json,sys; r=json.load(sys.stdin); print("opset", r["opset"], "input", r["input"], "metadata", r["metadata"])'
+"$PY" - "$OUT" <<'PY'
+import sys
+from safetensors.numpy import load_file
+out = sys.argv[1]
+ref = load_file(f"{out}/resnet18_tv.io.safetensors")["output"]
+ort = load_file(f"{out}/r18.ort.safetensors")["output"]
+diff = abs(ref - ort).max()
+print(f"max |ONNX Runtime(Shears' export) - PyTorch| = {diff:.3g} over {ref.size} logits")
+sys.exit(0 if diff <= 1e-4 * max(1.0, abs(ref).max()) else 1)
+PY
+echo "== compressed-tensors, decompressed by the package"
+t "$SHEARS" export "$OUT/r18.safetensors" --format compressed-tensors --out "$OUT/r18.ct.safetensors"
+t "$PY" "$ROOT/scripts/interop_peer.py" decompress "$OUT/r18.ct.safetensors" "$OUT/r18.safetensors"
