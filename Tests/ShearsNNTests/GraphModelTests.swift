@@ -136,6 +136,23 @@ final class GraphModelTests: XCTestCase {
         }
     }
 
+    func testFlatInputGraphTakesImages() throws {
+        var g = Generator(seed: 2)
+        let mlp = MLP(inputs: 16, hidden: [6], classes: 3, generator: &g)
+        let flat = try ONNXExport.model(mlp, inputShape: [16], classes: 3)     // input [batch, 16], as a PyTorch MLP
+        let graph = try GraphModel(model: flat, source: "mlp.onnx", inputShape: [1, 4, 4])
+        XCTAssertTrue(graph.flattensInput)
+        let x = Tensor.normal([2, 1, 4, 4], generator: &g)
+        let expected = mlp(Variable(x)).value
+        XCTAssertEqual(graph(Variable(x)).value.scalars, expected.scalars)
+        // Exported for image inputs, it starts with a Flatten and reads back as an image model.
+        let images = try ONNXExport.model(graph, inputShape: [1, 4, 4], classes: 3)
+        XCTAssertEqual(images.graph.node.first?.opType, "Flatten")
+        let back = try GraphModel(model: images, source: "back.onnx")
+        XCTAssertFalse(back.flattensInput)
+        XCTAssertEqual(back(Variable(x)).value.scalars, expected.scalars)
+    }
+
     func testDropoutIsTheIdentity() throws {
         var node = Onnx_NodeProto()
         node.opType = "Dropout"

@@ -28,6 +28,9 @@ public struct GraphModel: Layer {
     public let outputName: String
     /// The input shape the graph was checked for, [C, H, W] (or [F] for a flat input); no batch dimension.
     public let inputShape: [Int]
+    /// Whether the graph takes flat [batch, C·H·W] inputs while the data gives images [C, H, W] (a PyTorch MLP
+    /// exported on flattened inputs): the model flattens them first, and its export starts with a Flatten.
+    public let flattensInput: Bool
     /// The output shape for that input, without the batch dimension ([classes] for a classifier).
     public let outputShape: [Int]
     /// The file's `metadata_props` (`shears.mean` / `shears.std` when Shears or the data layer wrote them).
@@ -65,9 +68,11 @@ public struct GraphModel: Layer {
             throw ONNXError("\(source): expected one graph input (the images), found \(inputs.map(\.name))")
         }
         guard let output = graph.output.first else { throw ONNXError("\(source): the graph declares no output") }
-        let shape = try Self.inputShape(input, requested: requested, source: source)
+        let declared = input.type.tensorType.shape.dim.dropFirst().map { Int($0.dimValue) }
+        let flat = requested.map { r in r.count > 1 && declared.count == 1 && declared[0] == r.reduce(1, *) } ?? false
+        let shape = flat ? requested! : try Self.inputShape(input, requested: requested, source: source)
         var builder = try GraphBuilding(graph: graph, source: source)
-        builder.shapes[input.name] = [2] + shape
+        builder.shapes[input.name] = [2] + (flat ? [shape.reduce(1, *)] : shape)
         let steps = try builder.compileNodes(graph.node)
         guard let outShape = builder.shapes[output.name] else {
             throw ONNXError("\(source): no node produces the graph output \"\(output.name)\"")
@@ -76,6 +81,7 @@ public struct GraphModel: Layer {
         inputName = input.name
         outputName = output.name
         inputShape = shape
+        flattensInput = flat
         outputShape = Array(outShape.dropFirst())
         metadata = Dictionary(model.metadataProps.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
         self.steps = steps
@@ -106,7 +112,7 @@ public struct GraphModel: Layer {
 
     public func callAsFunction(_ x: Variable) -> Variable {
         var env = values
-        env[inputName] = x
+        env[inputName] = flattensInput && x.shape.count > 2 ? flatten(x) : x
         // Integer inputs (a Reshape target) are bound when compiled, so only variables are passed.
         for step in steps { env[step.output] = step.run(step.inputs.compactMap { env[$0] }) }
         return env[outputName]!

@@ -5,8 +5,9 @@ extension GraphModel: ONNXExportable {
     /// The imported graph again, node for node, with every float initializer's current value (trained, pruned)
     /// and the integer constants as they were. Names are the file's own, under `prefix` when nested.
     public func emitONNX(into g: ONNXGraphBuilder, input: String, prefix: String) throws -> String {
+        let source = flattensInput ? g.flatten(input, prefix) : input
         func rename(_ name: String) -> String {
-            if name == inputName { return input }
+            if name == inputName { return source }
             return name.isEmpty || prefix.isEmpty ? name : ONNXGraphBuilder.join(prefix, name)
         }
         for t in original.graph.initializer {
