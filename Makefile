@@ -1,7 +1,7 @@
 # Shears — the two entry points a fresh machine needs (see README):
 #   make demo   installs missing system packages, builds in release mode, runs the main job
-#   make test   installs missing system packages, builds and runs the test suite
-.PHONY: setup build demo test bench clean
+#   make test   installs missing system packages, builds and runs the test suite (and the Slurm sweep test)
+.PHONY: setup build demo test test-slurm bench clean
 
 SWIFT ?= swift
 
@@ -23,6 +23,11 @@ test: setup
 	@bash scripts/setup_pyenv.sh
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --disable-swift-testing
+	bash scripts/test_slurm_sweep.sh .build/debug/shears
+
+# The sweep against a real one-node Slurm on localhost (installs slurm-wlm and munge; needs root, as CI has).
+test-slurm:
+	bash scripts/test_slurm_sweep.sh .build/debug/shears
 
 # Swift and PyTorch measured in one run (see BENCHMARKS.md; needs bench/setup_torch.sh first).
 bench: build

@@ -24,6 +24,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         // ONNX's messages; the generated code is committed (scripts/gen_onnx_proto.sh), no build plugin.
         .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
     ],
@@ -33,6 +34,11 @@ let package = Package(
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS",
                        providers: [.apt(["libopenblas-openmp-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG", providers: [.apt(["libpng-dev"])]),
+        // libjpeg reports errors by longjmp, which Swift cannot catch: the decoder and encoder are a small C
+        // file that turns every error (and every corrupt-data warning) into a message.
+        .target(name: "CJPEG", path: "Sources/CJPEG", cSettings: [.unsafeFlags(["-O2"])],
+                linkerSettings: [.linkedLibrary("jpeg")]),
         // The sparse kernels' inner loop, in C so that it can be compiled for AVX2+FMA next to a portable
         // version (Swift cannot target one function at AVX2); optimised in debug builds too.
         .target(name: "CSparseKernels", path: "Sources/CSparseKernels", cSettings: [.unsafeFlags(["-O3", "-Wno-psabi"])]),
@@ -49,25 +55,29 @@ let package = Package(
                 path: "Sources/ONNXProto", exclude: ["onnx.proto"]),
         .target(name: "ShearsNN", dependencies: ["ShearsTensor", "ONNXProto", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(name: "ShearsOptim", dependencies: ["ShearsTensor", "ShearsNN"]),
-        .target(name: "ShearsData", dependencies: ["ShearsTensor", "CZlib"]),
+        .target(name: "ShearsData", dependencies: ["ShearsTensor", "CZlib", "CPNG", "CJPEG"]),
         .target(name: "ShearsIO", dependencies: ["ShearsTensor", "ShearsNN"]),
         .target(name: "ShearsPrune", dependencies: ["ShearsTensor", "ShearsNN", "ShearsOptim", "ShearsData"]),
         .target(name: "ShearsAnalysis", dependencies: ["ShearsTensor", "ShearsNN", "ShearsData", "ShearsIO"]),
         .target(name: "ShearsExperiments", dependencies: ["ShearsTensor", "ShearsNN", "ShearsOptim", "ShearsData", "ShearsIO", "ShearsPrune", "ShearsAnalysis"]),
+        // Sweeps: YAML specs expanded into points, the local worker pool and the Slurm array script.
+        .target(name: "ShearsSweep", dependencies: ["ShearsIO", .product(name: "Yams", package: "Yams")]),
         .executableTarget(
             name: "shears",
-            dependencies: ["ShearsTensor", "ShearsNN", "ShearsOptim", "ShearsData", "ShearsIO", "ShearsExperiments",
+            dependencies: ["ShearsTensor", "ShearsNN", "ShearsOptim", "ShearsData", "ShearsIO", "ShearsExperiments", "ShearsSweep",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "ShearsTensorTests", dependencies: ["ShearsTensor"]),
         .testTarget(name: "ShearsNNTests", dependencies: ["ShearsNN", "ShearsOptim", "ShearsTensor", "ShearsPrune", "ShearsIO", "ONNXProto"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "ShearsOptimTests", dependencies: ["ShearsOptim", "ShearsNN", "ShearsTensor"]),
-        .testTarget(name: "ShearsDataTests", dependencies: ["ShearsData", "ShearsTensor", "CZlib"]),
+        .testTarget(name: "ShearsDataTests", dependencies: ["ShearsData", "ShearsTensor", "CZlib", "CPNG", "CJPEG"],
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "ShearsIOTests", dependencies: ["ShearsIO", "ShearsNN", "ShearsTensor"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "ShearsPruneTests", dependencies: ["ShearsPrune", "ShearsNN", "ShearsOptim", "ShearsData", "ShearsTensor"]),
         .testTarget(name: "ShearsAnalysisTests", dependencies: ["ShearsAnalysis", "ShearsNN", "ShearsData", "ShearsTensor"]),
-        .testTarget(name: "ShearsCLITests", dependencies: ["shears", "ShearsExperiments", "ShearsIO",
+        .testTarget(name: "ShearsSweepTests", dependencies: ["ShearsSweep", "ShearsIO"]),
+        .testTarget(name: "ShearsCLITests", dependencies: ["shears", "ShearsExperiments", "ShearsIO", "ShearsSweep",
                                                        .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "ShearsExperimentsTests", dependencies: ["ShearsExperiments", "ShearsAnalysis", "ShearsData", "ShearsIO", "ShearsNN", "ShearsOptim", "ShearsPrune", "ShearsTensor"]),
     ]

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 # python3-venv: the interoperability tests' venv (scripts/setup_pyenv.sh).
-PACKAGES=(libdnnl-dev libopenblas-dev libopenblas-openmp-dev zlib1g-dev python3-venv)
+PACKAGES=(libdnnl-dev libopenblas-dev libopenblas-openmp-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev python3-venv)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -29,5 +29,7 @@ done
 [ -f /usr/include/oneapi/dnnl/dnnl.h ] || { echo "setup: oneDNN header missing; apt-get install libdnnl-dev" >&2; exit 1; }
 [ -f /usr/lib/x86_64-linux-gnu/openblas-openmp/libopenblas.so ] || {
     echo "setup: OpenBLAS (OpenMP build) missing; apt-get install libopenblas-openmp-dev" >&2; exit 1; }
+[ -f /usr/include/png.h ] || { echo "setup: libpng header missing; apt-get install libpng-dev" >&2; exit 1; }
+[ -f /usr/include/jpeglib.h ] || { echo "setup: libjpeg-turbo header missing; apt-get install libjpeg62-turbo-dev" >&2; exit 1; }
 command -v swift >/dev/null || { echo "setup: no 'swift' on PATH; install a Swift 6 toolchain from swift.org" >&2; exit 1; }
 echo "setup: system packages present (${PACKAGES[*]}); $(swift --version 2>/dev/null | head -1)"

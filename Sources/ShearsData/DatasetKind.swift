@@ -7,12 +7,20 @@ public enum DatasetKind: String, CaseIterable, Codable, Sendable {
     case cifar10
     case cifar100
     case synthetic
+    /// Your own data as NumPy arrays: a `.npz` file or a directory of `.npy` files (`NumPyDataset`).
+    case npz
+    /// Your own images, one sub-folder per class (`ImageFolder`).
+    case folder
+    /// Tiny-ImageNet as distributed (`TinyImageNet`), 200 classes of 64×64 images.
+    case tinyImageNet = "tiny-imagenet"
 
-    /// Number of classes of the dataset's labels.
-    public var classes: Int {
+    /// Number of classes of the dataset's labels; nil where only the files tell (npz, folder).
+    public var classes: Int? {
         switch self {
         case .mnist, .fashionMNIST, .cifar10, .synthetic: return 10
         case .cifar100: return 100
+        case .tinyImageNet: return 200
+        case .npz, .folder: return nil
         }
     }
 }
@@ -34,6 +42,10 @@ public enum DataSplit: String, Codable, Sendable {
 ///   `[1, 28, 28]` images, 10,000 training examples (seed 1) or 2,000 test examples (seed 2), drawn around the
 ///   same class means so that the test split measures generalisation.
 ///
+/// - npz, folder, tiny-imagenet: `directory` is the `.npz` file, the directory of `.npy` files or the image
+///   folder, read with the default `ExternalDataOptions` (64×64 images, layout detected); see
+///   `loadDatasetPair` for the options.
+///
 /// Throws `DataError` for a missing, truncated or malformed file, naming the file.
 public func loadDataset(_ kind: DatasetKind, split: DataSplit, directory: String) throws -> Dataset {
     switch kind {
@@ -47,5 +59,7 @@ public func loadDataset(_ kind: DatasetKind, split: DataSplit, directory: String
         return split == .train
             ? makeSynthetic(count: 10_000, classes: 10, imageShape: [1, 28, 28], seed: 1)
             : makeSynthetic(count: 2_000, classes: 10, imageShape: [1, 28, 28], seed: 2)
+    case .npz, .folder, .tinyImageNet:
+        return try loadExternalDataset(kind, split: split, path: directory, options: ExternalDataOptions()).dataset
     }
 }

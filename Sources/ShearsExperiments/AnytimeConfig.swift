@@ -5,18 +5,6 @@ import ShearsOptim
 import ShearsPrune
 import ShearsTensor
 
-/// The pruner APP (or Anytime OSP) applies; `none` is the dense baseline (spec §2).
-public enum AnytimePruner: String, Codable, CaseIterable, Sendable {
-    /// |g ⊙ w| of the mask gradient, global (Lee et al. 2019; APP's default).
-    case snip
-    /// |w|.
-    case magnitude
-    /// Seeded random scores.
-    case random
-    /// No pruning: the dense baseline.
-    case none
-}
-
 /// How the mask of megabatch t relates to the mask of t − 1 (spec §1.4, §1.7).
 public enum AnytimeMaskUpdate: String, Codable, CaseIterable, Sendable {
     /// The paper's algorithm: score the current trained weights, rank only the survivors, prune until exactly
@@ -62,7 +50,7 @@ public enum AnytimeMethod: String, Codable, Sendable {
 /// `training` carries the model, dataset, optimizer and the per-megabatch training: `epochs` is E (epochs per
 /// megabatch), `schedule` is `constant` or `multistep` with `milestones` in epochs (E = 50, 20ep,40ep, γ = 0.1 in the
 /// APP code), and `validation` must be 0 (the stream brings its own validation parts).
-public struct AnytimeConfig: Codable, Equatable, Sendable {
+public struct AnytimeConfig: RunConfiguration, Sendable {
     public var training: TrainingConfig
     /// |S_B|.
     public var megabatches: Int = 8
@@ -73,7 +61,8 @@ public struct AnytimeConfig: Codable, Equatable, Sendable {
     /// Shuffle the training set (seeded) before cutting megabatches; false keeps the file order (as the APP code).
     public var shufflePool: Bool = true
     public var replay: ReplayPolicy = .full
-    public var pruner: AnytimePruner = .snip
+    /// A criterion of `CriterionRegistry` (SNIP |g ⊙ w| by default, as APP), or `none`: the dense baseline.
+    public var pruner: String = "snip"
     /// Anytime OSP instead of APP.
     public var osp: Bool = false
     /// f: |π_t| = int(f·|M_t|).
@@ -98,13 +87,15 @@ public struct AnytimeConfig: Codable, Equatable, Sendable {
         t.lr = 0.1
         t.momentum = 0.9
         t.weightDecay = 1e-4
-        t.schedule = .multistep
-        t.milestones = [StepSpec(20, .epochs), StepSpec(40, .epochs)]
-        t.gamma = 0.1
+        t.schedule = ScheduleSpec(MultiStepLR.scheduleName, ["milestones": .steps([StepSpec(20, .epochs), StepSpec(40, .epochs)]),
+                                                              "gamma": .number(0.1)])
         training = t
     }
 
-    public var method: AnytimeMethod { pruner == .none ? .dense : osp ? .osp : .app }
+    /// The `pruner` of the dense baseline.
+    public static let densePruner = "none"
+
+    public var method: AnytimeMethod { pruner == Self.densePruner ? .dense : osp ? .osp : .app }
 
     public var densitySchedule: ProgressiveDensitySchedule { ProgressiveDensitySchedule(tau: tau, megabatches: megabatches) }
 
@@ -117,29 +108,15 @@ public struct AnytimeConfig: Codable, Equatable, Sendable {
         }
     }
 
-    /// The learning rate of epoch e (0-based) of megabatch t (1-based).
+    /// The learning rate of epoch e (0-based) of megabatch t (1-based): the schedule (constant or multistep with
+    /// milestones in epochs) at epoch e of the megabatch (cyclic) or at the stream's epoch (non-cyclic).
     public func learningRate(megabatch t: Int, epoch e: Int) -> Float {
         let index = lrPolicy == .cyclic ? e : (t - 1) * (training.epochs ?? 0) + e
-        switch training.schedule {
-        case .multistep:
-            return MultiStepLR(base: training.lr, milestones: training.milestones.map(\.value), gamma: training.gamma)
-                .learningRate(iteration: index)
-        default: return training.lr
-        }
+        // One "iteration" per epoch: milestones in epochs resolve to epoch indices.
+        let schedule = (try? ScheduleRegistry.make(training.schedule, ScheduleContext(baseLR: training.lr, iterationsPerEpoch: 1,
+                                                                                       totalIterations: max(1, training.epochs ?? 1))))
+        return schedule?.learningRate(iteration: index) ?? training.lr
     }
-
-    /// The fields that differ from `AnytimeConfig()` as `key=value` strings (the run's name).
-    public var nonDefaultFields: [String: String] {
-        var out: [String: String] = [:]
-        let mineT = TrainingConfig.flatten(training), defaultsT = TrainingConfig.flatten(AnytimeConfig().training)
-        for (k, v) in mineT where defaultsT[k] != v { out[k] = v }
-        let mine = Self.flattenOwn(self), defaults = Self.flattenOwn(AnytimeConfig())
-        for (k, v) in mine where defaults[k] != v { out[k] = v }
-        for k in defaults.keys where mine[k] == nil { out[k] = "null" }
-        return out
-    }
-
-    static func flattenOwn(_ c: AnytimeConfig) -> [String: String] { jsonFields(c, excluding: ["training"]) }
 
     /// Checks the combination of values; the message names the flag and what was expected.
     public func validate() throws {
@@ -152,17 +129,20 @@ public struct AnytimeConfig: Codable, Equatable, Sendable {
             try fail("anytime runs take their validation data from the megabatches: validation must be 0, split official "
                 + "and no train subset (use --pool-size), got validation \(training.validation), split \(training.split.rawValue)")
         }
-        switch training.schedule {
-        case .constant, .multistep: break
-        default: try fail("--schedule for anytime runs must be constant or multistep (per-megabatch epochs), got \(training.schedule.rawValue)")
+        let name = training.schedule.name
+        guard name == ConstantLR.scheduleName || name == MultiStepLR.scheduleName else {
+            try fail("--schedule for anytime runs must be constant or multistep (per-megabatch epochs), got \(name)")
         }
-        if let bad = training.milestones.first(where: { $0.unit != .epochs }) {
+        if case .steps(let steps)? = training.schedule.parameters["milestones"], let bad = steps.first(where: { $0.unit != .epochs }) {
             try fail("--milestones for anytime runs are epochs within a megabatch (e.g. 20ep,40ep), got \(bad)")
         }
         if megabatches < 1 { try fail("--megabatches must be at least 1, got \(megabatches)") }
         if !tau.isFinite || tau < 1 { try fail("--tau must be a number ≥ 1 (δ = linspace(1, τ, |S_B|), density 0.8^δ), got \(tau)") }
         if let p = poolSize, p < megabatches * 2 { try fail("--pool-size \(p) is too small for \(megabatches) megabatches (each needs a training and a validation example)") }
-        if osp && pruner == .none { try fail("--osp needs a pruner (snip, magnitude or random), not --pruner none") }
+        if osp && pruner == Self.densePruner { try fail("--osp needs a pruner (snip, magnitude, random, …), not --pruner none") }
+        if pruner != Self.densePruner && !CriterionRegistry.isKnown(pruner) {
+            try fail("--pruner \(pruner) is not a criterion; expected none or one of \(CriterionRegistry.names.joined(separator: ", "))")
+        }
         if !(pruneFraction > 0 && pruneFraction <= 1) { try fail("--prune-fraction must be in (0, 1], got \(pruneFraction)") }
         if scoringBatchSize < 1 { try fail("--scoring-batch-size must be ≥ 1, got \(scoringBatchSize)") }
         if case .buffer(let c) = replay, c < 0 { try fail("--replay buffer:N needs N ≥ 0, got \(c)") }

@@ -39,169 +39,164 @@ public enum AnytimeProgressivePruning {
                            options: TrainingOptions = TrainingOptions()) throws -> AnytimeSummary {
         try config.validate()
         Threads.set(options.threads)
-        if let saved = try dir.readJSON(AnytimeConfig.self, from: "config.json") {
-            guard saved == config else {
-                throw TrainingError("run directory \(dir.url.path) holds a run with a different configuration; choose another --out (or delete it)")
-            }
-        } else {
-            try dir.writeJSON(config, to: "config.json")
-        }
-        if let done = try dir.readJSON(AnytimeSummary.self, from: "summary.json") { return done }
-
-        // Line 1.
-        let env = try AnytimeEnvironment(config, run: dir, options: options)
-        let tc = config.training, epochs = tc.epochs!, model = env.model, say = env.say
-        var mask = config.method == .dense ? Mask() : Mask.ones(for: env.prunable)
-        var optimizer = masked(makeOptimizer(tc), mask: mask)
-        var best: WeightSnapshot? = nil
-        var pos = AnytimePosition()
-        if dir.fileExists(Trainer.checkpointName) {
-            try restore(env, optimizer: &optimizer, mask: &mask, best: &best, position: &pos)
-            try Trainer.truncateMetrics(in: dir, after: pos.globalEpoch(epochsPerMegabatch: epochs))
-            say("resuming \(dir.url.path) at megabatch \(pos.megabatch), epoch \(pos.epoch) of \(epochs)")
-        } else {
-            say("anytime \(config.method.rawValue) (\(config.pruner.rawValue), \(config.maskUpdate.rawValue)) of \(tc.model.rawValue) on "
-                + "\(tc.dataset.rawValue): \(config.megabatches) megabatches of \(env.stream.megabatchSize), replay \(config.replay), "
-                + "τ = \(config.tau), \(epochs) epochs each → \(dir.url.path)")
-        }
-        var records = try readRecords(dir).filter { $0.megabatch < pos.megabatch }
+        if case .finished(let done) = try dir.open(config: config, summaryFile: "summary.json", summary: AnytimeSummary.self) { return done }
+        let env = try AnytimeEnvironment(config, run: dir, options: options)                       // line 1
+        var s = try start(env)
+        var records = try readRecords(dir).filter { $0.megabatch < s.pos.megabatch }
         try writeRecords(records, to: dir)
-        func checkpoint() throws { try saveCheckpoint(env, optimizer: optimizer, mask: mask, best: best, position: pos) }
-
-        // Line 3.
-        while pos.megabatch <= config.megabatches {
-            let t = pos.megabatch
-            let (trainSet, validationSet) = env.sets(at: t)                                          // line 4
-            let sampleCount = config.targetDensity(at: t) == nil ? 0
-                : env.stream.pruneSampleCount(at: t, replay: config.replay, fraction: config.pruneFraction, size: config.pruneSampleSize)
-            if !pos.pruned {
-                if let d = config.targetDensity(at: t) {                                             // lines 5–8
-                    let sample = env.stream.pruneSample(at: t, replay: config.replay, count: sampleCount, draw: config.pruneSample)
-                    mask = try pruneStep(env, megabatch: t, density: d, sample: sample, mask: mask)
-                    mask.apply(to: env.prunable)
-                    // The same optimizer goes on (momentum carries across megabatches); its state is re-masked.
-                    let state = optimizer.state
-                    optimizer = masked(makeOptimizer(tc), mask: mask)
-                    try optimizer.loadState(state)
-                    say(String(format: "megabatch %d: pruned to %.4f of %d prunable weights (target %.4f, |π| = %d)",
-                               t, mask.density, mask.total, d, sample.count))
-                }
-                pos.pruned = true
-                try checkpoint()
-            }
-
-            let loader = DataLoader(dataset: trainSet, batchSize: tc.batchSize, shuffle: true,
-                                    seed: anytimeSeed(tc.seed, tag: 0x0D, t), augmentation: tc.augment ? .cifar : .none,
-                                    mean: env.data.mean, std: env.data.std, prefetch: options.prefetch)
-            let bpe = loader.batchesPerEpoch
-            while pos.epoch < epochs {                                                               // line 9
-                let e = pos.epoch, lr = config.learningRate(megabatch: t, epoch: e)
-                var seen = 0, correct = 0.0, lossSum = 0.0
-                var t0 = monotonicSeconds()
-                for (b, batch) in loader.epoch(e).enumerated() {
-                    let (loss, logits) = try Trainer.step(model: model, optimizer: &optimizer, parameters: env.parameters,
-                                                          batch: batch, learningRate: lr) { loss in
-                        "the training loss became \(loss) at megabatch \(t), epoch \(e + 1), batch \(b + 1); the last "
-                            + "checkpoint in \(dir.url.path) is intact. Try a smaller --lr (now \(tc.lr))."
-                    }
-                    seen += batch.labels.count
-                    lossSum += Double(loss) * Double(batch.labels.count)
-                    correct += accuracy(logits: logits, labels: batch.labels) * Double(batch.labels.count)
-                    let now = monotonicSeconds()
-                    pos.seconds += now - t0
-                    t0 = now
-                    if (options.stopAfterCycle ?? 1) == t, let stop = options.stopAfterIteration, e * bpe + b + 1 >= stop {
-                        throw TrainingInterrupted(iteration: e * bpe + b + 1)
-                    }
-                }
-                let trainAcc = correct / Double(max(seen, 1))                                       // line 10
-                let val = evaluate(model, on: validationSet, mean: env.data.mean, std: env.data.std)
-                pos.epoch += 1
-                if val.accuracy > pos.bestValidationAccuracy {
-                    pos.bestValidationAccuracy = val.accuracy
-                    pos.bestEpoch = pos.epoch
-                    best = WeightSnapshot(model.stateDict)
-                }
-                let row: [String: Double] = [
-                    "megabatch": Double(t), "epoch_in_megabatch": Double(pos.epoch), "lr": Double(lr),
-                    "train_acc": trainAcc, "train_loss": lossSum / Double(max(seen, 1)),
-                    "val_acc": val.accuracy, "val_loss": val.loss, "gap": trainAcc - val.accuracy,
-                    "density": mask.total == 0 ? 1 : mask.density,
-                ]
-                let step = pos.globalEpoch(epochsPerMegabatch: epochs)
-                try dir.appendMetrics(row, step: step, epoch: Double(step))
-                try checkpoint()
-                say(String(format: "megabatch %d epoch %d  train acc %.2f%%  val acc %.2f%%  gap %.2f  lr %.4g",
-                           t, pos.epoch, 100 * trainAcc, 100 * val.accuracy, 100 * (trainAcc - val.accuracy), Double(lr)))
-            }
-
-            best?.restore(into: model.stateDict)                                                      // line 11
-            let errors = testErrors(model, on: env.data.test, mean: env.data.mean, std: env.data.std) // line 12
-            let rows = epochRows(dir, megabatch: t)
-            let prunedHere = config.targetDensity(at: t) != nil
-            let record = MegabatchRecord(
-                megabatch: t,
-                delta: config.method == .app ? config.densitySchedule.delta(at: t) : prunedHere ? config.tau : nil,
-                targetDensity: config.targetDensity(at: t),
-                density: mask.total == 0 ? 1 : mask.density,
-                remaining: mask.total == 0 ? env.prunable.reduce(0) { $0 + $1.1.value.count } : mask.remaining,
-                total: mask.total == 0 ? env.prunable.reduce(0) { $0 + $1.1.value.count } : mask.total,
-                trainExamples: trainSet.count, validationExamples: validationSet.count, pruneSample: sampleCount,
-                bestValidationAccuracy: pos.bestValidationAccuracy, bestEpoch: pos.bestEpoch,
-                testAccuracy: 1 - Double(errors) / Double(max(env.data.test.count, 1)), testErrors: errors,
-                cumulativeErrors: cumulativeErrorRate(records.map(\.testErrors) + [errors]),
-                trainAccuracy: rows.map { $0["train_acc"] ?? .nan }, validationAccuracy: rows.map { $0["val_acc"] ?? .nan },
-                gap: rows.map { $0["gap"] ?? .nan }, learningRate: rows.map { $0["lr"] ?? .nan })
-            records.append(record)
+        while s.pos.megabatch <= config.megabatches {                                               // line 3
+            let t = s.pos.megabatch
+            let (trainSet, validationSet) = env.sets(at: t)                                         // line 4
+            if !s.pos.pruned { try pruneStep(env, &s) }                                             // lines 5–8
+            try trainMegabatch(env, &s, on: trainSet, validation: validationSet, options: options)  // lines 9–10
+            s.best?.restore(into: env.model.stateDict)                                              // line 11
+            records.append(try record(env, s, records: records, train: trainSet, validation: validationSet))   // line 12
             try writeRecords(records, to: dir)
-            say(String(format: "megabatch %d done: density %.4f, best val acc %.2f%% (epoch %d), test acc %.2f%%, %d test errors, CER %d",
+            s.pos = AnytimePosition(megabatch: t + 1, epoch: 0, pruned: false, seconds: s.pos.seconds)
+            s.best = nil
+            try saveCheckpoint(env, s)
+            try options.interruptAtEnd(ofStage: t)
+        }
+        return try finish(env, s, records: records)
+    }
+
+    /// Everything an anytime run carries between steps besides the weights.
+    struct State {
+        var mask: Mask
+        var optimizer: any Optimizer
+        var best: WeightSnapshot?
+        var pos: AnytimePosition
+    }
+
+    /// Lines 5–8 at megabatch t: when the method prunes at t, score on the pruning sample π_t and prune to the target
+    /// density; the same optimizer goes on (momentum carries across megabatches), its state re-masked.
+    static func pruneStep(_ env: AnytimeEnvironment, _ s: inout State) throws {
+        let c = env.config, t = s.pos.megabatch
+        if let d = c.targetDensity(at: t) {
+            let count = env.stream.pruneSampleCount(at: t, replay: c.replay, fraction: c.pruneFraction, size: c.pruneSampleSize)
+            let sample = env.stream.pruneSample(at: t, replay: c.replay, count: count, draw: c.pruneSample)
+            s.mask = try prunedMask(env, megabatch: t, density: d, sample: sample, mask: s.mask)
+            s.mask.apply(to: env.prunable)
+            let state = s.optimizer.state
+            s.optimizer = masked(makeOptimizer(c.training), mask: s.mask)
+            try s.optimizer.loadState(state)
+            env.say(String(format: "megabatch %d: pruned to %.4f of %d prunable weights (target %.4f, |π| = %d)",
+                           t, s.mask.density, s.mask.total, d, sample.count))
+        }
+        s.pos.pruned = true
+        try saveCheckpoint(env, s)
+    }
+
+    /// Lines 9–10: E epochs over shuffle(Tr_t) at lr(t, e) in the one loop; after every epoch the generalisation gap
+    /// (running train accuracy − accuracy on Va_t), the best-validation weights (strict >), a metrics row and a checkpoint.
+    static func trainMegabatch(_ env: AnytimeEnvironment, _ s: inout State, on trainSet: Dataset, validation: Dataset,
+                               options: TrainingOptions) throws {
+        let c = env.config, tc = c.training, t = s.pos.megabatch, epochs = tc.epochs!
+        let loader = DataLoader(dataset: trainSet, batchSize: tc.batchSize, shuffle: true, seed: anytimeSeed(tc.seed, tag: 0x0D, t),
+                                augmentation: tc.augment ? .cifar : .none, mean: env.data.mean, std: env.data.std, prefetch: options.prefetch)
+        let bpe = loader.batchesPerEpoch, run = env.run
+        let loop = TrainLoop(model: env.model, parameters: env.parameters, loader: loader, total: epochs * bpe,
+                             learningRate: { c.learningRate(megabatch: t, epoch: $0 / bpe) }) { loss, at in
+            "the training loss became \(loss) at megabatch \(t), epoch \(at / bpe + 1), batch \(at % bpe + 1); "
+                + "\(checkpointNote(run)). Try a smaller --lr (now \(tc.lr))."
+        }
+        var current = s
+        let epochEnd = EpochEndHook(batchesPerEpoch: bpe) { loopState, trainAcc, trainLoss in
+            current.optimizer = loopState.optimizer
+            current.pos.seconds = loopState.position.seconds
+            try endOfEpoch(env, &current, validation: validation, trainAccuracy: trainAcc, trainLoss: trainLoss)
+        }
+        var state = LoopState(position: LoopPosition(iteration: s.pos.epoch * bpe), optimizer: s.optimizer)
+        state.position.seconds = s.pos.seconds
+        try loop.run(&state, hooks: options.interruptHooks(stage: t) + [epochEnd])
+        s = current
+    }
+
+    /// Line 10 after epoch e: validation accuracy and gap, the best weights, the metrics row, the checkpoint.
+    static func endOfEpoch(_ env: AnytimeEnvironment, _ s: inout State, validation: Dataset, trainAccuracy: Double,
+                           trainLoss: Double) throws {
+        let c = env.config, t = s.pos.megabatch, epochs = c.training.epochs!
+        let lr = c.learningRate(megabatch: t, epoch: s.pos.epoch)
+        let val = evaluate(env.model, on: validation, mean: env.data.mean, std: env.data.std)
+        s.pos.epoch += 1
+        if val.accuracy > s.pos.bestValidationAccuracy {
+            s.pos.bestValidationAccuracy = val.accuracy
+            s.pos.bestEpoch = s.pos.epoch
+            s.best = WeightSnapshot(env.model.stateDict)
+        }
+        let row: [String: Double] = [
+            "megabatch": Double(t), "epoch_in_megabatch": Double(s.pos.epoch), "lr": Double(lr),
+            "train_acc": trainAccuracy, "train_loss": trainLoss, "val_acc": val.accuracy, "val_loss": val.loss,
+            "gap": trainAccuracy - val.accuracy, "density": s.mask.total == 0 ? 1 : s.mask.density,
+        ]
+        let step = s.pos.globalEpoch(epochsPerMegabatch: epochs)
+        try env.run.appendMetrics(row, step: step, epoch: Double(step))
+        try saveCheckpoint(env, s)
+        env.say(String(format: "megabatch %d epoch %d  train acc %.2f%%  val acc %.2f%%  gap %.2f  lr %.4g",
+                       t, s.pos.epoch, 100 * trainAccuracy, 100 * val.accuracy, 100 * (trainAccuracy - val.accuracy), Double(lr)))
+    }
+
+    /// Line 12: the record of megabatch t with F_t's test errors and the CER so far.
+    static func record(_ env: AnytimeEnvironment, _ s: State, records: [MegabatchRecord], train: Dataset,
+                       validation: Dataset) throws -> MegabatchRecord {
+        let c = env.config, t = s.pos.megabatch, mask = s.mask
+        let errors = testErrors(env.model, on: env.data.test, mean: env.data.mean, std: env.data.std)
+        let rows = try epochRows(env.run, megabatch: t)
+        let prunedHere = c.targetDensity(at: t) != nil
+        let dense = env.prunable.reduce(0) { $0 + $1.1.value.count }
+        let count = prunedHere ? env.stream.pruneSampleCount(at: t, replay: c.replay, fraction: c.pruneFraction, size: c.pruneSampleSize) : 0
+        let record = MegabatchRecord(
+            megabatch: t, delta: c.method == .app ? c.densitySchedule.delta(at: t) : prunedHere ? c.tau : nil,
+            targetDensity: c.targetDensity(at: t), density: mask.total == 0 ? 1 : mask.density,
+            remaining: mask.total == 0 ? dense : mask.remaining, total: mask.total == 0 ? dense : mask.total,
+            trainExamples: train.count, validationExamples: validation.count, pruneSample: count,
+            bestValidationAccuracy: s.pos.bestValidationAccuracy, bestEpoch: s.pos.bestEpoch,
+            testAccuracy: 1 - Double(errors) / Double(max(env.data.test.count, 1)), testErrors: errors,
+            cumulativeErrors: cumulativeErrorRate(records.map(\.testErrors) + [errors]),
+            trainAccuracy: rows.map { $0["train_acc"] ?? .nan }, validationAccuracy: rows.map { $0["val_acc"] ?? .nan },
+            gap: rows.map { $0["gap"] ?? .nan }, learningRate: rows.map { $0["lr"] ?? .nan })
+        env.say(String(format: "megabatch %d done: density %.4f, best val acc %.2f%% (epoch %d), test acc %.2f%%, %d test errors, CER %d",
                        t, record.density, 100 * record.bestValidationAccuracy, record.bestEpoch, 100 * record.testAccuracy,
                        errors, record.cumulativeErrors))
-            pos = AnytimePosition(megabatch: t + 1, epoch: 0, pruned: false, seconds: pos.seconds)
-            best = nil
-            try checkpoint()
-            if options.stopAfterIteration == nil, let stop = options.stopAfterCycle, stop == t {
-                throw TrainingInterrupted(iteration: 0)
-            }
-        }
+        return record
+    }
 
-        try saveStateDict(model, to: dir.path("model.safetensors"), metadata: ["format": "pt"])
-        try SafetensorsFile.write(path: dir.path("mask.safetensors"), tensors: mask.tensors.mapValues { $0.contiguous() },
+    /// The end of the stream: model, mask and `summary.json`.
+    static func finish(_ env: AnytimeEnvironment, _ s: State, records: [MegabatchRecord]) throws -> AnytimeSummary {
+        let c = env.config, dir = env.run
+        try saveStateDict(env.model, to: dir.path("model.safetensors"), metadata: modelMetadata(env.data))
+        try SafetensorsFile.write(path: dir.path("mask.safetensors"), tensors: s.mask.tensors.mapValues { $0.contiguous() },
                                   dtypes: [:], metadata: ["format": "pt"])
         let last = records.last!
         let gaps = records.flatMap(\.gap)
         let summary = AnytimeSummary(
-            method: config.method, pruner: config.pruner, maskUpdate: config.maskUpdate, megabatches: config.megabatches,
-            tau: config.tau, testExamples: env.data.test.count, finalTestAccuracy: last.testAccuracy,
+            method: c.method, pruner: c.pruner, maskUpdate: c.maskUpdate, megabatches: c.megabatches,
+            tau: c.tau, testExamples: env.data.test.count, finalTestAccuracy: last.testAccuracy,
             cer: cumulativeErrorRate(records.map(\.testErrors)), finalDensity: last.density,
-            targetFinalDensity: config.method == .dense ? 1 : config.densitySchedule.finalDensity,
+            targetFinalDensity: c.method == .dense ? 1 : c.densitySchedule.finalDensity,
             finalGap: last.gap.last ?? .nan, meanGap: gaps.isEmpty ? .nan : gaps.reduce(0, +) / Double(gaps.count),
-            trainingSeconds: pos.seconds, records: records)
+            trainingSeconds: s.pos.seconds, records: records)
         try dir.writeJSON(summary, to: "summary.json")
-        say(String(format: "done: final test acc %.2f%%, CER %d, final density %.4f (target %.4f), final gap %.2f, mean gap %.2f",
-                   100 * summary.finalTestAccuracy, summary.cer, summary.finalDensity, summary.targetFinalDensity,
-                   100 * summary.finalGap, 100 * summary.meanGap))
+        env.say(String(format: "done: final test acc %.2f%%, CER %d, final density %.4f (target %.4f), final gap %.2f, mean gap %.2f",
+                       100 * summary.finalTestAccuracy, summary.cer, summary.finalDensity, summary.targetFinalDensity,
+                       100 * summary.finalGap, 100 * summary.meanGap))
         return summary
     }
 
     /// Lines 6–8: the mask after pruning at megabatch t to density `d` on the pruning sample (indices into the pool).
-    static func pruneStep(_ env: AnytimeEnvironment, megabatch t: Int, density d: Double, sample: [Int], mask: Mask) throws -> Mask {
-        let c = env.config, tc = c.training
-        let loader = DataLoader(dataset: env.data.train.subset(sample), batchSize: c.scoringBatchSize, shuffle: false,
-                                seed: anytimeSeed(tc.seed, tag: 0x5C, t), augmentation: tc.augment ? .cifar : .none,
-                                mean: env.data.mean, std: env.data.std, prefetch: 0)
-        let batches = Array(loader.epoch(0))
-        let phase = c.scoringBatchNorm.phase
-        let random = RandomScore(seed: anytimeSeed(tc.seed, tag: 0x2A, t))
+    static func prunedMask(_ env: AnytimeEnvironment, megabatch t: Int, density d: Double, sample: [Int], mask: Mask) throws -> Mask {
+        let c = env.config, tc = c.training, data = env.data
+        guard c.pruner != AnytimeConfig.densePruner else { return mask }
+        let batches = {
+            Array(DataLoader(dataset: data.train.subset(sample), batchSize: c.scoringBatchSize, shuffle: false,
+                             seed: anytimeSeed(tc.seed, tag: 0x5C, t), augmentation: tc.augment ? .cifar : .none,
+                             mean: data.mean, std: data.std, prefetch: 0).epoch(0))
+        }
+        let context = ScoringContext(batches: batches, seed: anytimeSeed(tc.seed, tag: 0x2A, t), phase: c.scoringBatchNorm.phase,
+                                     inputShape: data.train.imageShape)
         switch c.maskUpdate {
         case .nested:
-            let scores: [String: Tensor]
-            switch c.pruner {
-            case .snip: scores = try SNIPScore(batches: batches, phase: phase).scores(model: env.model, parameters: env.prunable, mask: mask)
-            case .magnitude: scores = try MagnitudeScore().scores(model: env.model, parameters: env.prunable, mask: mask)
-            case .random: scores = try random.scores(model: env.model, parameters: env.prunable, mask: mask)
-            case .none: return mask
-            }
+            let scores = try CriterionRegistry.make(c.pruner, context).scores(model: env.model, parameters: env.prunable, mask: mask)
             return pruneToDensity(scores: scores, mask: mask, density: d)
         case .codeFaithful:
             // Spec §1.4: from t = 2 on the code's mask model loads the old mask and the trained non-prunable parameters
@@ -212,13 +207,10 @@ public enum AnytimeProgressivePruning {
                 var g = Generator(seed: anytimeSeed(tc.seed, tag: 0xF5, t))
                 for (_, p) in env.prunable { p.value = WeightInit.pytorchDefault.weight(p.shape, generator: &g) }
             }
-            let scores: [String: Tensor]
-            switch c.pruner {
-            case .snip: scores = maskGradientSaliency(model: env.model, parameters: env.prunable, mask: mask, batches: batches, phase: phase)
-            case .magnitude: scores = try MagnitudeScore().scores(model: env.model, parameters: env.prunable, mask: mask)
-            case .random: scores = try random.scores(model: env.model, parameters: env.prunable, mask: mask)
-            case .none: return mask
-            }
+            // The code's SNIP differentiates the mask itself (all positions, the old mask as c); others as registered.
+            let scores = c.pruner == SNIPScore.criterionName
+                ? maskGradientSaliency(model: env.model, parameters: env.prunable, mask: mask, batches: batches(), phase: c.scoringBatchNorm.phase)
+                : try CriterionRegistry.make(c.pruner, context).scores(model: env.model, parameters: env.prunable, mask: mask)
             return mask.intersection(thresholdMask(scores: scores, density: d))
         }
     }

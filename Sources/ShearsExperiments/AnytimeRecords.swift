@@ -54,7 +54,7 @@ public struct MegabatchRecord: Codable, Equatable, Sendable {
 /// `summary.json` of an anytime run.
 public struct AnytimeSummary: Codable, Equatable, Sendable {
     public var method: AnytimeMethod
-    public var pruner: AnytimePruner
+    public var pruner: String
     public var maskUpdate: AnytimeMaskUpdate
     public var megabatches: Int
     public var tau: Double
@@ -127,11 +127,7 @@ struct AnytimeEnvironment {
         parameters = model.namedParameters
         prunable = config.selection.select(model)
         self.run = run
-        let quiet = options.quiet
-        say = { line in
-            if !quiet { print(line) }
-            try? run.log(line)
-        }
+        say = sayer(run, options)
     }
 
     /// Tr_t and Va_t as datasets.
@@ -155,100 +151,86 @@ struct AnytimePosition: Equatable {
     func globalEpoch(epochsPerMegabatch e: Int) -> Int { (megabatch - 1) * e + epoch }
 }
 
+/// After every epoch (every `batchesPerEpoch` steps) hands the epoch's running train accuracy and mean loss to
+/// `action`, then starts counting again: APP's line 10.
+final class EpochEndHook: TrainHook {
+    let batchesPerEpoch: Int
+    let action: (LoopState, Double, Double) throws -> Void
+    var seen = 0, correct = 0.0, lossSum = 0.0
+
+    init(batchesPerEpoch: Int, action: @escaping (LoopState, Double, Double) throws -> Void) {
+        self.batchesPerEpoch = max(1, batchesPerEpoch); self.action = action
+    }
+
+    func afterStep(_ loop: TrainLoop, _ state: inout LoopState, _ outcome: StepOutcome) throws {
+        let n = outcome.batch.labels.count
+        seen += n
+        lossSum += Double(outcome.loss) * Double(n)
+        if let logits = outcome.logits { correct += accuracy(logits: logits, labels: outcome.batch.labels) * Double(n) }
+        guard state.iteration % batchesPerEpoch == 0 else { return }
+        try action(state, correct / Double(max(seen, 1)), lossSum / Double(max(seen, 1)))
+        seen = 0; correct = 0; lossSum = 0
+    }
+}
+
 extension AnytimeProgressivePruning {
     static let recordsFile = "megabatches.jsonl"
     static let bestPrefix = "best/"
 
     static func readRecords(_ run: RunDirectory) throws -> [MegabatchRecord] {
-        guard let text = try? String(contentsOfFile: run.path(recordsFile), encoding: .utf8) else { return [] }
-        let d = JSONDecoder()
-        d.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
-        return try text.split(separator: "\n").map { line in
-            do { return try d.decode(MegabatchRecord.self, from: Data(line.utf8)) } catch {
-                throw TrainingError("\(run.path(recordsFile)) holds a line that is not a megabatch record: \(error)")
-            }
-        }
+        try JSONLines.read(MegabatchRecord.self, from: run.path(recordsFile))
     }
 
     static func writeRecords(_ records: [MegabatchRecord], to run: RunDirectory) throws {
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys]
-        e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
-        let lines = try records.map { String(decoding: try e.encode($0), as: UTF8.self) }
-        try (lines.joined(separator: "\n") + (lines.isEmpty ? "" : "\n")).write(toFile: run.path(recordsFile), atomically: true, encoding: .utf8)
+        try JSONLines.write(records, to: run.path(recordsFile))
     }
 
     /// The per-epoch metric rows of megabatch t, in order (from metrics.jsonl, which survives a resume).
-    static func epochRows(_ run: RunDirectory, megabatch t: Int) -> [[String: Double]] {
-        guard let text = try? String(contentsOfFile: run.path(RunDirectory.metricsJSONL), encoding: .utf8) else { return [] }
-        return text.split(separator: "\n").compactMap { line -> [String: Double]? in
-            guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
-            var row: [String: Double] = [:]
-            for (k, v) in obj { if let n = v as? NSNumber { row[k] = n.doubleValue } else if let s = v as? String, let d = Double(s) { row[k] = d } }
-            return row["megabatch"] == Double(t) ? row : nil
-        }.sorted { ($0["step"] ?? 0) < ($1["step"] ?? 0) }
+    static func epochRows(_ run: RunDirectory, megabatch t: Int) throws -> [[String: Double]] {
+        try JSONLines.numericRows(from: run.path(RunDirectory.metricsJSONL))
+            .filter { $0["megabatch"] == Double(t) }
+            .sorted { ($0["step"] ?? 0) < ($1["step"] ?? 0) }
     }
 
     // MARK: checkpoints
 
-    static func saveCheckpoint(_ env: AnytimeEnvironment, optimizer: any Optimizer, mask: Mask, best: WeightSnapshot?,
-                               position p: AnytimePosition) throws {
-        var (tensors, dtypes) = Trainer.checkpointTensors(model: env.model, optimizer: optimizer)
-        for (key, t) in mask.checkpointEntries { tensors[key] = t.contiguous() }
-        if let best {
-            for (name, t) in best.entries {
-                tensors[bestPrefix + name] = t.contiguous()
-                if name.hasSuffix("num_batches_tracked") { dtypes[bestPrefix + name] = .I64 }
-            }
-        }
-        let metadata: [String: String] = [
-            "format": "pt",
-            "megabatch": String(p.megabatch),
-            "epoch": String(p.epoch),
-            "pruned": p.pruned ? "1" : "0",
-            "best_validation_accuracy": String(p.bestValidationAccuracy),
-            "best_epoch": String(p.bestEpoch),
-            "has_best": best == nil ? "0" : "1",
-            "training_seconds": String(p.seconds),
-        ]
-        try SafetensorsFile.write(path: env.run.checkpointPath, tensors: tensors, dtypes: dtypes, metadata: metadata)
+    /// Weights, optimizer, `mask/…`, the best-validation weights `best/…`, and the position in the stream.
+    static func saveCheckpoint(_ env: AnytimeEnvironment, _ s: State) throws {
+        var extra = ProtocolState(fields: ["megabatch": String(s.pos.megabatch), "epoch": String(s.pos.epoch),
+                                           "pruned": s.pos.pruned ? "1" : "0"])
+        extra.add(s.mask)
+        extra.add(s.best, prefix: bestPrefix)
+        var position = LoopPosition(iteration: s.pos.epoch)
+        position.seconds = s.pos.seconds
+        position.best = BestRecord(validationAccuracy: s.pos.bestValidationAccuracy, iteration: s.pos.bestEpoch, testAccuracy: .nan)
+        try Checkpoint.save(to: env.run.checkpointPath, model: env.model, optimizer: s.optimizer, position: position, state: extra)
     }
 
-    /// Restores weights, mask (it must cover exactly the tensors this run masks), optimizer state, the best-validation
-    /// snapshot and the position; every mismatch is named.
-    static func restore(_ env: AnytimeEnvironment, optimizer: inout any Optimizer, mask: inout Mask, best: inout WeightSnapshot?,
-                        position p: inout AnytimePosition) throws {
-        let path = env.run.checkpointPath
-        let file = try SafetensorsFile.read(path: path)
-        func meta(_ k: String) throws -> String {
-            guard let v = file.metadata[k] else {
-                throw TrainingError("checkpoint \(path) lacks the metadata entry '\(k)': it was not written by an anytime run")
+    /// A fresh stream (dense mask, the optimizer of line 1) or the checkpoint's state; every mismatch is named.
+    static func start(_ env: AnytimeEnvironment) throws -> State {
+        let c = env.config, dir = env.run
+        let mask = c.method == .dense ? Mask() : Mask.ones(for: env.prunable)
+        var s = State(mask: mask, optimizer: masked(makeOptimizer(c.training), mask: mask), best: nil, pos: AnytimePosition())
+        if dir.fileExists(Checkpoint.fileName) {
+            let saved = try Checkpoint.load(dir.checkpointPath, into: env.model)
+            s.mask = try saved.mask(like: mask, model: env.model)
+            s.optimizer = masked(makeOptimizer(c.training), mask: s.mask)
+            try saved.restore(&s.optimizer)
+            s.best = try saved.snapshot(prefix: bestPrefix, model: env.model)
+            let t = try saved.int("megabatch"), e = try saved.int("epoch")
+            guard t >= 1, t <= c.megabatches + 1, e >= 0 else {
+                throw TrainingError("checkpoint \(dir.checkpointPath): bad megabatch or epoch for a stream of \(c.megabatches) megabatches")
             }
-            return v
+            s.pos = AnytimePosition(megabatch: t, epoch: e, pruned: try saved.field("pruned") == "1",
+                                    bestValidationAccuracy: saved.position.best.validationAccuracy,
+                                    bestEpoch: saved.position.best.iteration, seconds: saved.position.seconds)
+            env.say("resuming \(dir.url.path) at megabatch \(t), epoch \(e) of \(c.training.epochs!)")
+        } else {
+            env.say("anytime \(c.method.rawValue) (\(c.pruner), \(c.maskUpdate.rawValue)) of \(c.training.model.rawValue) on "
+                    + "\(c.training.dataset.rawValue): \(c.megabatches) megabatches of \(env.stream.megabatchSize), replay \(c.replay), "
+                    + "τ = \(c.tau), \(c.training.epochs!) epochs each → \(dir.url.path)")
         }
-        try Trainer.restoreModelState(env.model, from: file, path: path)
-        let restored = try Mask(checkpointEntries: file.tensors)
-        guard Set(restored.names) == Set(mask.names) else {
-            throw TrainingError("checkpoint \(path): its mask covers \(restored.names), this run masks \(mask.names)")
-        }
-        try restored.validate(against: env.model.namedParameters)
-        mask = restored
-        optimizer = masked(makeOptimizer(env.config.training), mask: mask)
-        var optState: [String: Tensor] = [:]
-        for (k, t) in file.tensors where k.hasPrefix("optimizer/") { optState[String(k.dropFirst("optimizer/".count))] = t }
-        try optimizer.loadState(optState)
-        best = try meta("has_best") == "1" ? WeightSnapshot(entries: try env.model.stateDict.map { name, _ in
-            guard let t = file.tensors[bestPrefix + name] else { throw TrainingError("checkpoint \(path) lacks \(bestPrefix + name)") }
-            return (name, t)
-        }) : nil
-        guard let t = Int(try meta("megabatch")), let e = Int(try meta("epoch")), t >= 1, t <= env.config.megabatches + 1 else {
-            throw TrainingError("checkpoint \(path): bad megabatch or epoch for a stream of \(env.config.megabatches) megabatches")
-        }
-        p.megabatch = t
-        p.epoch = e
-        p.pruned = try meta("pruned") == "1"
-        p.bestValidationAccuracy = Double(try meta("best_validation_accuracy")) ?? -.infinity
-        p.bestEpoch = Int(try meta("best_epoch")) ?? 0
-        p.seconds = Double(try meta("training_seconds")) ?? 0
+        try Checkpoint.truncateMetrics(in: dir, after: s.pos.globalEpoch(epochsPerMegabatch: c.training.epochs!))
+        return s
     }
 }

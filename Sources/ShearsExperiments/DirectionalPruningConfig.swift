@@ -2,28 +2,15 @@ import Foundation
 import ShearsOptim
 import ShearsPrune
 
-/// The learning-rate schedules the gRDA paper trains with (spec §2), shared by gRDA, the SGD baseline and GMP.
-public enum GRDAScheduleKind: String, Codable, CaseIterable, Sendable {
-    /// `TrainingConfig.lr` throughout (ImageNet "fixed 0.1").
-    case constant
-    /// `ConstantAndDropLR`: lr until `dropAt`, then lr·`dropFactor` (ImageNet "0.1, drop once at epoch 140").
-    case drop
-    /// `CIFARDecayLR`: constant for the first 50% of epochs, linear to 1% by 90%, then 1% (CIFAR runs).
-    case cifar
-}
-
 /// Every hyperparameter of `shears prune grda` (spec §1.2, §2). Its JSON is the run directory's `config.json`.
-public struct DirectionalPruningConfig: Codable, Equatable, Sendable {
-    /// Model, data, split, length, batch size, base lr, seed, evaluation period. The optimizer fields must stay at
-    /// plain SGD (momentum 0, no weight decay): the paper's gRDA and its SGD baseline have neither.
+public struct DirectionalPruningConfig: RunConfiguration, Sendable {
+    /// Model, data, split, length, batch size, base lr, the schedule of all three trainings (the paper's: constant,
+    /// `drop` — ImageNet's "0.1, drop once at epoch 140" — or `cifar`), seed, evaluation period. The optimizer fields
+    /// must stay at plain SGD (momentum 0, no weight decay): the paper's gRDA and its SGD baseline have neither.
     public var training: TrainingConfig
     /// gRDA's c and μ (eq. 5).
     public var c: Double = 0.005
     public var mu: Double = 0.55
-    public var schedule: GRDAScheduleKind = .constant
-    /// drop: when the rate is multiplied by `dropFactor`.
-    public var dropAt: StepSpec? = nil
-    public var dropFactor: Double = 0.1
     /// Threshold every parameter (the paper); false keeps biases and batch-norm parameters dense (plain SGD for them).
     public var thresholdAllParameters: Bool = true
     /// Train plain SGD from the same initial weights with the same minibatch order and schedule.
@@ -41,23 +28,6 @@ public struct DirectionalPruningConfig: Codable, Equatable, Sendable {
 
     public init() { training = TrainingConfig() }
 
-    /// The fields that differ from `DirectionalPruningConfig()` as `key=value` strings (the run's name).
-    public var nonDefaultFields: [String: String] {
-        var out = training.nonDefaultFields
-        guard let data = try? JSONEncoder.sorted.encode(self), let dataDefault = try? JSONEncoder.sorted.encode(DirectionalPruningConfig()),
-              let mine = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let defaults = try? JSONSerialization.jsonObject(with: dataDefault) as? [String: Any] else { return out }
-        func text(_ v: Any?) -> String {
-            guard let v else { return "null" }
-            if let s = v as? String { return s }
-            return (try? JSONSerialization.data(withJSONObject: v, options: [.sortedKeys, .fragmentsAllowed]))
-                .map { String(decoding: $0, as: UTF8.self) } ?? "\(v)"
-        }
-        for (k, v) in mine where k != "training" && text(v) != text(defaults[k]) { out[k] = text(v) }
-        if mine["dropAt"] == nil && defaults["dropAt"] != nil { out["dropAt"] = "null" }
-        return out
-    }
-
     public func validate() throws {
         func fail(_ m: String) throws -> Never { throw TrainingError(m) }
         try training.validate()
@@ -67,31 +37,15 @@ public struct DirectionalPruningConfig: Codable, Equatable, Sendable {
         }
         if !(c >= 0) || !c.isFinite { try fail("--c must be a finite number ≥ 0, got \(c)") }
         if !(mu > 0) || !mu.isFinite { try fail("--mu must be a finite number > 0 (the paper uses 0.5 < μ < 1), got \(mu)") }
-        switch schedule {
-        case .drop:
-            guard let d = dropAt else { try fail("--lr-schedule drop needs --drop-at (e.g. 8ep or 4000it)") }
-            if d.value <= 0 { try fail("--drop-at must be positive, got \(d)") }
-            if !(dropFactor > 0) || !dropFactor.isFinite { try fail("--drop-factor must be a positive number, got \(dropFactor)") }
-        case .cifar:
-            if training.epochs == nil { try fail("--lr-schedule cifar is defined per epoch: give --epochs, not --iterations") }
-        case .constant: break
+        if training.schedule.name == CIFARDecayLR.scheduleName && training.epochs == nil {
+            try fail("--schedule cifar is defined per epoch: give --epochs, not --iterations")
         }
-        if schedule != .drop && dropAt != nil { try fail("--drop-at only applies to --lr-schedule drop") }
         if let s = snapshotEvery, s.value <= 0 { try fail("--snapshot-every must be positive, got \(s)") }
         if gmp {
             if !(gmpBegin >= 0 && gmpBegin < gmpEnd && gmpEnd <= 1) {
                 try fail("--gmp-begin and --gmp-end must satisfy 0 ≤ begin < end ≤ 1 (fractions of training), got \(gmpBegin) and \(gmpEnd)")
             }
             if gmpSteps < 1 { try fail("--gmp-steps must be ≥ 1, got \(gmpSteps)") }
-        }
-    }
-
-    /// The learning-rate schedule of all three trainings, for `iterationsPerEpoch` and `totalIterations`.
-    public func makeSchedule(iterationsPerEpoch bpe: Int, totalIterations: Int) -> any LRSchedule {
-        switch schedule {
-        case .constant: return ConstantLR(training.lr)
-        case .drop: return ConstantAndDropLR(base: Double(training.lr), dropAt: dropAt!.iterations(perEpoch: bpe), factor: dropFactor)
-        case .cifar: return CIFARDecayLR(base: Double(training.lr), totalEpochs: training.epochs!, iterationsPerEpoch: bpe)
         }
     }
 

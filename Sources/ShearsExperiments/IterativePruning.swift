@@ -91,19 +91,26 @@ public enum IterativePruning {
                            options: TrainingOptions = TrainingOptions()) throws -> IterativePruningSummary {
         try config.validate()
         Threads.set(options.threads)
-        if let saved = try dir.readJSON(IterativePruningConfig.self, from: "config.json") {
-            guard saved == config else {
-                throw TrainingError("run directory \(dir.url.path) holds a run with a different configuration; choose another --out (or delete it)")
-            }
-        } else {
-            try dir.writeJSON(config, to: "config.json")
+        if case .finished(let done) = try dir.open(config: config, summaryFile: "summary.json", summary: IterativePruningSummary.self) {
+            return done
         }
-        if let done = try dir.readJSON(IterativePruningSummary.self, from: "summary.json") { return done }
         var perRun: [[CycleRecord]] = []
         for r in 0..<config.runs {
-            let sub = try RunDirectory(path: dir.path("run_\(r)"))
-            perRun.append(try runOne(config, index: r, in: sub, options: options))
+            perRun.append(try runOne(config, index: r, in: try RunDirectory(path: dir.path("run_\(r)")), options: options))
         }
+        let summary = summarize(config, perRun)
+        try dir.writeJSON(summary, to: "summary.json")
+        let say = sayer(dir, options)
+        for c in summary.cycles {
+            say(String(format: "cycle %d  %.2f%% remaining  test acc at best val %.2f%%%@ (%@ split)", c.cycle, c.percentRemaining.mean,
+                       100 * c.testAccuracyAtBestValidation.mean, c.testAccuracyAtBestValidation.std.map { String(format: " ± %.2f", 100 * $0) } ?? "",
+                       config.training.split.rawValue))
+        }
+        return summary
+    }
+
+    /// Mean ± std over the runs, per cycle.
+    static func summarize(_ config: IterativePruningConfig, _ perRun: [[CycleRecord]]) -> IterativePruningSummary {
         let cycles = (0...config.cycles).map { m -> CycleStatistics in
             let rows = perRun.compactMap { $0.first { $0.cycle == m } }
             return CycleStatistics(cycle: m, percentRemaining: MeanStd(rows.map(\.percentRemaining)),
@@ -111,109 +118,102 @@ public enum IterativePruning {
                                    finalTestAccuracy: MeanStd(rows.map(\.finalTestAccuracy)),
                                    maxLR: rows.first?.maxLR ?? .nan)
         }
-        let summary = IterativePruningSummary(runs: config.runs, cycles: cycles, perRun: perRun)
-        try dir.writeJSON(summary, to: "summary.json")
-        if !options.quiet {
-            for c in cycles {
-                print(String(format: "cycle %d  %.2f%% remaining  test acc at best val %.2f%%%@", c.cycle, c.percentRemaining.mean,
-                             100 * c.testAccuracyAtBestValidation.mean,
-                             c.testAccuracyAtBestValidation.std.map { String(format: " ± %.2f", 100 * $0) } ?? ""))
-            }
-        }
-        return summary
+        return IterativePruningSummary(runs: config.runs, cycles: cycles, perRun: perRun)
     }
 
-    /// The state of one run between steps (what the checkpoint holds besides tensors).
-    struct Position {
+    /// The state of one run between cycles, besides the weights: the cycle, the mask and the rewind snapshot.
+    struct RunState {
         var cycle = 0
-        var iteration = 0
-        var best = BestRecord()
-        var seconds = 0.0
+        var mask: Mask
+        var snapshot: WeightSnapshot?
+        var loop: LoopState
     }
 
+    /// Algorithm 1 for run r: for m = 0 … L: train; record; if m < L, prune and reset.
     static func runOne(_ config: IterativePruningConfig, index r: Int, in run: RunDirectory, options: TrainingOptions) throws -> [CycleRecord] {
         let env = try CycleEnvironment(config, index: r, run: run, options: options)
-        let tc = env.training, model = env.model, prunable = env.prunable, total = env.total, say = env.say
-        let schedule = config.makeCycleSchedule(totalIterations: total)
-
-        var mask = Mask.ones(for: prunable)
-        var snapshot: WeightSnapshot? = nil
-        var pos = Position()
-        var optimizer = masked(makeOptimizer(tc), mask: mask)
-        if run.fileExists(Trainer.checkpointName) {
-            try restore(model: model, optimizer: &optimizer, mask: &mask, snapshot: &snapshot, position: &pos,
-                        training: tc, from: run)
-            try Trainer.truncateMetrics(in: run, after: pos.cycle * total + pos.iteration)
-            say("resuming \(run.url.path) at cycle \(pos.cycle), iteration \(pos.iteration) of \(total)")
-        } else {
-            if config.retrain.snapshotIteration == 0 { snapshot = WeightSnapshot(model.stateDict) }
-            say("iterative pruning of \(tc.model.rawValue) on \(tc.dataset.rawValue): \(config.cycles) pruning cycles at rate "
-                + "\(config.rate), \(total) iterations per cycle → \(run.url.path)")
-        }
-        var records = try readRecords(run).filter { $0.cycle < pos.cycle }
+        var s = try start(env, options: options)
+        var records = try readRecords(run).filter { $0.cycle < s.cycle }
         try writeRecords(records, to: run)
-
-        func checkpoint() throws {
-            try saveCheckpoint(model: model, optimizer: optimizer, mask: mask, snapshot: snapshot, position: pos, to: run)
-        }
-
-        while pos.cycle <= config.cycles {
-            let m = pos.cycle
-            var constantLR: Float? = nil
-            if m > 0, case .fineTune(let lr) = config.retrain { constantLR = lr }
-            func lr(_ t: Int) -> Float { constantLR ?? schedule.learningRate(iteration: t, cycle: m) }
-            try trainCycle(env, model: model, optimizer: &optimizer, cycle: m, position: &pos, learningRate: lr,
-                           afterStep: { p in
-                               if m == 0, snapshot == nil, let k = config.retrain.snapshotIteration, p.iteration == k {
-                                   snapshot = WeightSnapshot(model.stateDict)
-                               }
-                           },
-                           afterEvaluation: { p, o in
-                               try saveCheckpoint(model: model, optimizer: o, mask: mask, snapshot: snapshot, position: p, to: run)
-                           },
-                           endOfIteration: { p in
-                               if let stop = options.stopAfterIteration, p.iteration >= stop, (options.stopAfterCycle ?? 0) == m {
-                                   throw TrainingInterrupted(iteration: p.iteration)
-                               }
-                           })
-
-            // End of cycle m: record.
-            let start = m == 0 ? 0 : (config.retrain.snapshotIteration.map { $0 } ?? 0)
-            let maxLR: Double
-            if config.schedule.kind == .scyc && constantLR == nil, let s = schedule as? SCycSchedule {
-                maxLR = s.maxLR(cycle: m)
-            } else {
-                maxLR = (start..<max(start + 1, total)).reduce(0.0) { Swift.max($0, Double(lr($1))) }
-            }
-            let record = cycleRecord(env, model: model, cycle: m, mask: mask, best: pos.best, maxLR: maxLR)
-            records.append(record)
+        while s.cycle <= config.cycles {
+            let m = s.cycle
+            let maxLR = try train(env, &s, options: options)                                  // train
+            records.append(try record(env, s, maxLR: maxLR))                                   // record
             try writeRecords(records, to: run)
-            try run.writeJSON(SparsityReport(mask: mask, parameters: prunable), to: "sparsity/cycle_\(m).json")
-            if let probe = config.distributions {
-                try recordDistributions(env, options: probe, model: model, mask: mask, cycle: m, seed: tc.seed)
-            }
-            say(String(format: "cycle %d done: %.2f%% remaining, test acc at best val %@, final test acc %.2f%%, max_lr %.4g",
-                       m, record.percentRemaining, Trainer.fmt(record.testAccuracyAtBestValidation), 100 * record.finalTestAccuracy, maxLR))
-
-            // Prune and reset for the next cycle.
-            var startIteration = 0
-            if m < config.cycles {
-                startIteration = try pruneAndReset(config, env, model: model, mask: &mask, snapshot: snapshot, cycle: m)
-            }
-            pos.cycle = m + 1
-            pos.iteration = startIteration
-            pos.best = BestRecord()
-            optimizer = masked(makeOptimizer(tc), mask: mask)
-            try checkpoint()
-            if options.stopAfterIteration == nil, let stop = options.stopAfterCycle, stop == m {
-                throw TrainingInterrupted(iteration: total)
-            }
+            let next = m < config.cycles ? try env.pruneAndReset(mask: &s.mask, snapshot: s.snapshot, cycle: m) : 0   // prune, reset
+            s.cycle = m + 1
+            var position = LoopPosition(iteration: next)
+            position.seconds = s.loop.position.seconds
+            s.loop = LoopState(position: position, optimizer: masked(makeOptimizer(env.training), mask: s.mask))
+            try saveCheckpoint(env, s)
+            try options.interruptAtEnd(ofStage: m)
         }
-
-        try saveStateDict(model, to: run.path("model.safetensors"), metadata: ["format": "pt"])
-        try SafetensorsFile.write(path: run.path("mask.safetensors"), tensors: mask.tensors.mapValues { $0.contiguous() },
+        try saveStateDict(env.model, to: run.path("model.safetensors"), metadata: modelMetadata(env.data))
+        try SafetensorsFile.write(path: run.path("mask.safetensors"), tensors: s.mask.tensors.mapValues { $0.contiguous() },
                                   dtypes: [:], metadata: ["format": "pt"])
         return records
+    }
+
+    /// A fresh run (dense mask, the rewind snapshot at iteration 0 when the policy rewinds there) or the checkpoint's.
+    static func start(_ env: CycleEnvironment, options: TrainingOptions) throws -> RunState {
+        let c = env.config, run = env.run
+        var s = RunState(mask: Mask.ones(for: env.prunable), snapshot: nil,
+                         loop: LoopState(optimizer: masked(makeOptimizer(env.training), mask: Mask.ones(for: env.prunable))))
+        if run.fileExists(Checkpoint.fileName) {
+            let saved = try Checkpoint.load(run.checkpointPath, into: env.model)
+            s.cycle = try saved.int("cycle")
+            s.mask = try saved.mask(like: s.mask, model: env.model)
+            s.snapshot = try saved.snapshot(prefix: rewindPrefix, model: env.model)
+            s.loop = LoopState(position: saved.position, optimizer: masked(makeOptimizer(env.training), mask: s.mask))
+            try saved.restore(&s.loop.optimizer)
+            env.say("resuming \(run.url.path) at cycle \(s.cycle), iteration \(s.loop.iteration) of \(env.total)")
+        } else {
+            if c.retrain.snapshotIteration == 0 { s.snapshot = WeightSnapshot(env.model.stateDict) }
+            env.say("iterative pruning of \(env.training.model.rawValue) on \(env.training.dataset.rawValue) (\(env.training.split.rawValue) split): "
+                    + "\(c.cycles) pruning cycles at rate \(c.rate) by \(c.criterion), \(env.total) iterations per cycle → \(run.url.path)")
+        }
+        try Checkpoint.truncateMetrics(in: run, after: s.cycle * env.total + s.loop.iteration)
+        return s
+    }
+
+    /// Cycle m's training with its rate (the schedule restarted at 0, or fine-tuning's constant rate after cycle 0);
+    /// the rewind snapshot is taken at iteration K of cycle 0. Returns the cycle's max_lr.
+    static func train(_ env: CycleEnvironment, _ s: inout RunState, options: TrainingOptions) throws -> Double {
+        let c = env.config, m = s.cycle, total = env.total
+        let schedule = try env.setup.schedule(pruningRate: c.rate)
+        var constantLR: Float? = nil
+        if m > 0, case .fineTune(let lr) = c.retrain { constantLR = lr }
+        let lr: (Int) -> Float = { t in constantLR ?? schedule.learningRate(iteration: t, cycle: m) }
+        let model = env.model
+        var snapshot = s.snapshot
+        let rewindCapture = ClosureHook(after: { _, st, _ in
+            if m == 0, snapshot == nil, let k = c.retrain.snapshotIteration, st.iteration == k { snapshot = WeightSnapshot(model.stateDict) }
+        })
+        let mask = s.mask, cycle = s.cycle
+        try env.trainCycle(m, state: &s.loop, learningRate: lr, afterEvaluation: { st in
+            try saveCheckpoint(env, RunState(cycle: cycle, mask: mask, snapshot: snapshot, loop: st))
+        }, before: [rewindCapture], after: options.interruptHooks(stage: m))
+        s.snapshot = snapshot
+        if let sc = schedule as? SCycSchedule, constantLR == nil { return sc.maxLR(cycle: m) }
+        let start = m == 0 ? 0 : (c.retrain.snapshotIteration ?? 0)
+        return (start..<max(start + 1, total)).reduce(0.0) { Swift.max($0, Double(lr($1))) }
+    }
+
+    /// Cycle m's record, its sparsity report and (with `--distributions`) the Fig. 1 probes.
+    static func record(_ env: CycleEnvironment, _ s: RunState, maxLR: Double) throws -> CycleRecord {
+        let m = s.cycle
+        let record = env.cycleRecord(cycle: m, mask: s.mask, best: s.loop.position.best, maxLR: maxLR)
+        try env.run.writeJSON(SparsityReport(mask: s.mask, parameters: env.prunable), to: "sparsity/cycle_\(m).json")
+        try FileManager.default.createDirectory(atPath: env.run.path("cycle_\(m)"), withIntermediateDirectories: true)
+        try saveStateDict(env.model, to: env.run.path("cycle_\(m)/model.safetensors"), metadata: modelMetadata(env.data))
+        try SafetensorsFile.write(path: env.run.path("cycle_\(m)/mask.safetensors"), tensors: s.mask.tensors.mapValues { $0.contiguous() },
+                                  dtypes: [:], metadata: ["format": "pt", "cycle": String(m)])
+        if let probe = env.config.distributions {
+            try recordDistributions(env, options: probe, model: env.model, mask: s.mask, cycle: m, seed: env.training.seed)
+        }
+        env.say(String(format: "cycle %d done: %.2f%% remaining, test acc at best val %@, final test acc %.2f%%, max_lr %.4g",
+                       m, record.percentRemaining, percent(record.testAccuracyAtBestValidation), 100 * record.finalTestAccuracy, maxLR))
+        return record
     }
 
     // MARK: records
@@ -221,16 +221,11 @@ public enum IterativePruning {
     static let recordsFile = "cycles.jsonl"
 
     static func readRecords(_ run: RunDirectory) throws -> [CycleRecord] {
-        guard let text = try? String(contentsOfFile: run.path(recordsFile), encoding: .utf8) else { return [] }
-        return text.split(separator: "\n").compactMap { try? JSONDecoder().decode(CycleRecord.self, from: Data($0.utf8)) }
+        try JSONLines.read(CycleRecord.self, from: run.path(recordsFile))
     }
 
     static func writeRecords(_ records: [CycleRecord], to run: RunDirectory) throws {
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys]
-        e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
-        let lines = try records.map { String(decoding: try e.encode($0), as: UTF8.self) }
-        try (lines.joined(separator: "\n") + (lines.isEmpty ? "" : "\n")).write(toFile: run.path(recordsFile), atomically: true, encoding: .utf8)
+        try JSONLines.write(records, to: run.path(recordsFile))
     }
 
     /// Reads the final mask of a finished run directory (`run_<r>/mask.safetensors`).
@@ -242,74 +237,11 @@ public enum IterativePruning {
 
     static let rewindPrefix = "rewind/"
 
-    /// The tensors of a pruning run's state: the model's state_dict, `optimizer/…` (when given), `mask/<name>` and
-    /// `rewind/<name>` (when there is a snapshot).
-    static func stateTensors(model: any Layer, optimizer: (any Optimizer)?, mask: Mask, snapshot: WeightSnapshot?)
-        -> ([String: Tensor], [String: SafetensorsDType]) {
-        var (tensors, dtypes) = Trainer.checkpointTensors(model: model, optimizer: optimizer)
-        for (key, t) in mask.checkpointEntries { tensors[key] = t.contiguous() }
-        if let snapshot {
-            for (name, t) in snapshot.entries {
-                tensors[rewindPrefix + name] = t.contiguous()
-                if name.hasSuffix("num_batches_tracked") { dtypes[rewindPrefix + name] = .I64 }
-            }
-        }
-        return (tensors, dtypes)
-    }
-
-    /// Restores what `stateTensors` wrote (but the optimizer): the model's state, the mask (it must cover the same
-    /// tensors as `mask` and fit the model) and the rewind snapshot when `hasRewind`.
-    static func restoreState(model: any Layer, mask: inout Mask, snapshot: inout WeightSnapshot?, hasRewind: Bool,
-                             from file: SafetensorsFile, path: String) throws {
-        try Trainer.restoreModelState(model, from: file, path: path)
-        let restoredMask = try Mask(checkpointEntries: file.tensors)
-        guard Set(restoredMask.names) == Set(mask.names) else {
-            throw TrainingError("checkpoint \(path): its mask covers \(restoredMask.names), the run prunes \(mask.names)")
-        }
-        try restoredMask.validate(against: model.namedParameters)
-        mask = restoredMask
-        snapshot = hasRewind ? WeightSnapshot(entries: model.stateDict.compactMap { name, _ in
-            file.tensors[rewindPrefix + name].map { (name, $0) }
-        }) : nil
-    }
-
-    static func saveCheckpoint(model: any Layer, optimizer: any Optimizer, mask: Mask, snapshot: WeightSnapshot?,
-                               position p: Position, to run: RunDirectory) throws {
-        let (tensors, dtypes) = stateTensors(model: model, optimizer: optimizer, mask: mask, snapshot: snapshot)
-        let metadata: [String: String] = [
-            "format": "pt",
-            "cycle": String(p.cycle),
-            "iteration": String(p.iteration),
-            "best_validation_accuracy": String(p.best.validationAccuracy),
-            "best_iteration": String(p.best.iteration),
-            "test_accuracy_at_best_validation": String(p.best.testAccuracy),
-            "training_seconds": String(p.seconds),
-            "has_rewind": snapshot == nil ? "0" : "1",
-        ]
-        try SafetensorsFile.write(path: run.checkpointPath, tensors: tensors, dtypes: dtypes, metadata: metadata)
-    }
-
-    static func restore(model: any Layer, optimizer: inout any Optimizer, mask: inout Mask, snapshot: inout WeightSnapshot?,
-                        position p: inout Position, training: TrainingConfig, from run: RunDirectory) throws {
-        let file = try SafetensorsFile.read(path: run.checkpointPath)
-        func meta(_ k: String) throws -> String {
-            guard let v = file.metadata[k] else { throw TrainingError("checkpoint \(run.checkpointPath) lacks the metadata entry '\(k)'") }
-            return v
-        }
-        try restoreState(model: model, mask: &mask, snapshot: &snapshot, hasRewind: try meta("has_rewind") == "1",
-                         from: file, path: run.checkpointPath)
-        optimizer = masked(makeOptimizer(training), mask: mask)
-        var optState: [String: Tensor] = [:]
-        for (k, t) in file.tensors where k.hasPrefix("optimizer/") { optState[String(k.dropFirst("optimizer/".count))] = t }
-        try optimizer.loadState(optState)
-        guard let cycle = Int(try meta("cycle")), let iteration = Int(try meta("iteration")) else {
-            throw TrainingError("checkpoint \(run.checkpointPath): bad cycle or iteration")
-        }
-        p.cycle = cycle
-        p.iteration = iteration
-        p.best = BestRecord(validationAccuracy: Double(try meta("best_validation_accuracy")) ?? -.infinity,
-                            iteration: Int(try meta("best_iteration")) ?? 0,
-                            testAccuracy: Double(try meta("test_accuracy_at_best_validation")) ?? .nan)
-        p.seconds = Double(try meta("training_seconds")) ?? 0
+    /// The run's state: weights, optimizer, loop position, `mask/<name>`, `rewind/<name>` and the cycle.
+    static func saveCheckpoint(_ env: CycleEnvironment, _ s: RunState) throws {
+        var extra = ProtocolState(fields: ["cycle": String(s.cycle)])
+        extra.add(s.mask)
+        extra.add(s.snapshot, prefix: rewindPrefix)
+        try Checkpoint.save(to: env.run.checkpointPath, model: env.model, optimizer: s.loop.optimizer, position: s.loop.position, state: extra)
     }
 }

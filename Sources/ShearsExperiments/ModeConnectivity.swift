@@ -25,28 +25,17 @@ import ShearsTensor
 /// Intermediate state: `checkpoint.safetensors` (θ, momentum, buffers, iteration), `curve_points.json`,
 /// `plane_points.json`.
 public enum ModeConnectivity {
-    /// Where a test stops the run as if killed.
-    public enum Interrupt: Sendable, Equatable {
-        /// After this training iteration's bookkeeping (a checkpoint is written there).
-        case training(iteration: Int)
-        /// After this many curve points / plane points have been measured.
-        case curve(points: Int)
-        case plane(points: Int)
-    }
+    /// The stages an `Interrupt` names: curve training (at an iteration), curve points, plane points (after that
+    /// many were measured).
+    public enum Stage: Int { case training = 0, curve = 1, plane = 2 }
 
-    public static func run(_ config: ConnectivityConfig, in dir: RunDirectory, options: TrainingOptions = TrainingOptions(),
-                           interrupt: Interrupt? = nil) throws -> ConnectivityReport {
+    public static func run(_ config: ConnectivityConfig, in dir: RunDirectory, options: TrainingOptions = TrainingOptions()) throws -> ConnectivityReport {
         try config.validate()
         Threads.set(options.threads)
-        if let saved = try dir.readJSON(ConnectivityConfig.self, from: "config.json") {
-            guard saved == config else {
-                throw TrainingError("\(dir.url.path) holds a connectivity analysis with different settings; choose another --out (or delete it)")
-            }
-        } else {
-            try dir.writeJSON(config, to: "config.json")
+        if case .finished(let done) = try dir.open(config: config, summaryFile: "connectivity.json", summary: ConnectivityReport.self) {
+            return done
         }
-        if let done = try dir.readJSON(ConnectivityReport.self, from: "connectivity.json") { return done }
-        let say: (String) -> Void = { s in if !options.quiet { print(s) }; try? dir.log(s) }
+        let say = sayer(dir, options)
 
         // The model once, and the three bends as tensors in its parameter order.
         let tc = config.training
@@ -62,30 +51,17 @@ public enum ModeConnectivity {
 
         // 1. The middle bend.
         let (theta, lastEpochLoss, seconds) = try trainMiddle(config, model: model, params: params, start: start, end: end,
-                                                             data: data, in: dir, options: options, say: say, interrupt: interrupt)
+                                                             data: data, in: dir, options: options, say: say)
 
         // 2. Along the curve.
-        func measure(_ weights: [Tensor]) -> ConnectivityPoint {
-            for ((_, p), w) in zip(params, weights) { p.value = w }
-            recomputeBatchNormStatistics(model, on: evalTrain, batchSize: config.batchSize, mean: data.mean, std: data.std)
-            let train = evaluate(model, on: evalTrain, mean: data.mean, std: data.std)
-            let test = evaluate(model, on: data.test, mean: data.mean, std: data.std)
-            return ConnectivityPoint(trainLoss: train.loss, trainError: 1 - train.accuracy, testLoss: test.loss, testError: 1 - test.accuracy)
-        }
+        let points = PointMeasurer(model: model, params: params, data: data, evalTrain: evalTrain, batchSize: config.batchSize,
+                                   run: dir, options: options, say: say)
         let ts = (0..<config.points).map { Double($0) / Double(config.points - 1) }
         func curvePoint(_ t: Double) -> [Tensor] {
             (0..<params.count).map { QuadraticBezier.point(t, start: start[$0], middle: theta[$0], end: end[$0]) }
         }
-        var curvePoints = try dir.readJSON([ConnectivityPoint].self, from: "curve_points.json") ?? []
-        if !curvePoints.isEmpty && curvePoints.count < ts.count { say("resuming the curve at point \(curvePoints.count + 1) of \(ts.count)") }
-        while curvePoints.count < ts.count {
-            let t = ts[curvePoints.count]
-            let p = measure(curvePoint(t))
-            curvePoints.append(p)
-            try dir.writeJSON(curvePoints, to: "curve_points.json")
-            say(String(format: "t = %.4f  train loss %.4f  train error %.2f%%  test error %.2f%%", t, p.trainLoss,
-                       100 * p.trainError, 100 * p.testError))
-            if case .curve(let n)? = interrupt, curvePoints.count >= n { throw TrainingInterrupted(iteration: curvePoints.count) }
+        let curvePoints = try points.measure(ts.count, file: "curve_points.json", stage: .curve, weights: { curvePoint(ts[$0]) }) { k, p in
+            String(format: "t = %.4f  train loss %.4f  train error %.2f%%  test error %.2f%%", ts[k], p.trainLoss, 100 * p.trainError, 100 * p.testError)
         }
         var curve = ConnectivityCurve()
         for (t, p) in zip(ts, curvePoints) { curve.append(t, p) }
@@ -103,29 +79,7 @@ public enum ModeConnectivity {
         let middleXY = plane?.coordinates(of: flatMiddle) ?? (x: distance / 2, y: 0)
         var planeRecord: ConnectivityPlane? = nil
         if config.grid > 0, let plane {
-            let G = config.grid
-            let axis = (0..<G).map { -config.margin + (1 + 2 * config.margin) * Double($0) / Double(G - 1) }
-            let xs = axis.map { $0 * plane.dx }, ys = axis.map { $0 * plane.dy }
-            var planePoints = try dir.readJSON([ConnectivityPoint].self, from: "plane_points.json") ?? []
-            if !planePoints.isEmpty && planePoints.count < G * G { say("resuming the plane at point \(planePoints.count + 1) of \(G * G)") }
-            while planePoints.count < G * G {
-                let k = planePoints.count, j = k / G, i = k % G   // row j (y), column i (x)
-                let p = measure(unflatten(plane.point(x: xs[i], y: ys[j]), like: start))
-                planePoints.append(p)
-                try dir.writeJSON(planePoints, to: "plane_points.json")
-                say(String(format: "plane (%d, %d) of %d×%d: train loss %.4f  test error %.2f%%", i, j, G, G, p.trainLoss, 100 * p.testError))
-                if case .plane(let n)? = interrupt, planePoints.count >= n { throw TrainingInterrupted(iteration: planePoints.count) }
-            }
-            func grid(_ f: (ConnectivityPoint) -> Double) -> [[Double]] {
-                (0..<G).map { j in (0..<G).map { i in f(planePoints[j * G + i]) } }
-            }
-            let projected = sampled.map { w -> [Double] in
-                let c = plane.coordinates(of: w)
-                return [c.x, c.y]
-            }
-            planeRecord = ConnectivityPlane(xs: xs, ys: ys, trainLoss: grid(\.trainLoss), trainError: grid(\.trainError),
-                                            testLoss: grid(\.testLoss), testError: grid(\.testError),
-                                            bends: [[0, 0], [middleXY.x, middleXY.y], [plane.dx, 0]], curve: projected)
+            planeRecord = try measurePlane(plane, config: config, points: points, like: start, curve: sampled, middle: middleXY)
         }
 
         // Summaries: min / max / mean / length-weighted mean along the curve, and the barrier over the ends.
@@ -143,14 +97,36 @@ public enum ModeConnectivity {
         return report
     }
 
-    /// Trains θ (or resumes it from `checkpoint.safetensors`); returns θ, the mean loss of its last epoch and the
-    /// training time. With 0 epochs θ stays at the midpoint of the ends (the straight line's middle).
+    /// The G×G grid of the plane, α, β ∈ linspace(−m, 1 + m, G) in units of the ends' distance and θ's height, row
+    /// by row; with the bends and the curve projected into it.
+    static func measurePlane(_ plane: WeightPlane, config: ConnectivityConfig, points: PointMeasurer, like start: [Tensor],
+                             curve: [[Float]], middle: (x: Double, y: Double)) throws -> ConnectivityPlane {
+        let G = config.grid
+        let axis = (0..<G).map { -config.margin + (1 + 2 * config.margin) * Double($0) / Double(G - 1) }
+        let xs = axis.map { $0 * plane.dx }, ys = axis.map { $0 * plane.dy }
+        let measured = try points.measure(G * G, file: "plane_points.json", stage: .plane,
+                                          weights: { k in unflatten(plane.point(x: xs[k % G], y: ys[k / G]), like: start) }) { k, p in
+            String(format: "plane (%d, %d) of %d×%d: train loss %.4f  test error %.2f%%", k % G, k / G, G, G, p.trainLoss, 100 * p.testError)
+        }
+        func grid(_ f: (ConnectivityPoint) -> Double) -> [[Double]] { (0..<G).map { j in (0..<G).map { i in f(measured[j * G + i]) } } }
+        let projected = curve.map { w -> [Double] in
+            let c = plane.coordinates(of: w)
+            return [c.x, c.y]
+        }
+        return ConnectivityPlane(xs: xs, ys: ys, trainLoss: grid(\.trainLoss), trainError: grid(\.trainError),
+                                 testLoss: grid(\.testLoss), testError: grid(\.testError),
+                                 bends: [[0, 0], [middle.x, middle.y], [plane.dx, 0]], curve: projected)
+    }
+
+    /// Trains θ (or resumes it from `checkpoint.safetensors`) in the one loop with the curve's own step; returns θ,
+    /// the mean loss of its last epoch and the training time. With 0 epochs θ stays at the midpoint of the ends (the
+    /// straight line's middle).
     static func trainMiddle(_ config: ConnectivityConfig, model: any Layer, params: [(String, Variable)], start: [Tensor],
                             end: [Tensor], data: PreparedData, in dir: RunDirectory, options: TrainingOptions,
-                            say: (String) -> Void, interrupt: Interrupt?) throws -> ([Tensor], Double?, Double) {
+                            say: @escaping (String) -> Void) throws -> ([Tensor], Double?, Double) {
         if dir.fileExists("middle.safetensors") {
             let file = try SafetensorsFile.read(path: dir.path("middle.safetensors"))
-            try Trainer.restoreModelState(model, from: file, path: dir.path("middle.safetensors"))
+            try Checkpoint.restoreModelState(model, from: file, path: dir.path("middle.safetensors"))
             return (params.map { $0.1.value }, file.metadata["last_epoch_loss"].flatMap(Double.init),
                     file.metadata["training_seconds"].flatMap(Double.init) ?? 0)
         }
@@ -158,89 +134,71 @@ public enum ModeConnectivity {
         let loader = DataLoader(dataset: data.train, batchSize: config.batchSize, shuffle: true, seed: config.seed,
                                 augmentation: tc.augment ? .cifar : .none, mean: data.mean, std: data.std, prefetch: options.prefetch)
         let bpe = loader.batchesPerEpoch, total = config.epochs * bpe
-        let schedule: any LRSchedule = config.schedule == "cifar"
-            ? CIFARDecayLR(base: Double(config.lr), totalEpochs: max(config.epochs, 1), iterationsPerEpoch: bpe)
-            : ConstantLR(config.lr)
+        let schedule = try ScheduleRegistry.make(config.schedule, ScheduleContext(baseLR: config.lr, iterationsPerEpoch: bpe,
+                                                                                   totalIterations: max(total, bpe)))
         // θ lives in its own variables (named as the model's parameters), which the optimizer updates.
         let theta = params.enumerated().map { k, p in (p.0, Variable((start[k] + end[k]) * 0.5, requiresGrad: true)) }
-        var optimizer: any Optimizer = SGD(learningRate: config.lr, momentum: config.momentum, weightDecay: config.weightDecay)
-        var iteration = 0, seconds = 0.0, epochLoss = 0.0, epochBatches = 0
-        var lastEpochLoss: Double? = nil
-
-        func checkpoint(to name: String) throws {
+        var state = LoopState(optimizer: SGD(learningRate: config.lr, momentum: config.momentum, weightDecay: config.weightDecay))
+        let epochs = EpochLossHook(batchesPerEpoch: bpe)
+        func save(_ s: LoopState, to name: String) throws {
             for ((_, p), (_, th)) in zip(params, theta) { p.value = th.value }   // the state_dict holds θ
-            let (tensors, dtypes) = Trainer.checkpointTensors(model: model, optimizer: optimizer)
-            var meta = ["format": "pt", "iteration": String(iteration), "training_seconds": String(seconds),
-                        "epoch_loss_sum": String(epochLoss), "epoch_batches": String(epochBatches)]
-            if let l = lastEpochLoss { meta["last_epoch_loss"] = String(l) }
-            try SafetensorsFile.write(path: dir.path(name), tensors: name == "middle.safetensors" ? tensors.filter { !$0.key.hasPrefix("optimizer/") } : tensors,
-                                      dtypes: dtypes, metadata: meta)
+            var extra = ProtocolState(fields: ["epoch_loss_sum": String(epochs.lossSum), "epoch_batches": String(epochs.batches)])
+            if let l = epochs.lastEpochLoss { extra.fields["last_epoch_loss"] = l.description }
+            try Checkpoint.save(to: dir.path(name), model: model, optimizer: name == Checkpoint.fileName ? s.optimizer : nil,
+                                position: s.position, state: extra)
         }
-
-        if dir.fileExists(Trainer.checkpointName) {
-            let file = try SafetensorsFile.read(path: dir.checkpointPath)
-            try Trainer.restoreModelState(model, from: file, path: dir.checkpointPath)
+        if dir.fileExists(Checkpoint.fileName) {
+            let saved = try Checkpoint.load(dir.checkpointPath, into: model)
             for ((_, p), (_, th)) in zip(params, theta) { th.value = p.value }
-            var state: [String: Tensor] = [:]
-            for (k, t) in file.tensors where k.hasPrefix("optimizer/") { state[String(k.dropFirst("optimizer/".count))] = t }
-            try optimizer.loadState(state)
-            guard let it = file.metadata["iteration"].flatMap(Int.init) else {
-                throw TrainingError("checkpoint \(dir.checkpointPath) lacks its iteration; delete it to retrain the curve")
-            }
-            iteration = it
-            seconds = file.metadata["training_seconds"].flatMap(Double.init) ?? 0
-            epochLoss = file.metadata["epoch_loss_sum"].flatMap(Double.init) ?? 0
-            epochBatches = file.metadata["epoch_batches"].flatMap(Int.init) ?? 0
-            lastEpochLoss = file.metadata["last_epoch_loss"].flatMap(Double.init)
-            say("resuming the curve training at iteration \(iteration) of \(total)")
+            try saved.restore(&state.optimizer)
+            state.position = saved.position
+            epochs.lossSum = Double(try saved.field("epoch_loss_sum")) ?? 0
+            epochs.batches = try saved.int("epoch_batches")
+            epochs.lastEpochLoss = saved.file.metadata["last_epoch_loss"].flatMap(Double.init)
+            say("resuming the curve training at iteration \(state.iteration) of \(total)")
         } else if total > 0 {
             say("training the middle bend: \(config.epochs) epochs × \(bpe) iterations, lr \(config.lr) (\(config.schedule)), "
                 + "momentum \(config.momentum), batch \(config.batchSize), one t ~ U(0, 1) per minibatch")
         }
-
-        var t0 = monotonicSeconds()
-        while iteration < total {
-            for batch in loader.epoch(iteration / bpe, startingAt: iteration % bpe) {
-                let t = curveT(seed: config.seed, iteration: iteration)
-                let (_, middleCoefficient, _) = QuadraticBezier.coefficients(t)
-                for (k, (_, p)) in params.enumerated() {
-                    p.value = QuadraticBezier.point(t, start: start[k], middle: theta[k].1.value, end: end[k])
-                }
-                model.zeroGrad()
-                let loss = softmaxCrossEntropy(logits: model(Variable(batch.images)), labels: batch.labels)
-                let lossValue = loss.value.scalar
-                guard lossValue.isFinite else {
-                    throw LossDiverged(loss: lossValue, description: "the curve's training loss became \(lossValue) at iteration "
-                                       + "\(iteration) (t = \(t)); the last checkpoint in \(dir.url.path) is intact. Try a smaller --lr (now \(config.lr)).")
-                }
-                loss.backward()
-                // ∂L/∂θ = 2t(1 − t)·∂L/∂φ(t).
-                for (k, (_, p)) in params.enumerated() {
-                    theta[k].1.grad = p.grad.map { $0 * Float(middleCoefficient) }
-                }
-                optimizer.learningRate = schedule.learningRate(iteration: iteration, cycle: 0)
-                optimizer.step(theta)
-                for (_, th) in theta { th.zeroGrad() }
-                epochLoss += Double(lossValue); epochBatches += 1
-                iteration += 1
-                let now = monotonicSeconds()
-                seconds += now - t0; t0 = now
-                if iteration % bpe == 0 || iteration == total {
-                    lastEpochLoss = epochLoss / Double(max(epochBatches, 1))
-                    say(String(format: "curve epoch %d/%d: mean training loss %.4f (lr %.4g)", iteration / bpe, config.epochs,
-                               lastEpochLoss!, Double(optimizer.learningRate)))
-                    epochLoss = 0; epochBatches = 0
-                    try checkpoint(to: Trainer.checkpointName)
-                    t0 = monotonicSeconds()
-                } else if case .training(let n)? = interrupt, iteration >= n {
-                    try checkpoint(to: Trainer.checkpointName)
-                }
-                if case .training(let n)? = interrupt, iteration >= n { throw TrainingInterrupted(iteration: iteration) }
-                if iteration >= total { break }
+        let loop = TrainLoop(model: model, parameters: theta, loader: loader, total: total,
+                             learningRate: { schedule.learningRate(iteration: $0, cycle: 0) }, divergence: { loss, at in
+            "the curve's training loss became \(loss) at iteration \(at) (t = \(curveT(seed: config.seed, iteration: at))); "
+                + "\(checkpointNote(dir)). Try a smaller --lr (now \(config.lr))."
+        }, step: { loop, batch, iteration, optimizer in
+            try curveStep(loop, batch: batch, iteration: iteration, optimizer: &optimizer, seed: config.seed, start: start, end: end,
+                          theta: theta, params: params)
+        })
+        let checkpoints = ClosureHook(after: { _, s, _ in
+            if s.iteration % bpe == 0 || s.iteration == total {
+                say(String(format: "curve epoch %d/%d: mean training loss %.4f (lr %.4g)", s.iteration / bpe, config.epochs,
+                           epochs.lastEpochLoss ?? .nan, Double(s.optimizer.learningRate)))
+                try save(s, to: Checkpoint.fileName)
+            } else if let i = options.interrupt, i.stage == Stage.training.rawValue, let n = i.iteration, s.iteration >= n {
+                try save(s, to: Checkpoint.fileName)
             }
-        }
-        try checkpoint(to: "middle.safetensors")
-        return (theta.map { $0.1.value }, lastEpochLoss, seconds)
+        })
+        let interrupt = options.interruptHooks(stage: Stage.training.rawValue)
+        try loop.run(&state, hooks: [epochs, checkpoints] + interrupt)
+        try save(state, to: "middle.safetensors")
+        return (theta.map { $0.1.value }, epochs.lastEpochLoss, state.position.seconds)
+    }
+
+    /// One step of curve training: draw t, run the network at φ_θ(t), and step θ with ∂L/∂θ = 2t(1 − t)·∂L/∂φ(t).
+    static func curveStep(_ loop: TrainLoop, batch: Batch, iteration: Int, optimizer: inout any Optimizer, seed: UInt64,
+                          start: [Tensor], end: [Tensor], theta: [(String, Variable)], params: [(String, Variable)]) throws -> StepOutcome {
+        let t = curveT(seed: seed, iteration: iteration)
+        let (_, middleCoefficient, _) = QuadraticBezier.coefficients(t)
+        for (k, (_, p)) in params.enumerated() { p.value = QuadraticBezier.point(t, start: start[k], middle: theta[k].1.value, end: end[k]) }
+        loop.model.zeroGrad()
+        let loss = softmaxCrossEntropy(logits: loop.model(Variable(batch.images)), labels: batch.labels)
+        let lossValue = loss.value.scalar
+        guard lossValue.isFinite else { throw LossDiverged(loss: lossValue, description: loop.divergence(lossValue, iteration)) }
+        loss.backward()
+        for (k, (_, p)) in params.enumerated() { theta[k].1.grad = p.grad.map { $0 * Float(middleCoefficient) } }
+        optimizer.learningRate = loop.learningRate(iteration)
+        optimizer.step(theta)
+        for (_, th) in theta { th.zeroGrad() }
+        return StepOutcome(loss: lossValue, logits: nil, batch: batch)
     }
 
     /// The t ~ U(0, 1) of a training iteration: a pure function of (seed, iteration), so a resumed run draws the same.
@@ -340,5 +298,59 @@ public func recomputeBatchNormStatistics(_ model: any Layer, on dataset: Dataset
                 seen += b
             }
         }
+    }
+}
+
+/// The mean training loss per epoch (over batches) of the curve training; its running sums are part of the
+/// checkpoint so that a resumed run reports the same.
+final class EpochLossHook: TrainHook {
+    let batchesPerEpoch: Int
+    var lossSum = 0.0, batches = 0
+    var lastEpochLoss: Double?
+    init(batchesPerEpoch: Int) { self.batchesPerEpoch = max(1, batchesPerEpoch) }
+    func afterStep(_ loop: TrainLoop, _ state: inout LoopState, _ outcome: StepOutcome) throws {
+        lossSum += Double(outcome.loss); batches += 1
+        if state.iteration % batchesPerEpoch == 0 || state.iteration == loop.total {
+            lastEpochLoss = lossSum / Double(max(batches, 1))
+            lossSum = 0; batches = 0
+        }
+    }
+}
+
+/// Measures points of weight space — curve or plane — one after the other, each saved as it is done (`file`), so that a
+/// killed run continues at the next point: at every point the weights are loaded, the batch-norm statistics recomputed
+/// from the training data, then train and test loss and error measured.
+struct PointMeasurer {
+    let model: any Layer
+    let params: [(String, Variable)]
+    let data: PreparedData
+    let evalTrain: Dataset
+    let batchSize: Int
+    let run: RunDirectory
+    let options: TrainingOptions
+    let say: (String) -> Void
+
+    func measure(_ count: Int, file: String, stage: ModeConnectivity.Stage, weights: (Int) -> [Tensor],
+                 line: (Int, ConnectivityPoint) -> String) throws -> [ConnectivityPoint] {
+        var points = try run.readJSON([ConnectivityPoint].self, from: file) ?? []
+        if !points.isEmpty && points.count < count { say("resuming \(file) at point \(points.count + 1) of \(count)") }
+        while points.count < count {
+            let p = point(weights(points.count))
+            say(line(points.count, p))
+            points.append(p)
+            try run.writeJSON(points, to: file)
+            if let i = options.interrupt, i.stage == stage.rawValue, let n = i.iteration, points.count >= n {
+                throw TrainingInterrupted(iteration: points.count)
+            }
+        }
+        return points
+    }
+
+    func point(_ weights: [Tensor]) -> ConnectivityPoint {
+        for ((_, p), w) in zip(params, weights) { p.value = w }
+        recomputeBatchNormStatistics(model, on: evalTrain, batchSize: batchSize, mean: data.mean, std: data.std)
+        let train = evaluate(model, on: evalTrain, mean: data.mean, std: data.std)
+        let test = evaluate(model, on: data.test, mean: data.mean, std: data.std)
+        return ConnectivityPoint(trainLoss: train.loss, trainError: 1 - train.accuracy, testLoss: test.loss, testError: 1 - test.accuracy)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ShearsOptim
 import ShearsData
 
 /// The settings of a mode-connectivity analysis (`shears analyze connectivity`), saved as the output directory's
@@ -19,8 +20,8 @@ public struct ConnectivityConfig: Codable, Equatable, Sendable {
     public var momentum: Float = 0.9
     public var weightDecay: Float = 0
     public var batchSize = 128
-    /// `cifar` (the paper's per-epoch rule) or `constant`.
-    public var schedule = "cifar"
+    /// The curve training's schedule (`ScheduleRegistry`): `cifar` (the paper's per-epoch rule) by default.
+    public var schedule = ScheduleSpec(CIFARDecayLR.scheduleName)
     /// Seed of the minibatch order and of the t drawn for each minibatch.
     public var seed: UInt64 = 1
     /// Points t = linspace(0, 1, points) evaluated along the curve (61 in the paper).
@@ -42,9 +43,7 @@ public struct ConnectivityConfig: Codable, Equatable, Sendable {
         guard momentum >= 0 && momentum < 1 else { throw TrainingError("--momentum must be in [0, 1), got \(momentum)") }
         guard weightDecay >= 0 else { throw TrainingError("--weight-decay must be ≥ 0, got \(weightDecay)") }
         guard batchSize >= 1 else { throw TrainingError("--batch-size must be ≥ 1, got \(batchSize)") }
-        guard schedule == "cifar" || schedule == "constant" else {
-            throw TrainingError("--schedule must be cifar or constant, got '\(schedule)'")
-        }
+        do { try ScheduleRegistry.validate(schedule, baseLR: lr) } catch let e as ScheduleError { throw TrainingError("--schedule: \(e.description)") }
         guard points >= 2 else { throw TrainingError("--points must be ≥ 2 (the two ends), got \(points)") }
         guard grid == 0 || grid >= 2 else { throw TrainingError("--grid must be 0 (no plane) or ≥ 2, got \(grid)") }
         guard margin >= 0 && margin.isFinite else { throw TrainingError("--margin must be ≥ 0, got \(margin)") }

@@ -44,11 +44,24 @@ public struct OracleConfig: Codable, Equatable, Sendable {
         }
     }
 
-    /// S-Cyc's max_lr for cycle m from the pruning config's schedule parameters (Eq. 2).
-    public func sCycMaxLR(cycle m: Int) -> Double {
-        let s = pruning.schedule
-        return SCycSchedule(lMin: s.lMin, lAmp: s.lAmp, q: s.q, beta: s.beta, rate: pruning.rate,
-                            warmupIterations: s.warmupIterations, drops: s.drops).maxLR(cycle: m)
+    /// S-Cyc's max_lr for cycle m from the pruning config's schedule parameters (Eq. 2; the `scyc` parameters of
+    /// the schedule, their defaults when it is another one).
+    public func sCycMaxLR(cycle m: Int) throws -> Double {
+        var spec = pruning.training.schedule
+        spec.name = SCycSchedule.scheduleName
+        spec.parameters = spec.parameters.filter { k, _ in SCycSchedule.parameterHelp.contains { $0.key == k } }
+        let s = try SCycSchedule.make(spec, ScheduleContext(baseLR: pruning.training.lr, iterationsPerEpoch: 1, totalIterations: 1,
+                                                            pruningRate: pruning.rate))
+        return s.maxLR(cycle: m)
+    }
+
+    /// The warmup of one trial: the schedule's ramp and drops with peak `peak` (in iterations of `context`).
+    func trialSchedule(peak: Double, _ context: ScheduleContext) throws -> any LRSchedule {
+        let p = pruning.training.schedule.parameters
+        var spec = ScheduleSpec(WarmupLR.scheduleName, ["peak": .number(peak)])
+        spec.parameters["warmup"] = p["warmup"]
+        spec.parameters["drops"] = p["drops"]
+        return try ScheduleRegistry.make(spec, context)
     }
 }
 
@@ -135,67 +148,19 @@ public enum SCycOracle {
     public static func run(_ config: OracleConfig, in dir: RunDirectory, options: TrainingOptions = TrainingOptions()) throws -> OracleSummary {
         try config.validate()
         Threads.set(options.threads)
-        if let saved = try dir.readJSON(OracleConfig.self, from: "config.json") {
-            guard saved == config else {
-                throw TrainingError("run directory \(dir.url.path) holds an oracle with a different configuration; choose another --out (or delete it)")
-            }
-        } else {
-            try dir.writeJSON(config, to: "config.json")
-        }
-        if let done = try dir.readJSON(OracleSummary.self, from: "oracle.json") { return done }
+        if case .finished(let done) = try dir.open(config: config, summaryFile: "oracle.json", summary: OracleSummary.self) { return done }
 
         let pc = config.pruning
         let env = try CycleEnvironment(pc, index: 0, run: dir, options: options, configFile: "training_config.json")
-        let model = env.model, tc = env.training, s = pc.schedule
-        var mask = Mask.ones(for: env.prunable)
-        var snapshot: WeightSnapshot? = pc.retrain.snapshotIteration == 0 ? WeightSnapshot(model.stateDict) : nil
-        var m = 0
-        if dir.fileExists(cycleStartFile) {
-            m = try restoreCycleStart(model: model, mask: &mask, snapshot: &snapshot, from: dir)
-            env.say("resuming the oracle in \(dir.url.path) at cycle \(m)")
-        } else {
-            try saveCycleStart(model: model, mask: mask, snapshot: snapshot, cycle: 0, to: dir)
-            env.say("max_lr oracle for \(tc.model.rawValue) on \(tc.dataset.rawValue): grid \(config.grid), "
-                    + "\(pc.cycles) pruning cycles at rate \(pc.rate), \(env.total) iterations per cycle → \(dir.url.path)")
-        }
-        var trials = readTrials(dir)
+        var (m, mask, snapshot) = try startOrResume(env, in: dir)
+        var trials = try readTrials(dir)
         var cycles: [OracleCycle] = []
         for done in 0..<m { cycles.append(try column(config, cycle: done, trials: trials, dir: dir)) }
-
         while m <= pc.cycles {
-            let start = model.stateDict.map { ($0.0, $0.1.value.map { $0 }) }   // value copies of the cycle's start
+            let start = WeightSnapshot(env.model.stateDict)                                   // the cycle's starting point
             for peak in config.grid where !trials.contains(where: { $0.cycle == m && $0.maxLR == peak }) {
-                for (v, (_, t)) in zip(model.stateDict.map(\.1), start) { v.value = t.map { $0 } }
-                var trialEnv = env
-                let trialPath = dir.path("trials/cycle_\(m)/max_lr_\(peak)")
-                try? FileManager.default.removeItem(atPath: trialPath)   // a trial cut short starts over
-                trialEnv.run = try RunDirectory(path: trialPath)
-                let warmup = WarmupLR(peak: peak, warmup: s.warmupIterations, drops: s.drops)
-                var optimizer = masked(makeOptimizer(tc), mask: mask)
-                var pos = IterativePruning.Position()
-                var diverged = false
-                do {
-                    try IterativePruning.trainCycle(trialEnv, model: model, optimizer: &optimizer, cycle: m, position: &pos,
-                                                    learningRate: { warmup.learningRate(iteration: $0, cycle: m) })
-                } catch let e as LossDiverged {
-                    diverged = true
-                    env.say("oracle cycle \(m) max_lr \(peak): \(e.description) — recorded as a failed trial")
-                }
-                let record = IterativePruning.cycleRecord(trialEnv, model: model, cycle: m, mask: mask, best: pos.best, maxLR: peak)
-                let trial = OracleTrial(cycle: m, percentRemaining: record.percentRemaining,
-                                        percentRemainingAllParameters: record.percentRemainingAllParameters, maxLR: peak,
-                                        bestValidationAccuracy: diverged ? 0 : pos.best.validationAccuracy,
-                                        testAccuracyAtBestValidation: diverged ? 0 : pos.best.testAccuracy,
-                                        finalTestAccuracy: diverged ? 0 : record.finalTestAccuracy, diverged: diverged)
-                // Keep the weights of the best trial so far: the network the next cycle prunes.
-                let previousBest = trials.filter { $0.cycle == m }.map(\.bestValidationAccuracy).max() ?? -.infinity
-                if !diverged, trial.bestValidationAccuracy > previousBest {
-                    try saveStateDict(model, to: dir.path(bestTrialFile), metadata: ["format": "pt", "cycle": String(m), "max_lr": String(peak)])
-                }
-                trials.append(trial)
-                try appendTrial(trial, to: dir)
-                env.say(String(format: "oracle cycle %d (%.2f%% remaining) max_lr %.4g: best val acc %.2f%%, test acc at best val %.2f%%",
-                               m, 100 * mask.density, peak, 100 * trial.bestValidationAccuracy, 100 * trial.testAccuracyAtBestValidation))
+                start.restore(into: env.model.stateDict)
+                trials.append(try trial(config, env, cycle: m, peak: peak, mask: mask, previous: trials, in: dir))
             }
             let col = try column(config, cycle: m, trials: trials, dir: dir)
             cycles.append(col)
@@ -207,20 +172,73 @@ public enum SCycOracle {
                 guard best.metadata["cycle"] == String(m) else {
                     throw TrainingError("\(dir.path(bestTrialFile)) belongs to cycle \(best.metadata["cycle"] ?? "?"), expected \(m); delete the oracle directory and rerun")
                 }
-                try Trainer.restoreModelState(model, from: best, path: dir.path(bestTrialFile))
-                _ = try IterativePruning.pruneAndReset(pc, env, model: model, mask: &mask, snapshot: snapshot, cycle: m)
-                try saveCycleStart(model: model, mask: mask, snapshot: snapshot, cycle: m + 1, to: dir)
-                if let stop = options.stopAfterCycle, stop == m { throw TrainingInterrupted(iteration: env.total) }
+                try Checkpoint.restoreModelState(env.model, from: best, path: dir.path(bestTrialFile))
+                _ = try env.pruneAndReset(mask: &mask, snapshot: snapshot, cycle: m)
+                try saveCycleStart(env, mask: mask, snapshot: snapshot, cycle: m + 1, to: dir)
+                try options.interruptAtEnd(ofStage: m)
             }
             m += 1
         }
-
         let summary = OracleSummary(cycles: cycles, trials: trials)
         try dir.writeJSON(summary, to: "oracle.json")
         try table(summary).write(toFile: dir.path("oracle.md"), atomically: true, encoding: .utf8)
-        try chart(summary, title: "max_lr oracle: \(tc.model.rawValue) on \(tc.dataset.rawValue)").write(to: dir.path("oracle.svg"))
+        try chart(summary, title: "max_lr oracle: \(env.training.model.rawValue) on \(env.training.dataset.rawValue)").write(to: dir.path("oracle.svg"))
         if !options.quiet { print(table(summary)) }
         return summary
+    }
+
+    /// The oracle's starting point: cycle 0's dense network (with its rewind snapshot), or the saved start of the
+    /// cycle it was in.
+    static func startOrResume(_ env: CycleEnvironment, in dir: RunDirectory) throws -> (Int, Mask, WeightSnapshot?) {
+        let pc = env.config
+        if dir.fileExists(cycleStartFile) {
+            let saved = try Checkpoint.load(dir.path(cycleStartFile), into: env.model)
+            let m = try saved.int("cycle")
+            env.say("resuming the oracle in \(dir.url.path) at cycle \(m)")
+            return (m, try saved.mask(like: Mask.ones(for: env.prunable), model: env.model),
+                    try saved.snapshot(prefix: IterativePruning.rewindPrefix, model: env.model))
+        }
+        let mask = Mask.ones(for: env.prunable)
+        let snapshot: WeightSnapshot? = pc.retrain.snapshotIteration == 0 ? WeightSnapshot(env.model.stateDict) : nil
+        try saveCycleStart(env, mask: mask, snapshot: snapshot, cycle: 0, to: dir)
+        env.say("max_lr oracle for \(env.training.model.rawValue) on \(env.training.dataset.rawValue) (\(env.training.split.rawValue) split): "
+                + "\(pc.cycles) pruning cycles at rate \(pc.rate), \(env.total) iterations per cycle → \(dir.url.path)")
+        return (0, mask, snapshot)
+    }
+
+    /// One (cycle, max_lr) training from the cycle's start in its own directory; a diverged loss is a failed trial.
+    /// Keeps the weights of the best trial so far of the cycle (the network the next cycle prunes).
+    static func trial(_ config: OracleConfig, _ env: CycleEnvironment, cycle m: Int, peak: Double, mask: Mask,
+                      previous: [OracleTrial], in dir: RunDirectory) throws -> OracleTrial {
+        var trialEnv = env
+        let trialPath = dir.path("trials/cycle_\(m)/max_lr_\(peak)")
+        try? FileManager.default.removeItem(atPath: trialPath)   // a trial cut short starts over
+        trialEnv.run = try RunDirectory(path: trialPath)
+        let warmup = try config.trialSchedule(peak: peak, ScheduleContext(baseLR: env.training.lr, iterationsPerEpoch: env.setup.batchesPerEpoch,
+                                                                          totalIterations: env.total))
+        var state = LoopState(optimizer: masked(makeOptimizer(env.training), mask: mask))
+        var diverged = false
+        do {
+            try trialEnv.trainCycle(m, state: &state, learningRate: { warmup.learningRate(iteration: $0, cycle: m) })
+        } catch let e as LossDiverged {
+            diverged = true
+            env.say("oracle cycle \(m) max_lr \(peak): \(e.description) — recorded as a failed trial")
+        }
+        let best = state.position.best
+        let record = trialEnv.cycleRecord(cycle: m, mask: mask, best: best, maxLR: peak)
+        let trial = OracleTrial(cycle: m, percentRemaining: record.percentRemaining,
+                                percentRemainingAllParameters: record.percentRemainingAllParameters, maxLR: peak,
+                                bestValidationAccuracy: diverged ? 0 : best.validationAccuracy,
+                                testAccuracyAtBestValidation: diverged ? 0 : best.testAccuracy,
+                                finalTestAccuracy: diverged ? 0 : record.finalTestAccuracy, diverged: diverged)
+        let previousBest = previous.filter { $0.cycle == m }.map(\.bestValidationAccuracy).max() ?? -.infinity
+        if !diverged, trial.bestValidationAccuracy > previousBest {
+            try saveStateDict(env.model, to: dir.path(bestTrialFile), metadata: ["format": "pt", "cycle": String(m), "max_lr": String(peak)])
+        }
+        try JSONLines.append(trial, to: dir.path(trialsFile))
+        env.say(String(format: "oracle cycle %d (%.2f%% remaining) max_lr %.4g: best val acc %.2f%%, test acc at best val %.2f%%",
+                       m, 100 * mask.density, peak, 100 * trial.bestValidationAccuracy, 100 * trial.testAccuracyAtBestValidation))
+        return trial
     }
 
     /// Cycle m's column from its trials.
@@ -228,7 +246,7 @@ public enum SCycOracle {
         let mine = trials.filter { $0.cycle == m }.sorted { $0.maxLR < $1.maxLR }
         guard !mine.isEmpty else { throw TrainingError("\(dir.path(trialsFile)) has no trial of cycle \(m)") }
         let (best, feasible) = OracleCycle.choose(cycle: m, trials: mine, tolerance: config.tolerance)
-        let sc = config.sCycMaxLR(cycle: m)
+        let sc = try config.sCycMaxLR(cycle: m)
         let region = [feasible.min()!, feasible.max()!]
         return OracleCycle(cycle: m, percentRemaining: best.percentRemaining,
                            percentRemainingAllParameters: best.percentRemainingAllParameters,
@@ -265,32 +283,14 @@ public enum SCycOracle {
 
     // MARK: state
 
-    static func readTrials(_ dir: RunDirectory) -> [OracleTrial] {
-        guard let text = try? String(contentsOfFile: dir.path(trialsFile), encoding: .utf8) else { return [] }
-        return text.split(separator: "\n").compactMap { try? JSONDecoder().decode(OracleTrial.self, from: Data($0.utf8)) }
+    static func readTrials(_ dir: RunDirectory) throws -> [OracleTrial] {
+        try JSONLines.read(OracleTrial.self, from: dir.path(trialsFile))
     }
 
-    static func appendTrial(_ t: OracleTrial, to dir: RunDirectory) throws {
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys]
-        e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
-        let line = String(decoding: try e.encode(t), as: UTF8.self) + "\n"
-        let all = ((try? String(contentsOfFile: dir.path(trialsFile), encoding: .utf8)) ?? "") + line
-        try all.write(toFile: dir.path(trialsFile), atomically: true, encoding: .utf8)
-    }
-
-    static func saveCycleStart(model: any Layer, mask: Mask, snapshot: WeightSnapshot?, cycle m: Int, to dir: RunDirectory) throws {
-        let (tensors, dtypes) = IterativePruning.stateTensors(model: model, optimizer: nil, mask: mask, snapshot: snapshot)
-        try SafetensorsFile.write(path: dir.path(cycleStartFile), tensors: tensors, dtypes: dtypes,
-                                  metadata: ["format": "pt", "cycle": String(m), "has_rewind": snapshot == nil ? "0" : "1"])
-    }
-
-    static func restoreCycleStart(model: any Layer, mask: inout Mask, snapshot: inout WeightSnapshot?, from dir: RunDirectory) throws -> Int {
-        let path = dir.path(cycleStartFile)
-        let file = try SafetensorsFile.read(path: path)
-        try IterativePruning.restoreState(model: model, mask: &mask, snapshot: &snapshot, hasRewind: file.metadata["has_rewind"] == "1",
-                                          from: file, path: path)
-        guard let m = file.metadata["cycle"].flatMap(Int.init) else { throw TrainingError("\(path) lacks its cycle number") }
-        return m
+    static func saveCycleStart(_ env: CycleEnvironment, mask: Mask, snapshot: WeightSnapshot?, cycle m: Int, to dir: RunDirectory) throws {
+        var extra = ProtocolState(fields: ["cycle": String(m)])
+        extra.add(mask)
+        extra.add(snapshot, prefix: IterativePruning.rewindPrefix)
+        try Checkpoint.save(to: dir.path(cycleStartFile), model: env.model, optimizer: nil, position: LoopPosition(), state: extra)
     }
 }

@@ -25,21 +25,37 @@ public struct TrainingSummary: Codable, Equatable, Sendable {
 /// Options that change how a run executes but not what it computes.
 public struct TrainingOptions {
     public var threads: Int = 2
-    /// Stop (as if killed) right after this iteration's bookkeeping — for resume tests.
-    public var stopAfterIteration: Int? = nil
-    /// Iterative pruning and its oracle: stop (as if killed) right after cycle m's end-of-cycle checkpoint, or — with
-    /// `stopAfterIteration` also set — after that iteration of cycle m. `Trainer.run` ignores it.
-    public var stopAfterCycle: Int? = nil
+    /// Stop as if killed at this point (tests of resume).
+    public var interrupt: Interrupt? = nil
     /// nil: decide from whether stdout is a terminal.
     public var terminalProgress: Bool? = nil
     public var quiet = false
     /// Batches the loader prepares ahead on its background thread (0: on demand). Results are identical.
     public var prefetch = 2
     public init() {}
+
+    /// An `InterruptHook` for stage `stage` of a protocol (cycle, megabatch, phase index; 0 for plain training), or
+    /// none when the interrupt is elsewhere or falls at the stage's end.
+    func interruptHooks(stage: Int) -> [any TrainHook] {
+        guard let i = interrupt, i.stage == stage, let n = i.iteration else { return [] }
+        return [InterruptHook(atIteration: n)]
+    }
+
+    /// Throws `TrainingInterrupted` when the interrupt falls at the end of `stage` (after its checkpoint).
+    func interruptAtEnd(ofStage stage: Int) throws {
+        if let i = interrupt, i.stage == stage, i.iteration == nil { throw TrainingInterrupted(iteration: -1) }
+    }
 }
 
-/// Thrown when `stopAfterIteration` ends a run early.
-public struct TrainingInterrupted: Error { public let iteration: Int }
+/// Where a test stops a run as if the process had been killed: in stage `stage` of the protocol (the cycle of
+/// iterative pruning and the oracle, the megabatch of APP, the phase index of gRDA — sgd 0, grda 1, gmp 2 —, the
+/// step of mode connectivity — 0 curve training, 1 curve points, 2 plane points; 0 for plain training) right after
+/// iteration `iteration`'s bookkeeping, or, with `iteration` nil, right after the stage's final checkpoint.
+public struct Interrupt: Sendable, Equatable {
+    public var stage: Int
+    public var iteration: Int?
+    public init(stage: Int = 0, iteration: Int? = nil) { self.stage = stage; self.iteration = iteration }
+}
 
 /// The data of a run: train / validation / test and the normalisation statistics of the training set.
 public struct PreparedData {
@@ -48,6 +64,9 @@ public struct PreparedData {
     public var test: Dataset
     public var mean: [Float]?
     public var std: [Float]?
+
+    /// The first 10,000 training examples: what the train loss and accuracy of metrics rows are measured on.
+    public var trainProbe: Dataset { train.prefix(min(10_000, train.count)) }
 }
 
 public func prepareData(_ config: TrainingConfig) throws -> PreparedData {
@@ -56,9 +75,9 @@ public func prepareData(_ config: TrainingConfig) throws -> PreparedData {
         let all = makeSynthetic(count: 3000, classes: 10, imageShape: [1, 8, 8], seed: 0x5157_0000 &+ config.seed)
         train = all.subset(Array(0..<2400)); test = all.subset(Array(2400..<3000))
     } else {
-        let dir = try config.dataDir ?? embeddedMNISTDirectory()
-        train = try loadDataset(config.dataset, split: .train, directory: dir)
-        test = try loadDataset(config.dataset, split: .test, directory: dir)
+        let pair = try loadDatasetPair(kind: config.dataset, dataDir: config.dataDir, dataPath: config.dataPath,
+                                       options: config.external ?? ExternalDataOptions())
+        (train, test) = (pair.train, pair.test)
     }
     var g = Generator(seed: config.seed ^ 0x5EED_0F_DA7A)   // the split's own stream: independent of init and order
     var validation: Dataset
@@ -84,169 +103,154 @@ public func makeOptimizer(_ config: TrainingConfig) -> any Optimizer {
     }
 }
 
-public func makeSchedule(_ config: TrainingConfig, iterationsPerEpoch bpe: Int, totalIterations: Int) -> any LRSchedule {
-    switch config.schedule {
-    case .constant: return ConstantLR(config.lr)
-    case .step: return StepLR(base: config.lr, stepSize: max(1, config.stepSize!.iterations(perEpoch: bpe)), gamma: config.gamma)
-    case .multistep: return MultiStepLR(base: config.lr, milestones: config.milestones.map { $0.iterations(perEpoch: bpe) }, gamma: config.gamma)
-    case .cosine: return CosineLR(base: config.lr, totalIterations: totalIterations)
-    case .onecycle: return OneCycleLR(maxLR: Double(config.lr), totalIterations: max(totalIterations, 2))
+
+/// What every training of a run shares: its config, data, freshly initialised model (or `--init` weights) and the
+/// training loader. Protocols build one per run (iterative pruning: per seed r).
+public struct TrainingSetup {
+    public let config: TrainingConfig
+    public let data: PreparedData
+    public let model: any Layer
+    public let parameters: [(String, Variable)]
+    public let loader: DataLoader
+    /// Iterations of one training (`--iterations`, or `--epochs` × batches per epoch).
+    public let total: Int
+
+    public init(_ config: TrainingConfig, prefetch: Int, say: (String) -> Void) throws {
+        self.config = config
+        data = try prepareData(config)
+        var modelRNG = Generator(seed: config.seed)
+        model = try makeModel(config.model, inputShape: data.train.imageShape, classes: data.train.classes, generator: &modelRNG)
+        if let path = config.initFrom { say("loaded " + (try loadStateDict(model, from: path)).summary) }
+        parameters = model.namedParameters
+        loader = DataLoader(dataset: data.train, batchSize: config.batchSize, shuffle: true, seed: config.seed,
+                            augmentation: config.augment ? .cifar : .none, mean: data.mean, std: data.std, prefetch: prefetch)
+        total = config.iterations ?? config.epochs! * loader.batchesPerEpoch
+    }
+
+    /// The run's initial model again (the same seed, the same `--init` weights): w₀ for every phase of gRDA.
+    public func freshModel(say: (String) -> Void) throws -> any Layer {
+        var modelRNG = Generator(seed: config.seed)
+        let m = try makeModel(config.model, inputShape: data.train.imageShape, classes: data.train.classes, generator: &modelRNG)
+        if let path = config.initFrom { say("loaded " + (try loadStateDict(m, from: path)).summary) }
+        return m
+    }
+
+    public var batchesPerEpoch: Int { loader.batchesPerEpoch }
+    public var evalEvery: Int { max(1, config.evalEvery.iterations(perEpoch: batchesPerEpoch)) }
+
+    /// `spec` (default: the config's) for one training of `total` iterations.
+    public func schedule(_ spec: ScheduleSpec? = nil, pruningRate: Double? = nil) throws -> any LRSchedule {
+        try ScheduleRegistry.make(spec ?? config.schedule, ScheduleContext(baseLR: config.lr, iterationsPerEpoch: batchesPerEpoch,
+                                                                          totalIterations: total, pruningRate: pruningRate))
     }
 }
 
-/// Plain supervised training with periodic evaluation, checkpoints and exact resume — the loop the three
-/// papers' protocols build on.
-///
-/// Resume: the run directory holds `config.json` and, after every evaluation, `checkpoint.safetensors`
-/// (weights and buffers under their state_dict names, optimizer state under `optimizer/…`, the iteration and
-/// the early-stop record in the metadata). Data order and augmentation are pure functions of (seed, epoch,
-/// batch), so continuing from a checkpoint replays exactly the batches an uninterrupted run would have seen and
-/// ends with bit-identical weights.
-public enum Trainer {
-    public static let checkpointName = "checkpoint.safetensors"
+/// One metrics row: the learning rate, train-probe, validation (when held out) and test loss and accuracy.
+func evaluationRow(model: any Layer, data: PreparedData, trainProbe: Dataset, lr: Float) -> [String: Double] {
+    var row: [String: Double] = ["lr": Double(lr)]
+    let tr = evaluate(model, on: trainProbe, mean: data.mean, std: data.std)
+    row["train_loss"] = tr.loss; row["train_acc"] = tr.accuracy
+    if data.validation.count > 0 {
+        let v = evaluate(model, on: data.validation, mean: data.mean, std: data.std)
+        row["val_loss"] = v.loss; row["val_acc"] = v.accuracy
+    }
+    let te = evaluate(model, on: data.test, mean: data.mean, std: data.std)
+    row["test_loss"] = te.loss; row["test_acc"] = te.accuracy
+    return row
+}
 
+/// What a divergence message says of the run's checkpoint: that it is intact, or that none was written yet.
+func checkpointNote(_ run: RunDirectory) -> String {
+    run.fileExists(Checkpoint.fileName) ? "the last checkpoint in \(run.url.path) is intact" : "no checkpoint was written yet in \(run.url.path)"
+}
+
+/// A percentage with two decimals, "–" for nil.
+func percent(_ a: Double?) -> String { a.map { String(format: "%.2f%%", 100 * $0) } ?? "–" }
+
+/// Prints (unless quiet) and logs to the run's log.txt.
+func sayer(_ run: RunDirectory, _ options: TrainingOptions, prefix: String = "") -> (String) -> Void {
+    let quiet = options.quiet
+    return { s in
+        if !quiet { print(prefix + s); fflush(stdout) }
+        try? run.log(s)
+    }
+}
+
+/// Plain supervised training with periodic evaluation, checkpoints and exact resume: one `TrainLoop` with the
+/// evaluation, checkpoint, progress and interrupt hooks. The run directory holds `config.json`, `metrics.*`,
+/// `log.txt`, `checkpoint.safetensors` after every evaluation, and at the end `model.safetensors` and `summary.json`.
+public enum Trainer {
     public static func run(_ config: TrainingConfig, in run: RunDirectory, options: TrainingOptions = TrainingOptions()) throws -> TrainingSummary {
         try config.validate()
         Threads.set(options.threads)
-        let progress = ProgressReporter(totalIterations: 0, startIteration: 0, forceMode: options.terminalProgress)
-        func say(_ s: String) { if !options.quiet { progress.line(s) }; try? run.log(s) }
-
-        if let saved = try run.readJSON(TrainingConfig.self, from: "config.json") {
-            guard saved == config else {
-                throw TrainingError("run directory \(run.url.path) holds a run with a different configuration; choose another --out (or delete it)")
-            }
-        } else {
-            try run.writeJSON(config, to: "config.json")
-        }
-        if let done = try run.readJSON(TrainingSummary.self, from: "summary.json") {
-            say("run in \(run.url.path) is already complete: test accuracy at best validation \(fmt(done.testAccuracyAtBestValidation))")
+        let say = sayer(run, options)
+        if case .finished(let done) = try run.open(config: config, summaryFile: "summary.json", summary: TrainingSummary.self) {
+            say("run in \(run.url.path) is already complete: test accuracy at best validation \(percent(done.testAccuracyAtBestValidation))")
             return done
         }
-
-        let data = try prepareData(config)
-        var modelRNG = Generator(seed: config.seed)
-        let model = try makeModel(config.model, inputShape: data.train.imageShape, classes: data.train.classes, generator: &modelRNG)
-        if let path = config.initFrom { say("loaded " + (try loadStateDict(model, from: path)).summary) }
-        var optimizer = makeOptimizer(config)
-        let loader = DataLoader(dataset: data.train, batchSize: config.batchSize, shuffle: true, seed: config.seed,
-                                augmentation: config.augment ? .cifar : .none, mean: data.mean, std: data.std,
-                                prefetch: options.prefetch)
-        let bpe = loader.batchesPerEpoch
-        let total = config.iterations ?? config.epochs! * bpe
-        let schedule = makeSchedule(config, iterationsPerEpoch: bpe, totalIterations: total)
-        let evalEvery = max(1, config.evalEvery.iterations(perEpoch: bpe))
-        let trainProbe = data.train.prefix(min(10_000, data.train.count))
-        let params = model.namedParameters
-
-        var iteration = 0
-        var best = BestRecord()
-        var trainingSeconds = 0.0
-        if run.fileExists(checkpointName) {
-            (iteration, best, trainingSeconds) = try restore(model: model, optimizer: &optimizer, from: run)
-            try truncateMetrics(in: run, after: iteration)
-            say("resuming \(run.url.path) from iteration \(iteration) of \(total)")
+        let setup = try TrainingSetup(config, prefetch: options.prefetch, say: say)
+        let model = setup.model, total = setup.total
+        var state = LoopState(optimizer: makeOptimizer(config))
+        if run.fileExists(Checkpoint.fileName) {
+            let saved = try Checkpoint.load(run.checkpointPath, into: model)
+            try saved.restore(&state.optimizer)
+            state.position = saved.position
+            say("resuming \(run.url.path) from iteration \(state.iteration) of \(total)")
         } else {
-            say("training \(config.model.rawValue) (\(model.parameterCount) parameters) on \(config.dataset.rawValue): "
-                + "\(data.train.count) train / \(data.validation.count) validation / \(data.test.count) test, "
+            say("training \(config.model.rawValue) (\(model.parameterCount) parameters) on \(config.dataset.rawValue) (\(config.split.rawValue) split): "
+                + "\(setup.data.train.count) train / \(setup.data.validation.count) validation / \(setup.data.test.count) test, "
                 + "\(total) iterations of batch \(config.batchSize) → \(run.url.path)")
         }
-
-        let bar = ProgressReporter(totalIterations: total, startIteration: iteration, forceMode: options.terminalProgress)
-        var windowLoss = 0.0, windowCorrect = 0.0, windowSeen = 0
-        while iteration < total {
-            let epoch = iteration / bpe
-            var t0 = monotonicSeconds()
-            for batch in loader.epoch(epoch, startingAt: iteration % bpe) {
-                let (lossValue, logits) = try step(model: model, optimizer: &optimizer, parameters: params, batch: batch,
-                                                   learningRate: schedule.learningRate(iteration: iteration)) { loss in
-                    "the training loss became \(loss) at iteration \(iteration) (epoch \(epoch)); "
-                        + "the last checkpoint in \(run.url.path) is intact. Try a smaller --lr (now \(config.lr))."
-                }
-                iteration += 1
-                windowLoss += Double(lossValue); windowSeen += batch.labels.count
-                windowCorrect += accuracy(logits: logits, labels: batch.labels) * Double(batch.labels.count)
-                let now = monotonicSeconds()
-                trainingSeconds += now - t0
-                t0 = now
-                if !options.quiet {
-                    bar.step(iteration: iteration, epoch: Double(iteration) / Double(bpe), loss: lossValue,
-                             accuracy: windowCorrect / Double(max(windowSeen, 1)),
-                             imagesPerSecond: Double(iteration * config.batchSize) / max(trainingSeconds, 1e-9))
-                }
-                if iteration % evalEvery == 0 || iteration == total {
-                    let row = evaluationRow(model: model, data: data, trainProbe: trainProbe, lr: optimizer.learningRate)
-                    if data.validation.count > 0, let v = row["val_acc"], v > best.validationAccuracy {
-                        best = BestRecord(validationAccuracy: v, iteration: iteration, testAccuracy: row["test_acc"] ?? .nan)
-                    }
-                    try run.appendMetrics(row, step: iteration, epoch: Double(iteration) / Double(bpe))
-                    try saveCheckpoint(model: model, optimizer: optimizer, iteration: iteration, best: best,
-                                       trainingSeconds: trainingSeconds, config: config, to: run)
-                    say(String(format: "it %d (ep %.2f)  train loss %.4f acc %.2f%%  val acc %@  test acc %.2f%%  lr %.4g",
-                               iteration, Double(iteration) / Double(bpe), row["train_loss"]!, 100 * row["train_acc"]!,
-                               row["val_acc"].map { String(format: "%.2f%%", 100 * $0) } ?? "–", 100 * row["test_acc"]!,
-                               Double(optimizer.learningRate)))
-                    windowLoss = 0; windowCorrect = 0; windowSeen = 0
-                    t0 = monotonicSeconds()
-                }
-                if let stop = options.stopAfterIteration, iteration >= stop { throw TrainingInterrupted(iteration: iteration) }
-                if iteration >= total { break }
-            }
+        try Checkpoint.truncateMetrics(in: run, after: state.iteration)
+        let schedule = try setup.schedule()
+        let loop = TrainLoop(model: model, parameters: setup.parameters, loader: setup.loader, total: total,
+                             learningRate: { schedule.learningRate(iteration: $0) }) { loss, at in
+            "the training loss became \(loss) at iteration \(at) (epoch \(at / setup.batchesPerEpoch)); "
+                + checkpointNote(run) + ". Try a smaller --lr (now \(config.lr))."
         }
+        let evaluation = EvaluationHook(data: setup.data, run: run, every: setup.evalEvery) { s, row in
+            try Checkpoint.save(to: run.checkpointPath, model: model, optimizer: s.optimizer, position: s.position)
+            say(String(format: "it %d (ep %.2f)  train loss %.4f acc %.2f%%  val acc %@  test acc %.2f%%  lr %.4g",
+                       s.iteration, Double(s.iteration) / Double(setup.batchesPerEpoch), row["train_loss"]!, 100 * row["train_acc"]!,
+                       percent(row["val_acc"]), 100 * row["test_acc"]!, Double(s.optimizer.learningRate)))
+        }
+        let progress = ProgressHook(total: total, start: state.position, batchSize: config.batchSize, terminal: options.terminalProgress)
+        try loop.run(&state, hooks: [progress, evaluation] + options.interruptHooks(stage: 0))
+        return try finish(setup, state: state, in: run, say: say)
+    }
 
-        try saveStateDict(model, to: run.url.appendingPathComponent("model.safetensors").path, metadata: ["format": "pt"])
-        let final = Dictionary(uniqueKeysWithValues: [("train", trainProbe), ("validation", data.validation), ("test", data.test)]
+    /// The end of a plain training: `model.safetensors` (with the normalisation in its metadata), the final
+    /// evaluations and `summary.json`.
+    static func finish(_ setup: TrainingSetup, state: LoopState, in run: RunDirectory, say: (String) -> Void) throws -> TrainingSummary {
+        let config = setup.config, data = setup.data, model = setup.model, total = setup.total
+        try saveStateDict(model, to: run.path("model.safetensors"), metadata: modelMetadata(data))
+        let final = Dictionary(uniqueKeysWithValues: [("train", data.trainProbe), ("validation", data.validation), ("test", data.test)]
             .filter { $0.1.count > 0 }
             .map { ($0.0, evaluate(model, on: $0.1, mean: data.mean, std: data.std)) })
-        let hasValidation = data.validation.count > 0
+        let hasValidation = data.validation.count > 0, best = state.position.best
         let summary = TrainingSummary(
             model: config.model.rawValue, dataset: config.dataset.rawValue, parameters: model.parameterCount,
-            iterations: total, epochs: Double(total) / Double(bpe), final: final,
+            iterations: total, epochs: Double(total) / Double(setup.batchesPerEpoch), final: final,
             bestValidationAccuracy: hasValidation ? best.validationAccuracy : nil,
             bestIteration: hasValidation ? best.iteration : nil,
             testAccuracyAtBestValidation: hasValidation ? best.testAccuracy : nil,
-            trainingSeconds: trainingSeconds,
-            imagesPerSecond: Double(total * config.batchSize) / max(trainingSeconds, 1e-9))
+            trainingSeconds: state.position.seconds,
+            imagesPerSecond: Double(total * config.batchSize) / max(state.position.seconds, 1e-9))
         try run.writeJSON(summary, to: "summary.json")
-        say("done: test accuracy \(fmt(final["test"]?.accuracy)) (at best validation: \(fmt(summary.testAccuracyAtBestValidation)), "
-            + "iteration \(summary.bestIteration.map(String.init) ?? "–")); "
-            + String(format: "%.1f s of training, %.0f img/s", trainingSeconds, summary.imagesPerSecond))
+        say("done: test accuracy \(percent(final["test"]?.accuracy)) on the \(config.split.rawValue) split's test set "
+            + "(at best validation: \(percent(summary.testAccuracyAtBestValidation)), iteration \(summary.bestIteration.map(String.init) ?? "–")); "
+            + String(format: "%.1f s of training, %.0f img/s", state.position.seconds, summary.imagesPerSecond))
         return summary
-    }
-
-    /// One training step: forward, cross-entropy, backward, optimizer update at `learningRate`. A non-finite
-    /// loss stops before the update with `message(loss)`, so the weights and the last checkpoint stay good.
-    static func step(model: any Layer, optimizer: inout any Optimizer, parameters: [(String, Variable)], batch: Batch,
-                     learningRate: Float, message: (Float) -> String) throws -> (loss: Float, logits: Tensor) {
-        optimizer.learningRate = learningRate
-        model.zeroGrad()
-        let logits = model(Variable(batch.images))
-        let loss = softmaxCrossEntropy(logits: logits, labels: batch.labels)
-        let lossValue = loss.value.scalar
-        guard lossValue.isFinite else { throw LossDiverged(loss: lossValue, description: message(lossValue)) }
-        loss.backward()
-        optimizer.step(parameters)
-        return (lossValue, logits.value)
-    }
-
-    static func fmt(_ a: Double?) -> String { a.map { String(format: "%.2f%%", 100 * $0) } ?? "–" }
-
-    static func evaluationRow(model: any Layer, data: PreparedData, trainProbe: Dataset, lr: Float) -> [String: Double] {
-        var row: [String: Double] = ["lr": Double(lr)]
-        let tr = evaluate(model, on: trainProbe, mean: data.mean, std: data.std)
-        row["train_loss"] = tr.loss; row["train_acc"] = tr.accuracy
-        if data.validation.count > 0 {
-            let v = evaluate(model, on: data.validation, mean: data.mean, std: data.std)
-            row["val_loss"] = v.loss; row["val_acc"] = v.accuracy
-        }
-        let te = evaluate(model, on: data.test, mean: data.mean, std: data.std)
-        row["test_loss"] = te.loss; row["test_acc"] = te.accuracy
-        return row
     }
 }
 
-/// The early-stop record: the best validation accuracy so far, when, and the test accuracy then.
-struct BestRecord {
-    var validationAccuracy = -Double.infinity
-    var iteration = 0
-    var testAccuracy = Double.nan
+/// The metadata of a saved model: PyTorch's format tag and the input normalisation the model was trained with
+/// (`input_mean` / `input_std`, comma-separated per channel), so that a user loading it elsewhere need not guess.
+public func modelMetadata(_ data: PreparedData) -> [String: String] {
+    var m = ["format": "pt"]
+    if let mean = data.mean, let std = data.std {
+        m["input_mean"] = mean.map { String($0) }.joined(separator: ",")
+        m["input_std"] = std.map { String($0) }.joined(separator: ",")
+    }
+    return m
 }

@@ -13,6 +13,10 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var split: SplitKind = .official
     /// Where the dataset's files are; nil means the MNIST embedded in the repository.
     public var dataDir: String? = nil
+    /// `--dataset npz`: the .npz file (or a directory of .npy files).
+    public var dataPath: String? = nil
+    /// Your own data (npz, folder, tiny-imagenet): image size, layout, classes, split; nil: the defaults.
+    public var external: ExternalDataOptions? = nil
     /// Length of training: exactly one of these is set (epochs by default).
     public var epochs: Int? = 10
     public var iterations: Int? = nil
@@ -22,12 +26,9 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var momentum: Float = 0
     public var nesterov: Bool = false
     public var weightDecay: Float = 0
-    public var schedule: ScheduleKind = .constant
-    /// multistep: when to multiply the rate by `gamma` (e.g. "80ep", "120ep").
-    public var milestones: [StepSpec] = []
-    /// step: the period of the decay.
-    public var stepSize: StepSpec? = nil
-    public var gamma: Float = 0.1
+    /// The learning-rate schedule (`ScheduleRegistry`): for plain training over the whole run, for iterative pruning
+    /// per cycle (restarted every cycle), for APP per megabatch.
+    public var schedule: ScheduleSpec = .constant
     public var seed: UInt64 = 0
     /// Training examples held out (seeded) for validation; the early-stop test accuracy is read at the best
     /// validation accuracy.
@@ -52,8 +53,9 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
 
     static func flatten(_ c: TrainingConfig) -> [String: String] {
         var out = jsonFields(c)
+        out["schedule"] = c.schedule.description
         // Absent optionals must differ from present ones.
-        for key in ["dataDir", "epochs", "iterations", "stepSize", "trainSubset", "initFrom"] where out[key] == nil { out[key] = "null" }
+        for key in ["dataDir", "epochs", "iterations", "trainSubset", "initFrom"] where out[key] == nil { out[key] = "null" }
         return out
     }
 
@@ -61,21 +63,49 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public func validate() throws {
         func fail(_ m: String) throws -> Never { throw TrainingError(m) }
         if (epochs == nil) == (iterations == nil) { try fail("give exactly one of --epochs and --iterations") }
-        if let e = epochs, e <= 0 { try fail("--epochs must be positive, got \(e)") }
-        if let i = iterations, i <= 0 { try fail("--iterations must be positive, got \(i)") }
-        if batchSize <= 0 { try fail("--batch-size must be positive, got \(batchSize)") }
-        if !(lr > 0) || !lr.isFinite { try fail("--lr must be a positive number, got \(lr)") }
-        if momentum < 0 || momentum >= 1 { try fail("--momentum must be in [0, 1), got \(momentum)") }
-        if weightDecay < 0 { try fail("--weight-decay must be ≥ 0, got \(weightDecay)") }
+        // Bounds that keep every product of counts (epochs × batches, steps × epoch length) far from overflow.
+        if let e = epochs, !(1...1_000_000).contains(e) { try fail("--epochs must be between 1 and 1000000, got \(e)") }
+        if let i = iterations, !(1...1_000_000_000).contains(i) { try fail("--iterations must be between 1 and 10⁹, got \(i)") }
+        if !(1...1_000_000).contains(batchSize) { try fail("--batch-size must be between 1 and 1000000, got \(batchSize)") }
+        if !(lr > 0) || !lr.isFinite { try fail("--lr must be a positive finite number, got \(lr)") }
+        if !(momentum >= 0 && momentum < 1) { try fail("--momentum must be in [0, 1), got \(momentum)") }
+        if !(weightDecay >= 0) || !weightDecay.isFinite { try fail("--weight-decay must be a finite number ≥ 0, got \(weightDecay)") }
         if nesterov && (optimizer != .sgd || momentum == 0) { try fail("--nesterov needs --optimizer sgd and a positive --momentum") }
-        if schedule == .multistep && milestones.isEmpty { try fail("--schedule multistep needs --milestones (e.g. 80ep,120ep)") }
-        if schedule == .step && stepSize == nil { try fail("--schedule step needs --step-size (e.g. 30ep)") }
-        if validation < 0 { try fail("--validation must be ≥ 0, got \(validation)") }
-        if let n = trainSubset, n <= 0 { try fail("--train-subset must be positive, got \(n)") }
-        if evalEvery.value <= 0 { try fail("--eval-every must be positive, got \(evalEvery)") }
-        if dataset != .mnist && dataset != .synthetic && dataDir == nil {
+        if optimizer == .adam && momentum != 0 { try fail("--momentum is not used by --optimizer adam (its betas are fixed at 0.9, 0.999); drop it") }
+        if !(0...1_000_000_000).contains(validation) { try fail("--validation must be between 0 and 10⁹, got \(validation)") }
+        if let n = trainSubset, !(1...1_000_000_000).contains(n) { try fail("--train-subset must be between 1 and 10⁹, got \(n)") }
+        if !(1...1_000_000_000).contains(evalEvery.value) { try fail("--eval-every must be between 1 and 10⁹ steps, got \(evalEvery)") }
+        do { try ScheduleRegistry.validate(schedule, baseLR: lr) } catch let e as ScheduleError { try fail("--schedule: \(e.description)") }
+        if dataset == .npz && dataPath == nil && dataDir == nil {
+            try fail("--dataset npz needs --data-path FILE.npz (or a directory of x_train.npy, y_train.npy, x_test.npy, y_test.npy)")
+        } else if dataset != .mnist && dataset != .synthetic && dataset != .npz && dataDir == nil {
             try fail("--dataset \(dataset.rawValue) needs --data-dir pointing at your download (only MNIST is embedded)")
         }
+        if dataPath != nil && dataset != .npz { try fail("--data-path is for --dataset npz; use --data-dir for \(dataset.rawValue)") }
+        do { try external?.validate() } catch let e as DataError { try fail(e.description) }
+    }
+}
+
+/// A protocol's configuration: its own fields around the training config of its trainings. Its JSON is the run
+/// directory's `config.json`; the fields that differ from `Self()` name the directory.
+public protocol RunConfiguration: Codable, Equatable {
+    var training: TrainingConfig { get }
+    init()
+}
+
+extension RunConfiguration {
+    /// The fields that differ from `Self()` as `key=value` strings: the training's (against the protocol's own
+    /// training defaults, e.g. the pooled split of S-Cyc) and its own; an absent optional that is set by default reads
+    /// `null`.
+    public var nonDefaultFields: [String: String] {
+        let defaults = Self()
+        var out: [String: String] = [:]
+        for (mine, theirs) in [(TrainingConfig.flatten(training), TrainingConfig.flatten(defaults.training)),
+                               (jsonFields(self, excluding: ["training"]), jsonFields(defaults, excluding: ["training"]))] {
+            for (k, v) in mine where theirs[k] != v { out[k] = v }
+            for k in theirs.keys where mine[k] == nil { out[k] = "null" }
+        }
+        return out
     }
 }
 
@@ -101,7 +131,7 @@ func jsonFields<T: Encodable>(_ value: T, excluding: Set<String> = []) -> [Strin
     return out
 }
 
-/// The training loss became NaN or infinite (thrown by `Trainer.step`; the message names the step and what to try).
+/// The training loss became NaN or infinite (thrown by `TrainLoop.standardStep`; the message names the step and what to try).
 public struct LossDiverged: Error, CustomStringConvertible {
     public let loss: Float
     public let description: String

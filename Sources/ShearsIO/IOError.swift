@@ -38,10 +38,13 @@ enum FileIO {
         }
     }
 
-    /// Writes `data` to `path + ".tmp"`, flushes it to disk, then renames it over `path`, so that a process
-    /// killed at any point leaves either the old file or the new one, never half of one.
+    /// Writes `data` to a temporary file unique to this writer (`path.<host>.<pid>.<n>.tmp`: two processes, even on
+    /// two hosts sharing a file system, never write the same one), flushes it to disk, then renames it over
+    /// `path`, so that a process killed at any point leaves either the old file or the new one, never half of
+    /// one. Temporaries of `path` left by killed writers of this host (and the `path.tmp` of older versions) are
+    /// removed after a successful write.
     static func writeAtomically(_ data: Data, to path: String) throws {
-        let tmp = path + ".tmp"
+        let tmp = "\(path).\(hostName()).\(getpid()).\(TemporaryNames.next()).tmp"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         guard fd >= 0 else { throw IOError(path: path, "cannot create \(tmp): \(errnoText())") }
         var failure: String?
@@ -64,6 +67,7 @@ enum FileIO {
             unlink(tmp)
             throw IOError(path: path, failure)
         }
+        TemporaryNames.removeStale(of: path)
     }
 
     /// Appends `data` to `path` (created if absent) with one `write` in append mode.
@@ -92,5 +96,33 @@ enum FileIO {
         try? h.seek(toOffset: end - 1)
         guard let last = try? h.read(upToCount: 1) else { return false }
         return last.first != UInt8(ascii: "\n")
+    }
+}
+
+/// Names and clean-up of `FileIO.writeAtomically`'s temporary files.
+enum TemporaryNames {
+    private static let counter = Counter()
+
+    /// A number unique within this process, so that two threads writing the same path never share a temporary.
+    static func next() -> Int { counter.next() }
+
+    /// Removes `path.tmp` and `path.<this host>.<pid>.<n>.tmp` whose pid no longer exists (a killed writer's).
+    static func removeStale(of path: String) {
+        let dir = (path as NSString).deletingLastPathComponent, base = (path as NSString).lastPathComponent
+        let prefix = "\(base).\(hostName()).", dirPath = dir.isEmpty ? "." : dir
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dirPath) else { return }
+        for name in names where name == base + ".tmp" || (name.hasPrefix(prefix) && name.hasSuffix(".tmp")) {
+            if name != base + ".tmp" {
+                let parts = name.dropFirst(prefix.count).split(separator: ".")
+                guard parts.count == 3, let pid = Int32(parts[0]), !processExists(pid) else { continue }
+            }
+            unlink((dirPath as NSString).appendingPathComponent(name))
+        }
+    }
+
+    private final class Counter: @unchecked Sendable {
+        private let mutex = NSLock()
+        private var value = 0
+        func next() -> Int { mutex.lock(); defer { mutex.unlock() }; value += 1; return value }
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// An experiment's directory: its configuration and results as JSON, its metrics as JSON lines and CSV,
-/// a timestamped log and its checkpoint. Every whole-file write is atomic (`name.tmp`, then renamed), so a
+/// a timestamped log and its checkpoint. Every whole-file write is atomic (a temporary unique to the writer, then renamed), so a
 /// killed run leaves each file either as it was or as it was meant to be.
 public final class RunDirectory {
     public let url: URL

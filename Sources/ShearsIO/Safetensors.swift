@@ -53,7 +53,7 @@ public struct SafetensorsFile {
     }
 
     /// Writes `tensors` (in logical row-major order, whatever their memory format) atomically: to
-    /// `path + ".tmp"`, then renamed over `path`. `dtypes` gives a tensor's on-disk type (default F32); an
+    /// a temporary unique to this writer, then renamed over `path`. `dtypes` gives a tensor's on-disk type (default F32); an
     /// integer type (e.g. I64 for `num_batches_tracked`) requires integer values within its range.
     public static func write(path: String, tensors: [String: Tensor], dtypes: [String: SafetensorsDType] = [:],
                              metadata: [String: String] = [:]) throws {

@@ -166,7 +166,7 @@ public struct SafetensorsRawFile: Equatable, Sendable {
         }, metadata: metadata)
     }
 
-    /// Writes the file atomically (to `path + ".tmp"`, then renamed over `path`).
+    /// Writes the file atomically (to a temporary unique to the writer, then renamed over `path`).
     public func write(path: String) throws {
         try FileIO.writeAtomically(try encoded(path: path), to: path)
     }

@@ -20,10 +20,16 @@ public enum Allocation: String, Codable, Sendable, CaseIterable {
 /// counts as that integer.
 public func pruneCount(alive: Int, fraction: Double) -> Int {
     precondition(fraction >= 0 && fraction <= 1, "prune: fraction must be in [0, 1], got \(fraction)")
-    let x = fraction * Double(alive)
+    return ceilingCount(fraction, of: alive)
+}
+
+/// ⌈f · n⌉ for f ∈ [0, 1], with a product within 1e-9 (relative) of an integer counted as that integer — the one
+/// rounding rule of every count of weights to prune or keep (`pruneCount`, `keepCount`).
+func ceilingCount(_ f: Double, of n: Int) -> Int {
+    let x = f * Double(n)
     let nearest = x.rounded()
     let k = abs(x - nearest) <= 1e-9 * max(1, x) ? nearest : x.rounded(.up)
-    return min(alive, Int(k))
+    return min(n, Int(k))
 }
 
 /// A new mask that removes `fraction` of the currently-remaining (alive) weights, ranked by `scores`.

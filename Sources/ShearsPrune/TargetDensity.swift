@@ -41,10 +41,7 @@ public struct ProgressiveDensitySchedule: Equatable, Sendable {
 /// integer counted as that integer (0.8·1000 = 800.0000000000001 keeps 800, not 801).
 public func keepCount(total: Int, density: Double) -> Int {
     precondition(density >= 0 && density <= 1, "keepCount: density must be in [0, 1], got \(density)")
-    let x = density * Double(total)
-    let nearest = x.rounded()
-    let k = abs(x - nearest) <= 1e-9 * max(1, x) ? nearest : x.rounded(.up)
-    return min(total, Int(k))
+    return ceilingCount(density, of: total)
 }
 
 /// A nested mask with exactly `keepCount(total:density:)` alive weights over all masked tensors (global ranking, spec

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ShearsExperiments
+import ShearsOptim
 import ShearsIO
 
 /// `shears analyze connectivity A B`: the Bézier curve and plane between two trained networks (spec §4a).
@@ -27,7 +28,8 @@ struct AnalyzeConnectivity: ParsableCommand {
     @Option(help: "Momentum of curve training.") var momentum: Float = 0.9
     @Option(help: "Weight decay of curve training.") var weightDecay: Float = 0
     @Option(help: "Batch size of curve training and of the batch-norm recomputation.") var batchSize = 128
-    @Option(help: "Learning-rate schedule: cifar (constant for 50% of epochs, linear to 1% at 90%) or constant.") var schedule = "cifar"
+    @Option(help: "Learning-rate schedule of the curve training, NAME[:key=value,…]: cifar (constant for 50% of epochs, linear to 1% at 90%), constant, or any of \(ScheduleRegistry.names.joined(separator: ", ")).")
+    var schedule = "cifar"
     @Option(help: "Seed of the minibatch order and the t of each minibatch.") var seed: UInt64 = 1
     @Option(help: "Points evaluated along the curve, t = linspace(0, 1, N).") var points = 61
     @Option(help: "Plane grid size G (G×G points); 0: no plane.") var grid = 21
@@ -39,8 +41,12 @@ struct AnalyzeConnectivity: ParsableCommand {
     func validate() throws {
         var c = ConnectivityConfig(start: startRun, end: endRun, training: TrainingConfig())
         c.epochs = epochs; c.lr = lr; c.momentum = momentum; c.weightDecay = weightDecay; c.batchSize = batchSize
-        c.schedule = schedule; c.points = points; c.grid = grid; c.margin = margin; c.trainExamples = trainExamples
+        c.schedule = try scheduleSpec(); c.points = points; c.grid = grid; c.margin = margin; c.trainExamples = trainExamples
         do { try c.validate() } catch let e as TrainingError { throw ValidationError(e.description) }
+    }
+
+    func scheduleSpec() throws -> ScheduleSpec {
+        do { return try ScheduleSpec(parsing: schedule) } catch let e as ScheduleError { throw ValidationError("--schedule: \(e.description)") }
     }
 
     func config() throws -> ConnectivityConfig {
@@ -53,7 +59,7 @@ struct AnalyzeConnectivity: ParsableCommand {
         var c = ConnectivityConfig(start: wa, end: wb, training: a)
         c.startLabel = startLabel; c.endLabel = endLabel
         c.epochs = epochs; c.lr = lr; c.momentum = momentum; c.weightDecay = weightDecay; c.batchSize = batchSize
-        c.schedule = schedule; c.seed = seed; c.points = points; c.grid = grid; c.margin = margin; c.trainExamples = trainExamples
+        c.schedule = try scheduleSpec(); c.seed = seed; c.points = points; c.grid = grid; c.margin = margin; c.trainExamples = trainExamples
         do { try c.validate() } catch let e as TrainingError { throw ValidationError(e.description) }
         return c
     }

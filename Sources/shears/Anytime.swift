@@ -7,7 +7,6 @@ import ShearsNN
 import ShearsOptim
 import ShearsPrune
 
-extension AnytimePruner: ExpressibleByArgument {}
 extension AnytimeMaskUpdate: ExpressibleByArgument {}
 extension AnytimeLRPolicy: ExpressibleByArgument {}
 extension ScoringBatchNorm: ExpressibleByArgument {}
@@ -26,7 +25,7 @@ struct Anytime: ParsableCommand {
 struct AnytimeRun: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "APP (--pruner snip|magnitude|random), Anytime OSP (--osp) or the dense baseline (--pruner none); resumable.",
+        abstract: "APP (--pruner: any criterion, snip by default), Anytime OSP (--osp) or the dense baseline (--pruner none); resumable.",
         discussion: """
         The training set is shuffled (seeded) and cut into --megabatches equal megabatches, each split 90/10 into a \
         training and a validation part. At megabatch t the learner sees the replay-inclusive sets (--replay full, none \
@@ -38,7 +37,9 @@ struct AnytimeRun: ParsableCommand {
 
     @Option(help: "|S_B|: megabatches in the stream.") var megabatches: Int = 8
     @Option(help: "τ: the final density is 0.8^τ.") var tau: Double = 4.5
-    @Option(help: "Pruner: snip, magnitude, random, or none (the dense baseline).") var pruner: AnytimePruner = .snip
+    @Option(help: ArgumentHelp("Pruner: a criterion (\(CriterionRegistry.helpText)) or none (the dense baseline).",
+                               valueName: (CriterionRegistry.names + ["none"]).joined(separator: "|")))
+    var pruner: String = "snip"
     @Flag(help: "Anytime OSP: prune once at initialisation to 0.8^τ instead of progressively.") var osp = false
     @Option(help: "Mask update: nested (the paper) or code-faithful (the authors' code, spec §1.4).") var maskUpdate: AnytimeMaskUpdate = .nested
     @Option(help: "LR policy across megabatches: cyclic (restart every megabatch) or non-cyclic.") var lrPolicy: AnytimeLRPolicy = .cyclic
@@ -54,37 +55,14 @@ struct AnytimeRun: ParsableCommand {
     @Flag(help: "Prune the last (classifier) layer too (APP never does).") var pruneLastLayer = false
     @Flag(help: "Do not prune the first layer.") var keepFirstLayer = false
 
-    @Option(help: "Model: \(ModelName.allCases.map(\.rawValue).joined(separator: ", ")).") var model: ModelName = .lenet300100
-    @Option(help: "Dataset: \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", ")).") var dataset: DatasetKind = .mnist
-    @Option(help: "Directory with the dataset's files (MNIST is embedded and needs none).") var dataDir: String?
-    @Option(help: "E: epochs per megabatch.") var epochs: Int = 50
-    @Option(help: "Mini-batch size.") var batchSize: Int = 64
-    @Option(help: "Optimizer: sgd, adam, rmsprop.") var optimizer: OptimizerKind = .sgd
-    @Option(help: "Base learning rate.") var lr: Float = 0.1
-    @Option(help: "Momentum (SGD, RMSprop).") var momentum: Float = 0.9
-    @Option(help: "L2 weight decay.") var weightDecay: Float = 1e-4
-    @Option(help: "Epochs (within a megabatch, or of the stream with non-cyclic) at which the LR is multiplied by --gamma, comma-separated; 'none' for a constant LR.")
-    var milestones: String = "20ep,40ep"
-    @Option(help: "Decay factor at each milestone.") var gamma: Float = 0.1
-    @Option(help: "Seed for every random choice.") var seed: UInt64 = 0
-    @Flag(help: "CIFAR augmentation.") var augment = false
-    @Flag(help: "Do not normalise inputs per channel.") var noNormalize = false
-
-    @OptionGroup var execution: RunOptions
+    @OptionGroup(title: "Data") var data: DataFlags<AnytimeDefaults>
+    @OptionGroup(title: "Model and training (per megabatch)") var training: TrainingFlags<AnytimeDefaults>
+    @OptionGroup(title: "Run") var execution: RunOptions
 
     func makeConfig() throws -> AnytimeConfig {
         var c = AnytimeConfig()
-        var t = c.training
-        t.model = model; t.dataset = dataset; t.dataDir = dataDir.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
-        t.epochs = epochs; t.batchSize = batchSize; t.optimizer = optimizer; t.lr = lr; t.momentum = momentum
-        t.weightDecay = weightDecay; t.gamma = gamma; t.seed = seed; t.augment = augment; t.normalize = !noNormalize
-        if milestones.lowercased() == "none" {
-            t.schedule = .constant; t.milestones = []
-        } else {
-            t.schedule = .multistep
-            t.milestones = try milestones.split(separator: ",").map { try parseStep(String($0), flag: "--milestones") }
-        }
-        c.training = t
+        data.apply(to: &c.training)
+        try training.apply(to: &c.training)
         c.megabatches = megabatches; c.tau = tau; c.pruner = pruner; c.osp = osp; c.maskUpdate = maskUpdate
         c.lrPolicy = lrPolicy
         guard let r = ReplayPolicy(parsing: replay) else {
@@ -103,8 +81,9 @@ struct AnytimeRun: ParsableCommand {
 
     func run() throws {
         let config = try makeConfig()
-        let dir = try execution.directory(prefix: "anytime-\(config.method.rawValue)", nonDefault: config.nonDefaultFields)
-        _ = try AnytimeProgressivePruning.run(config, in: dir, options: execution.trainingOptions)
+        try execution.launch(prefix: "anytime-\(config.method.rawValue)", nonDefault: config.nonDefaultFields) { dir, options in
+            _ = try AnytimeProgressivePruning.run(config, in: dir, options: options)
+        }
     }
 }
 
@@ -173,7 +152,7 @@ struct AnytimeCompare: ParsableCommand {
         out += "|---|---|---|---|---|---|---|---|---|---|\n"
         for (name, runs) in groups {
             let s = runs[0]
-            out += "| \(name) | \(s.method.rawValue)\(s.method == .dense ? "" : " (\(s.pruner.rawValue))") | \(runs.count) | "
+            out += "| \(name) | \(s.method.rawValue)\(s.method == .dense ? "" : " (\(s.pruner))") | \(runs.count) | "
                 + cell(runs.map { 100 * $0.finalTestAccuracy }, "%.2f") + " | " + cell(runs.map { Double($0.cer) }, "%.0f") + " | "
                 + "\(s.megabatches * s.testExamples) | " + cell(runs.map(\.finalDensity), "%.4f") + " | "
                 + String(format: "%.4f", s.targetFinalDensity) + " | " + cell(runs.map { 100 * $0.finalGap }, "%.2f") + " | "

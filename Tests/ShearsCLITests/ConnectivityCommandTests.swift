@@ -11,7 +11,7 @@ final class ConnectivityCommandTests: CommandTestCase {
         let cases: [([String], String)] = [
             (["analyze", "connectivity", "a", "b", "--grid", "1"], "--grid"),
             (["analyze", "connectivity", "a", "b", "--points", "1"], "--points"),
-            (["analyze", "connectivity", "a", "b", "--schedule", "cosine"], "--schedule"),
+            (["analyze", "connectivity", "a", "b", "--schedule", "sawtooth"], "--schedule"),
             (["analyze", "connectivity", "a", "b", "--lr", "0"], "--lr"),
             (["analyze", "connectivity", "a", "b", "--momentum", "1"], "--momentum"),
             (["analyze", "connectivity", "a", "b", "--train-examples", "0"], "--train-examples"),

@@ -98,7 +98,7 @@ final class DatasetTests: XCTestCase {
 
     func testKindsAndSplitsAreCodableByName() throws {
         XCTAssertEqual(DatasetKind(rawValue: "fashion-mnist"), .fashionMNIST)
-        XCTAssertEqual(DatasetKind.allCases.map(\.rawValue), ["mnist", "fashion-mnist", "cifar10", "cifar100", "synthetic"])
+        XCTAssertEqual(DatasetKind.allCases.map(\.rawValue), ["mnist", "fashion-mnist", "cifar10", "cifar100", "synthetic", "npz", "folder", "tiny-imagenet"])
         XCTAssertEqual(DatasetKind.cifar100.classes, 100)
         let json = try JSONEncoder().encode([DataSplit.train, .test])
         XCTAssertEqual(String(decoding: json, as: UTF8.self), #"["train","test"]"#)

@@ -3,6 +3,7 @@ import XCTest
 import ShearsData
 import ShearsExperiments
 import ShearsIO
+import ShearsOptim
 import ShearsNN
 import ShearsTensor
 
@@ -96,8 +97,9 @@ final class GRDADirectionalPruningTests: RunTestCase {
         let full = try DirectionalPruning.run(config, in: a, options: options)
         for (phase, at) in [(DirectionalPruning.Phase.grda, 20), (.gmp, 30)] {
             let b = try dir("b-\(phase.rawValue)")
-            XCTAssertThrowsError(try DirectionalPruning.run(config, in: b, options: options,
-                                                            interrupt: .init(phase: phase, iteration: at))) { error in
+            var stopped = options
+            stopped.interrupt = Interrupt(stage: DirectionalPruning.Phase.allCases.firstIndex(of: phase)!, iteration: at)
+            XCTAssertThrowsError(try DirectionalPruning.run(config, in: b, options: stopped)) { error in
                 XCTAssertTrue(error is TrainingInterrupted, "\(error)")
             }
             XCTAssertFalse(b.fileExists("\(phase.rawValue)/result.json"))
@@ -119,8 +121,8 @@ final class GRDADirectionalPruningTests: RunTestCase {
         }
         XCTAssertTrue(message { $0.c = -1 }.contains("--c"))
         XCTAssertTrue(message { $0.mu = .nan }.contains("--mu"))
-        XCTAssertTrue(message { $0.schedule = .drop }.contains("--drop-at"))
-        XCTAssertTrue(message { $0.schedule = .cifar }.contains("--epochs"))
+        XCTAssertTrue(message { $0.training.schedule = ScheduleSpec("drop") }.contains("--drop-at"))
+        XCTAssertTrue(message { $0.training.epochs = nil; $0.training.iterations = 100; $0.training.schedule = ScheduleSpec("cifar") }.contains("--epochs"))
         XCTAssertTrue(message { $0.training.momentum = 0.9 }.contains("momentum"))
         XCTAssertTrue(message { $0.gmpBegin = 0.7 }.contains("--gmp-begin"))
         XCTAssertEqual(message { _ in }, "")
@@ -144,7 +146,9 @@ final class GRDADirectionalPruningTests: RunTestCase {
         let other = try dir("other")
         var one = quickConfig()
         one.baseline = false; one.gmp = false
-        XCTAssertThrowsError(try DirectionalPruning.run(one, in: other, options: options, interrupt: .init(phase: .grda, iteration: 10)))
+        var stopped = options
+        stopped.interrupt = Interrupt(stage: 1, iteration: 10)
+        XCTAssertThrowsError(try DirectionalPruning.run(one, in: other, options: stopped))
         try FileManager.default.createDirectory(atPath: other.path("sgd"), withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: other.path("grda/checkpoint.safetensors"), toPath: other.path("sgd/checkpoint.safetensors"))
         one.baseline = true

@@ -84,9 +84,7 @@ final class IterativePruningTests: RunTestCase {
 
     func testSCycMaxLRPerCycleAndLRRewind() throws {
         var c = quickConfig()
-        c.schedule.kind = .scyc
-        c.schedule.lMin = 0.02; c.schedule.lAmp = 0.04; c.schedule.q = 0; c.schedule.beta = 2
-        c.schedule.warmupIterations = 5; c.schedule.drops = [15]
+        c.training.schedule = try ScheduleSpec(parsing: "scyc:l_min=0.02,l_amp=0.04,q=0,beta=2,warmup=5,drops=15")
         XCTAssertEqual(c.retrain, .lrRewind)
         let d = try dir("scyc")
         _ = try IterativePruning.run(c, in: d, options: options())
@@ -137,8 +135,8 @@ final class IterativePruningTests: RunTestCase {
             var c = quickConfig()
             c.retrain = policy
             c.training.momentum = 0.9
-            c.criterion = .gradient
-            c.gradientBatches = 2
+            c.criterion = "gradient"
+            c.scoringBatches = 2
             let a = try dir("full-\(policy)")
             _ = try IterativePruning.run(c, in: a, options: options())
             let b = try dir("resumed-\(policy)")

@@ -3,6 +3,7 @@ import XCTest
 import ShearsAnalysis
 import ShearsData
 import ShearsIO
+import ShearsOptim
 import ShearsNN
 import ShearsTensor
 @testable import ShearsExperiments
@@ -77,14 +78,15 @@ final class ModeConnectivityTests: RunTestCase {
     func testMiddleBendGradientIsTheChainRuleThroughTheCurve() throws {
         let (tc, a, b) = try makeBends()
         var c = quickConfig(tc, a, b)
-        c.momentum = 0; c.schedule = "constant"
+        c.momentum = 0; c.schedule = .constant
         XCTAssertThrowsError(try ModeConnectivity.run({ var z = c; z.epochs = 0; return z }(), in: try dir("zero"), options: quietOptions())) { e in
             XCTAssertTrue("\(e)".contains("on the line") && "\(e)".contains("--grid 0"), "\(e)")
         }
         let straight = try ModeConnectivity.run({ var z = c; z.epochs = 0; z.grid = 0; return z }(), in: try dir("zero0"), options: quietOptions())
         XCTAssertNil(straight.plane)
         XCTAssertEqual(straight.middle, [straight.distance / 2, 0])
-        XCTAssertThrowsError(try ModeConnectivity.run(c, in: try dir("one"), options: quietOptions(), interrupt: .training(iteration: 1)))
+        var stop = quietOptions(); stop.interrupt = Interrupt(stage: ModeConnectivity.Stage.training.rawValue, iteration: 1)
+        XCTAssertThrowsError(try ModeConnectivity.run(c, in: try dir("one"), options: stop))
         let stepped = try SafetensorsFile.read(path: try dir("one").checkpointPath)
 
         // By hand: φ(t) for the first batch, its gradient, θ₁ = θ₀ − lr·2t(1 − t)·g.
@@ -113,8 +115,10 @@ final class ModeConnectivityTests: RunTestCase {
         let c = quickConfig(tc, a, b, epochs: 2)
         var reference = try ModeConnectivity.run(c, in: try dir("ref"), options: quietOptions())
         let d = try dir("cut")
-        for stop in [ModeConnectivity.Interrupt.training(iteration: 7), .training(iteration: 30), .curve(points: 2), .plane(points: 4)] {
-            XCTAssertThrowsError(try ModeConnectivity.run(c, in: d, options: quietOptions(), interrupt: stop)) { e in
+        let stops: [(ModeConnectivity.Stage, Int)] = [(.training, 7), (.training, 30), (.curve, 2), (.plane, 4)]
+        for stop in stops {
+            var o = quietOptions(); o.interrupt = Interrupt(stage: stop.0.rawValue, iteration: stop.1)
+            XCTAssertThrowsError(try ModeConnectivity.run(c, in: d, options: o)) { e in
                 XCTAssertTrue(e is TrainingInterrupted, "\(stop): \(e)")
             }
         }
@@ -129,7 +133,7 @@ final class ModeConnectivityTests: RunTestCase {
         XCTAssertEqual(try ModeConnectivity.run(c, in: d, options: quietOptions()).curve, reference.curve)
         var other = c; other.grid = 4
         XCTAssertThrowsError(try ModeConnectivity.run(other, in: d, options: quietOptions())) { e in
-            XCTAssertTrue("\(e)".contains("different settings"), "\(e)")
+            XCTAssertTrue("\(e)".contains("different configuration") && "\(e)".contains("grid: 3 in the directory, 4 now"), "\(e)")
         }
     }
 

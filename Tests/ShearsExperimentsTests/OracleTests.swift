@@ -32,10 +32,8 @@ final class OracleTests: RunTestCase {
         c.training.momentum = 0.9
         c.training.evalEvery = StepSpec(4, .iterations)
         c.cycles = 1
-        c.schedule.kind = .warmup
-        c.schedule.warmupIterations = 4
-        c.schedule.drops = [12]
-        c.schedule.lMin = 0.02; c.schedule.lAmp = 0.03; c.schedule.q = 0; c.schedule.beta = 2
+        // The warmup shape of every trial and S-Cyc's Eq. 2 parameters for the comparison column.
+        c.training.schedule = try! ScheduleSpec(parsing: "scyc:warmup=4,drops=12,l_min=0.02,l_amp=0.03,q=0,beta=2")
         return OracleConfig(pruning: c, grid: grid)
     }
 
@@ -51,7 +49,7 @@ final class OracleTests: RunTestCase {
             let mine = s.trials.filter { $0.cycle == col.cycle }
             XCTAssertEqual(col.bestValidationAccuracy, mine.map(\.bestValidationAccuracy).max())
             XCTAssertEqual(col.wellTunedMaxLR, mine.first { $0.bestValidationAccuracy == col.bestValidationAccuracy }!.maxLR)
-            XCTAssertEqual(col.sCycMaxLR, c.sCycMaxLR(cycle: col.cycle), accuracy: 1e-15)
+            XCTAssertEqual(col.sCycMaxLR, try c.sCycMaxLR(cycle: col.cycle), accuracy: 1e-15)
             XCTAssertEqual(col.sCycMaxLR, SCycSchedule(lMin: 0.02, lAmp: 0.03, q: 0, beta: 2, rate: 0.2, warmupIterations: 4,
                                                        drops: [12]).maxLR(cycle: col.cycle), accuracy: 1e-15)
             XCTAssertTrue(col.feasible.contains(col.wellTunedMaxLR))

@@ -114,20 +114,21 @@ final class ProtocolVariantsTests: RunTestCase {
     }
 
     func testEveryScheduleRestartsAtIterationZeroInEveryCycle() throws {
-        var kinds: [(String, CycleSchedule)] = []
-        var s = CycleSchedule()
-        s.kind = .constant; kinds.append(("constant", s))
-        s.kind = .linearDecay; kinds.append(("linear-decay", s))
-        s.kind = .cyclical; s.lower = 0; s.upper = 0.08; s.stepSize = 3; kinds.append(("cyclical", s))
-        s = CycleSchedule(); s.kind = .cosine; kinds.append(("cosine", s))
-        s.kind = .onecycle; kinds.append(("onecycle", s))
-        s = CycleSchedule(); s.kind = .warmup; s.peak = 0.06; s.warmupIterations = 6; s.drops = [6, 12]; kinds.append(("warmup", s))
+        let kinds: [(String, ScheduleSpec)] = try ["constant", "linear-decay", "cyclical:lower=0,upper=0.08,step_size=3", "cosine",
+                                                    "onecycle", "warmup:peak=0.06,warmup=6,drops=6;12"].map { text in
+            let s = try ScheduleSpec(parsing: text)
+            return (s.name, s)
+        }
+        func cycleSchedule(_ c: IterativePruningConfig) throws -> any LRSchedule {
+            try ScheduleRegistry.make(c.training.schedule, ScheduleContext(baseLR: c.training.lr, iterationsPerEpoch: 48,
+                                                                           totalIterations: 20, pruningRate: c.rate))
+        }
         for (name, schedule) in kinds {
             var c = quickConfig(cycles: 2)
-            c.schedule = schedule
+            c.training.schedule = schedule
             let d = try dir("sched-\(name)")
             _ = try IterativePruning.run(c, in: d, options: options())
-            let expected = c.makeCycleSchedule(totalIterations: 20)
+            let expected = try cycleSchedule(c)
             let rows = try jsonLines(d.path("run_0/metrics.jsonl"))
             XCTAssertEqual(rows.count, 3 * 4, name)
             for row in rows {
@@ -141,10 +142,10 @@ final class ProtocolVariantsTests: RunTestCase {
             for r in recs { XCTAssertEqual(r["max_lr"] as! Double, peak, accuracy: 1e-9, name) }
         }
         // Sanity of the expectations themselves: linear decay reaches 0 at the cycle's end, the warmup ramps.
-        var c = quickConfig(); c.schedule.kind = .linearDecay
-        XCTAssertEqual(c.makeCycleSchedule(totalIterations: 20).learningRate(iteration: 20, cycle: 1), 0, accuracy: 1e-9)
-        c.schedule = kinds[5].1
-        XCTAssertEqual(c.makeCycleSchedule(totalIterations: 20).learningRate(iteration: 3, cycle: 1), 0.03, accuracy: 1e-7)
+        var c = quickConfig(); c.training.schedule = ScheduleSpec("linear-decay")
+        XCTAssertEqual(try cycleSchedule(c).learningRate(iteration: 20, cycle: 1), 0, accuracy: 1e-9)
+        c.training.schedule = kinds[5].1
+        XCTAssertEqual(try cycleSchedule(c).learningRate(iteration: 3, cycle: 1), 0.03, accuracy: 1e-7)
     }
 
     func testDistributionsAreRecordedEveryCycleAndSurviveAResume() throws {

@@ -5,6 +5,7 @@ import FoundationXML
 import XCTest
 @testable import ShearsExperiments
 import ShearsIO
+import ShearsOptim
 import ShearsPrune
 import ShearsAnalysis
 
@@ -59,7 +60,7 @@ final class ReportTests: RunTestCase {
             c.training.lr = 0.05
             c.training.seed = UInt64(k)
             c.megabatches = 2
-            c.pruner = .magnitude
+            c.pruner = "magnitude"
             let d = try dir("app-\(k)")
             _ = try AnytimeProgressivePruning.run(c, in: d, options: quietOptions())
             return d.url.path

@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 import ShearsExperiments
 import ShearsIO
+import ShearsOptim
 
 /// Base of the protocol tests: a fresh scratch directory per test for run directories.
 class RunTestCase: XCTestCase {
@@ -19,8 +20,9 @@ class RunTestCase: XCTestCase {
     func quietOptions(stopAfterCycle: Int? = nil, stopAfterIteration: Int? = nil) -> TrainingOptions {
         var o = TrainingOptions()
         o.threads = 1; o.quiet = true; o.terminalProgress = false; o.prefetch = 0
-        o.stopAfterCycle = stopAfterCycle
-        o.stopAfterIteration = stopAfterIteration
+        if stopAfterCycle != nil || stopAfterIteration != nil {
+            o.interrupt = Interrupt(stage: stopAfterCycle ?? 0, iteration: stopAfterIteration)
+        }
         return o
     }
 

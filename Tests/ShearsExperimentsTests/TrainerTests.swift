@@ -3,6 +3,7 @@ import XCTest
 import ShearsData
 import ShearsExperiments
 import ShearsIO
+import ShearsOptim
 import ShearsNN
 import ShearsTensor
 
@@ -24,7 +25,7 @@ final class TrainerTests: RunTestCase {
         o.threads = 1
         o.quiet = true
         o.terminalProgress = false
-        o.stopAfterIteration = stopAfter
+        o.interrupt = stopAfter.map { Interrupt(iteration: $0) }
         return o
     }
 
@@ -82,7 +83,7 @@ final class TrainerTests: RunTestCase {
             let text = "\(error)"
             XCTAssertTrue(text.contains("loss became") && text.contains("--lr"), text)
         }
-        XCTAssertTrue(a.fileExists(Trainer.checkpointName), "the last good checkpoint stays")
+        XCTAssertTrue(a.fileExists(Checkpoint.fileName), "the last good checkpoint stays")
     }
 
     func testInitFromMismatchedWeightsIsRefusedBeforeTraining() throws {
@@ -97,7 +98,7 @@ final class TrainerTests: RunTestCase {
             let text = "\(error)"
             XCTAssertTrue(text.contains("fc3.weight") && text.contains("fc1.weight"), text)
         }
-        XCTAssertFalse(a.fileExists(Trainer.checkpointName), "nothing starts")
+        XCTAssertFalse(a.fileExists(Checkpoint.fileName), "nothing starts")
     }
 
     func testInitFromSavedWeightsStartsThere() throws {
@@ -121,7 +122,7 @@ final class TrainerTests: RunTestCase {
         XCTAssertThrowsError(try c.validate()) { XCTAssertTrue("\($0)".contains("--epochs")) }
         c = TrainingConfig(); c.lr = -1
         XCTAssertThrowsError(try c.validate()) { XCTAssertTrue("\($0)".contains("--lr")) }
-        c = TrainingConfig(); c.schedule = .multistep
+        c = TrainingConfig(); c.schedule = ScheduleSpec("multistep")
         XCTAssertThrowsError(try c.validate()) { XCTAssertTrue("\($0)".contains("--milestones")) }
         c = TrainingConfig(); c.dataset = .cifar10
         XCTAssertThrowsError(try c.validate()) { XCTAssertTrue("\($0)".contains("--data-dir")) }

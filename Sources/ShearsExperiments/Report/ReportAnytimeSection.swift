@@ -34,7 +34,7 @@ extension Report {
                                     "final density (%)", "target (%)", "final gap (pp)", "mean gap (pp)"],
                 rows: zip(runs, labels).map { r, l in
                     let s = r.summary
-                    return [l, r.config.method.rawValue, r.config.pruner.rawValue, "\(r.records.count)",
+                    return [l, r.config.method.rawValue, r.config.pruner, "\(r.records.count)",
                             ReportFormat.percent(s?.finalTestAccuracy ?? r.records.last?.testAccuracy),
                             "\(s?.cer ?? r.records.last?.cumulativeErrors ?? 0)",
                             ReportFormat.percent(s?.finalDensity ?? r.records.last?.density), ReportFormat.percent(s?.targetFinalDensity),

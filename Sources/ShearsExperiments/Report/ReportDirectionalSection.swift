@@ -8,7 +8,7 @@ extension Report {
         var b = SectionBuilder(title: "Directional pruning (gRDA): \(r.name)", index: index)
         if let c = r.config {
             b.text("\(c.training.model.rawValue) on \(c.training.dataset.rawValue); gRDA c = \(c.c), μ = \(c.mu), schedule "
-                   + "\(c.schedule.rawValue), lr \(c.training.lr); phases: \(r.phases.map(\.phase).joined(separator: ", ")).")
+                   + "\(c.training.schedule), lr \(c.training.lr); phases: \(r.phases.map(\.phase).joined(separator: ", ")).")
         }
         func series(_ key: String, scale: Double) -> [(name: String, points: [(Double, Double)])] {
             r.phases.map { p in (name: p.phase, points: p.metrics.compactMap { m in m[key].flatMap { v in m["epoch"].map { ($0, scale * v) } } }) }

@@ -1,6 +1,7 @@
 import Foundation
 import ShearsAnalysis
 import ShearsIO
+import ShearsOptim
 import ShearsPrune
 
 extension Report {
@@ -74,7 +75,8 @@ extension Report {
             perCycle = Int((step / epoch).rounded()) * e   // step = t in cycle 0, epoch = t / (iterations per epoch)
         } else { return nil }
         guard perCycle > 0 else { return nil }
-        let schedule = r.config.makeCycleSchedule(totalIterations: perCycle)
+        guard let schedule = try? ScheduleRegistry.make(r.config.training.schedule, ScheduleContext(
+            baseLR: r.config.training.lr, iterationsPerEpoch: 1, totalIterations: perCycle, pruningRate: r.config.rate)) else { return nil }
         let cycles = r.summary.cycles.map(\.cycle)
         let samples = 200
         return cycles.flatMap { m in

@@ -148,7 +148,7 @@ struct ReportFiles {
 
     /// The numeric fields of every metrics row (`metrics.jsonl`), in file order.
     func metrics(_ name: String = RunDirectory.metricsJSONL) -> [[String: Double]] {
-        DirectionalPruning.readMetrics(file(name))
+        (try? JSONLines.numericRows(from: file(name))) ?? []
     }
 }
 

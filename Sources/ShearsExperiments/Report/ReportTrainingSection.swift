@@ -1,12 +1,13 @@
 import Foundation
 import ShearsIO
+import ShearsOptim
 
 extension Report {
     /// `shears train`: losses, accuracies and the learning rate against the epoch, and the final numbers.
     static func trainingSection(_ run: TrainingRunData, index: Int) -> ReportSection {
         var b = SectionBuilder(title: "Training: \(run.name)", index: index)
         let c = run.config
-        b.text("\(c.model.rawValue) on \(c.dataset.rawValue), \(c.optimizer.rawValue) lr \(c.lr), schedule \(c.schedule.rawValue), "
+        b.text("\(c.model.rawValue) on \(c.dataset.rawValue), \(c.optimizer.rawValue) lr \(c.lr), schedule \(c.schedule), "
                + "batch \(c.batchSize), seed \(c.seed); \(run.metrics.count) evaluations in metrics.jsonl"
                + (run.summary == nil ? " (no summary.json: the run has not finished)." : "."))
         if let s = run.summary {
@@ -30,7 +31,8 @@ extension Report {
         let bpe = Int((step / epoch).rounded())   // step = iteration, epoch = iteration / iterations per epoch
         let total = run.config.iterations ?? (run.config.epochs ?? 0) * bpe
         guard bpe > 0, total > 0 else { return nil }
-        let schedule = makeSchedule(run.config, iterationsPerEpoch: bpe, totalIterations: total)
+        guard let schedule = try? ScheduleRegistry.make(run.config.schedule, ScheduleContext(
+            baseLR: run.config.lr, iterationsPerEpoch: bpe, totalIterations: total)) else { return nil }
         return (0...400).map { k in
             let t = min(total - 1, k * total / 400)
             return (Double(t) / Double(bpe), Double(schedule.learningRate(iteration: t)))

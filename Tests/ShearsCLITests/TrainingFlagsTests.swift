@@ -1,0 +1,101 @@
+import ArgumentParser
+import Foundation
+import XCTest
+import ShearsExperiments
+import ShearsIO
+import ShearsOptim
+@testable import shears
+
+/// The flag groups every training command shares: one declaration, each command's own defaults; the run-directory
+/// launch (thread count, stale directories).
+final class TrainingFlagsTests: CommandTestCase {
+    func testEachCommandKeepsItsOwnDefaults() throws {
+        let train = try XCTUnwrap(try Shears.parseAsRoot(["train"]) as? Train).makeConfig()
+        XCTAssertEqual(train, TrainingConfig())
+        let prune = try XCTUnwrap(try Shears.parseAsRoot(["prune", "iterative"]) as? PruneIterative).makeConfig()
+        XCTAssertEqual(prune, IterativePruningConfig())
+        XCTAssertEqual(prune.training.split, .pooled)
+        let anytime = try XCTUnwrap(try Shears.parseAsRoot(["anytime"]) as? AnytimeRun).makeConfig()
+        XCTAssertEqual(anytime, AnytimeConfig())
+        let grda = try XCTUnwrap(try Shears.parseAsRoot(["prune", "grda"]) as? PruneGRDA).makeConfig()
+        XCTAssertEqual(grda, DirectionalPruningConfig())
+    }
+
+    func testScheduleFlagsBuildOneSpecAndForeignFlagsAreRefused() throws {
+        let c = try XCTUnwrap(try Shears.parseAsRoot(["train", "--schedule", "multistep", "--milestones", "80ep,120ep", "--gamma", "0.2"]) as? Train).makeConfig()
+        XCTAssertEqual(c.schedule, ScheduleSpec("multistep", ["milestones": .steps([StepSpec(80, .epochs), StepSpec(120, .epochs)]), "gamma": .number(0.2)]))
+        let same = try XCTUnwrap(try Shears.parseAsRoot(["train", "--schedule", "multistep:milestones=80ep;120ep,gamma=0.2"]) as? Train).makeConfig()
+        XCTAssertEqual(same.schedule, c.schedule, "the text form and the flags say the same")
+        let s = try XCTUnwrap(try Shears.parseAsRoot(["prune", "iterative", "--lr-schedule", "scyc", "--warmup", "20K", "--drops", "20K,25K"])
+            as? PruneIterative).makeConfig()
+        XCTAssertEqual(s.training.schedule.parameters["warmup"], .steps([StepSpec(20_000, .iterations)]), "K suffix everywhere")
+        XCTAssertTrue(refusal(["train", "--milestones", "80ep"])?.contains("--schedule constant takes no --milestones") ?? false)
+        XCTAssertTrue(refusal(["train", "--schedule", "cosine", "--beta", "2"])?.contains("--beta") ?? false)
+        let constant = try XCTUnwrap(try Shears.parseAsRoot(["anytime", "--milestones", "none"]) as? AnytimeRun).makeConfig()
+        XCTAssertEqual(constant.training.schedule, ScheduleSpec.constant)
+    }
+
+    func testEveryCriterionIsSelectableWherePruningHappens() throws {
+        for name in ["magnitude", "gradient", "snip", "random", "l1-filter", "synflow"] {
+            XCTAssertNil(refusal(["prune", "iterative", "--criterion", name]), name)
+            XCTAssertNil(refusal(["anytime", "--pruner", name]), name)
+        }
+        XCTAssertTrue(refusal(["anytime", "--pruner", "vibes"])?.contains("synflow") ?? false)
+        // SynFlow end to end, data-free, through the registry alone.
+        let out = scratch.appendingPathComponent("synflow").path
+        try run(["prune", "iterative", "--dataset", "synthetic", "--iterations", "4", "--eval-every", "4it", "--cycles", "1",
+                 "--criterion", "synflow", "--threads", "1", "--prefetch", "0", "--out", out])
+        let summary = try XCTUnwrap(try RunDirectory(path: out).readJSON(IterativePruningSummary.self, from: "summary.json"))
+        XCTAssertEqual(summary.cycles.last!.percentRemaining.mean, 80, accuracy: 0.01)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/run_0/cycle_1/model.safetensors"), "every level is kept")
+    }
+
+    func testAFailedLaunchLeavesNoDirectoryAndThreadsAreTheRunsOwn() throws {
+        let bad = scratch.appendingPathComponent("bad").path
+        XCTAssertThrowsError(try run(["train", "--dataset", "cifar10", "--data-dir", scratch.appendingPathComponent("nowhere").path,
+                                      "--out", bad, "--threads", "1"]))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: bad), "no stale run directory")
+        let good = scratch.appendingPathComponent("good").path
+        let args = ["train", "--dataset", "synthetic", "--validation", "200", "--iterations", "4", "--eval-every", "2it", "--prefetch", "0", "--out", good]
+        try run(args + ["--threads", "1"])
+        XCTAssertThrowsError(try run(args + ["--threads", "2"])) { e in
+            XCTAssertTrue("\(e)".contains("--threads 1"), "\(e)")
+        }
+        try run(args + ["--threads", "1"])   // the finished run is reported
+        let log = try String(contentsOfFile: good + "/log.txt", encoding: .utf8)
+        XCTAssertTrue(log.contains("error:") && log.contains("--threads 1"), "the refusal is in the log too")
+    }
+
+    func testNonFiniteAndHugeValuesAreRefusedBeforeAnyWork() {
+        let cases: [([String], String)] = [
+            (["train", "--momentum", "nan"], "--momentum"),
+            (["train", "--lr", "inf"], "--lr"),
+            (["train", "--weight-decay", "nan"], "--weight-decay"),
+            (["prune", "iterative", "--momentum", "nan"], "--momentum"),
+            (["anytime", "--momentum", "nan"], "--momentum"),
+            (["prune", "iterative", "--rate", "nan"], "--rate"),
+            (["train", "--batch-size", "9223372036854775807"], "--batch-size"),
+            (["train", "--epochs", "9223372036854775807"], "--epochs"),
+            (["train", "--eval-every", "9223372036854775807"], "--eval-every"),
+            (["train", "--schedule", "step", "--step-size", "0"], "step_size"),
+            (["train", "--schedule", "multistep", "--milestones", "99999999999999ep"], "--milestones"),
+            (["train", "--out", ""], "--out"),
+            (["train", "--optimizer", "adam", "--momentum", "0.9"], "--momentum"),
+        ]
+        for (args, expected) in cases {
+            let message = refusal(args)
+            XCTAssertTrue(message?.contains(expected) ?? false, "\(args): \(message ?? "accepted")")
+        }
+    }
+}
+
+final class ArgumentNormalisationTests: CommandTestCase {
+    func testANegativeNumberAfterAnOptionIsItsValue() {
+        XCTAssertEqual(Shears.normalizedArguments(["train", "--epochs", "-1", "--lr", "-0.5", "--augment"]),
+                       ["train", "--epochs=-1", "--lr=-0.5", "--augment"])
+        XCTAssertEqual(Shears.normalizedArguments(["train", "--epochs", "-h"]), ["train", "--epochs", "-h"])
+        let message = refusal(Shears.normalizedArguments(["train", "--epochs", "-1"]))
+        XCTAssertTrue(message?.contains("--epochs must be between 1 and 1000000, got -1") ?? false, message ?? "accepted")
+        XCTAssertEqual(refusal(Shears.normalizedArguments(["train", "--epochs", "-1"])), refusal(["train", "--epochs=-1"]))
+    }
+}
