@@ -37,3 +37,34 @@ PY
 echo "== compressed-tensors, decompressed by the package"
 t "$SHEARS" export "$OUT/r18.safetensors" --format compressed-tensors --out "$OUT/r18.ct.safetensors"
 t "$PY" "$ROOT/scripts/interop_peer.py" decompress "$OUT/r18.ct.safetensors" "$OUT/r18.safetensors"
+
+echo "== train one epoch on a folder dataset (synthetic PNGs, 10 classes × 12), prune, export, check"
+"$PY" - "$OUT/folder" <<'PY'
+import os, struct, sys, zlib
+import numpy as np
+root = sys.argv[1]
+rng = np.random.default_rng(0)
+def png(path, img):
+    h, w, _ = img.shape
+    raw = b"".join(b"\x00" + img[y].tobytes() for y in range(h))
+    chunk = lambda t, d: struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xFFFFFFFF)
+    open(path, "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+                           + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+for c in range(10):
+    os.makedirs(f"{root}/class{c}", exist_ok=True)
+    base = rng.integers(0, 256, 3)
+    for i in range(12):
+        img = np.clip(base + rng.normal(0, 40, (64, 64, 3)), 0, 255).astype(np.uint8)
+        png(f"{root}/class{c}/{i}.png", img)
+print(f"{root}: 10 classes × 12 PNGs, 64×64")
+PY
+t "$SHEARS" train --model "onnx:$OUT/resnet18_tv.onnx" --dataset folder --data-dir "$OUT/folder" --image-size 64 \
+    --epochs 1 --batch-size 16 --lr 0.01 --validation 20 --threads 2 --out "$OUT/train" | tail -3
+t "$SHEARS" prune iterative --model "onnx:$OUT/resnet18_tv.onnx" --dataset folder --data-dir "$OUT/folder" --image-size 64 \
+    --init "$OUT/train/model.safetensors" --epochs 1 --batch-size 16 --lr 0.01 --cycles 1 --rate 0.8 --threads 2 --out "$OUT/prune" | tail -3
+PRUNED="$OUT/prune/run_0/model.safetensors"
+t "$SHEARS" export "$PRUNED" --model "onnx:$OUT/resnet18_tv.onnx" --format onnx --out "$OUT/r18.pruned.onnx"
+t "$PY" "$ROOT/scripts/interop_peer.py" onnx "$OUT/r18.pruned.onnx" "$OUT/resnet18_tv.io.safetensors" "$OUT/r18.pruned.ort.safetensors" \
+    | "$PY" -c 'import json,sys; r=json.load(sys.stdin); print("ONNX Runtime ran the pruned export: opset", r["opset"], "metadata", r["metadata"])'
+t "$SHEARS" export "$PRUNED" --format compressed-tensors --out "$OUT/r18.pruned.ct.safetensors"
+t "$PY" "$ROOT/scripts/interop_peer.py" decompress "$OUT/r18.pruned.ct.safetensors" "$PRUNED"
