@@ -11,7 +11,7 @@ SHEARS="${1:-$ROOT/.build/release/shears}"
 OUT="${2:-$ROOT/runs/interop-resnet18}"
 PY="${SHEARS_TEST_PYTHON:-$ROOT/.venv-test/bin/python}"
 mkdir -p "$OUT"
-t() { local s; s=$(date +%s.%N); "$@"; echo "  ($(echo "$(date +%s.%N) - $s" | bc) s: $*)" >&2; }
+t() { local s; s=$(date +%s.%N); "$@"; echo "  ($(awk -v a="$s" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s: $*)" >&2; }
 
 echo "== PyTorch export (scripts/make_onnx_fixtures.py resnet18_tv)"
 t "$PY" "$ROOT/scripts/make_onnx_fixtures.py" "$OUT" resnet18_tv
