@@ -17,7 +17,10 @@ build: setup
 demo: build
 	bash scripts/journey.sh runs/journey
 
+# The interoperability tests call ONNX's checker, ONNX Runtime and compressed-tensors from .venv-test
+# (scripts/setup_pyenv.sh: created once from PyPI, ≈ 7 minutes on 2 cores; a no-op afterwards).
 test: setup
+	@bash scripts/setup_pyenv.sh
 	$(SWIFT) build --build-tests
 	bash scripts/mpi_check.sh
 	$(SWIFT) test --skip-build --disable-swift-testing

@@ -27,6 +27,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        // ONNX's messages; the generated code is committed (scripts/gen_onnx_proto.sh), no build plugin.
+        .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
     ],
     targets: [
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL",
@@ -50,7 +52,10 @@ let package = Package(
                 .unsafeFlags(["-L\(openblasOpenMP)", "-Xlinker", "-rpath", "-Xlinker", openblasOpenMP,
                               "-Xlinker", "-l:libgomp.so.1"]),
             ]),
-        .target(name: "ShearsNN", dependencies: ["ShearsTensor"]),
+        // onnx.pb.swift, generated from onnx.proto (kept beside it) by scripts/gen_onnx_proto.sh.
+        .target(name: "ONNXProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+                path: "Sources/ONNXProto", exclude: ["onnx.proto"]),
+        .target(name: "ShearsNN", dependencies: ["ShearsTensor", "ONNXProto", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         // Open MPI bound at run time: the shim dlopens libmpi.so.40 only when mpirun started the process, so the
         // binaries need no MPI library to run alone. The header is needed to build (libopenmpi-dev).
         .target(name: "CMPIShim", path: "Sources/CMPIShim",
@@ -76,7 +81,8 @@ let package = Package(
                           dependencies: ["ShearsDistributed", "ShearsExperiments", "ShearsTensor", "ShearsNN", "ShearsData", "ShearsOptim", "ShearsPrune"]),
         .testTarget(name: "ShearsDistributedTests", dependencies: ["ShearsDistributed", "ShearsTensor", "ShearsNN", "ShearsData"]),
         .testTarget(name: "ShearsTensorTests", dependencies: ["ShearsTensor"]),
-        .testTarget(name: "ShearsNNTests", dependencies: ["ShearsNN", "ShearsOptim", "ShearsTensor", "ShearsPrune", "ShearsIO"]),
+        .testTarget(name: "ShearsNNTests", dependencies: ["ShearsNN", "ShearsOptim", "ShearsTensor", "ShearsPrune", "ShearsIO", "ONNXProto"],
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "ShearsOptimTests", dependencies: ["ShearsOptim", "ShearsNN", "ShearsTensor"]),
         .testTarget(name: "ShearsDataTests", dependencies: ["ShearsData", "ShearsTensor", "CZlib", "CPNG", "CJPEG"],
                     resources: [.copy("Fixtures")]),

@@ -4,7 +4,8 @@
 set -euo pipefail
 
 # libopenmpi-dev/openmpi-bin: data-parallel training under mpirun (the binaries load libmpi only there).
-PACKAGES=(libdnnl-dev libopenblas-dev libopenblas-openmp-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev libopenmpi-dev openmpi-bin)
+# python3-venv: the interoperability tests' venv (scripts/setup_pyenv.sh).
+PACKAGES=(libdnnl-dev libopenblas-dev libopenblas-openmp-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev libopenmpi-dev openmpi-bin python3-venv)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

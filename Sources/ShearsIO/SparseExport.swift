@@ -12,13 +12,17 @@ public enum StateDictFormat: String, CaseIterable, Codable, Sendable {
     case bitmask
     /// Compressed sparse rows: values, column indices, row offsets.
     case csr
+    /// The `compressed-tensors` package's sparse-bitmask layout (`CompressedTensors`), which vLLM and Hugging
+    /// Face load: `M.compressed`, `M.bitmask`, `M.shape`, `M.row_offsets` per weight, `sparsity_config` metadata.
+    case compressedTensors = "compressed-tensors"
 }
 
 /// The sparse encodings of a state dict in ONE safetensors file, version 1. The file describes itself:
 ///
 /// - `__metadata__` holds `shears.format` = `dense` | `bitmask` | `csr` and `shears.version` = `1`, plus, for
 ///   every encoded tensor `<name>`, `shears.encoding.<name>` (= the file's format) and `shears.shape.<name>`
-///   (its shape, decimal dimensions joined by commas, e.g. `300,784`). Other metadata (`format: pt`) is kept.
+///   (its shape, decimal dimensions joined by commas, e.g. `300,784`). Other metadata (`format: pt`,
+///   `shears.mean` / `shears.std`) is kept.
 /// - A tensor without a `shears.encoding.<name>` key is stored dense under its own name, with its own dtype:
 ///   biases, batch-norm entries, `num_batches_tracked` (I64), anything not F32, and any F32 tensor whose encoding
 ///   would take more bytes than the dense entry (decided per tensor, counting the header entries it adds).
@@ -45,6 +49,12 @@ public enum SparseStateDict {
     public static let version = "1"
     public static let encodingKeyPrefix = "shears.encoding."
     public static let shapeKeyPrefix = "shears.shape."
+    /// Whether `key` is one of the metadata keys this layout owns (the format, version, encodings and shapes);
+    /// other `shears.*` keys (the input normalisation `shears.mean` / `shears.std`) travel with the tensors.
+    public static func isLayoutKey(_ key: String) -> Bool {
+        key == formatKey || key == versionKey || key.hasPrefix(encodingKeyPrefix) || key.hasPrefix(shapeKeyPrefix)
+    }
+
     /// Separates a tensor's name from its encoded part: `fc1.weight.__values`.
     public static let partSeparator = ".__"
 
@@ -92,11 +102,12 @@ public enum SparseStateDict {
     /// Returns the file and one decision per tensor, in name order. `path` names the output in errors.
     public static func encode(_ tensors: [String: RawTensor], metadata: [String: String], as format: StateDictFormat,
                               path: String) throws -> (file: SafetensorsRawFile, decisions: [Decision]) {
+        if format == .compressedTensors { return try CompressedTensors.encode(tensors, metadata: metadata, path: path) }
         if let bad = tensors.keys.sorted().first(where: { $0.contains(partSeparator) }) {
             throw IOError(path: path, "tensor \"\(bad)\": names containing \"\(partSeparator)\" cannot be exported "
                           + "(the separator of encoded parts such as \"<name>\(partSeparator)values\")")
         }
-        var meta = metadata.filter { !$0.key.hasPrefix("shears.") }
+        var meta = metadata.filter { !isLayoutKey($0.key) }
         meta[formatKey] = format.rawValue
         meta[versionKey] = version
         var out = SafetensorsRawFile(metadata: meta)
@@ -218,8 +229,12 @@ public enum SparseStateDict {
     /// outside the row or not ascending, parts with the wrong dtype or shape.
     public static func decode(_ file: SafetensorsRawFile, path: String) throws -> Decoded {
         func fail(_ m: String) -> IOError { IOError(path: path, m) }
+        if file.metadata[formatKey] == StateDictFormat.compressedTensors.rawValue
+            || (file.metadata[formatKey] == nil && CompressedTensors.detect(file)) {
+            return try decodeCompressedTensors(file, path: path)
+        }
         guard let declared = file.metadata[formatKey] else {
-            if let stray = file.metadata.keys.sorted().first(where: { $0.hasPrefix("shears.") }) {
+            if let stray = file.metadata.keys.sorted().first(where: isLayoutKey) {
                 throw fail("metadata has \"\(stray)\" but no \"\(formatKey)\"; expected \(formatKey) = "
                            + "\(StateDictFormat.allCases.map(\.rawValue).joined(separator: ", ")) alongside it")
             }
@@ -283,7 +298,19 @@ public enum SparseStateDict {
             plain[name] = enc == .bitmask ? try context.bitmask() : try context.csr()
         }
         return Decoded(format: format, declared: true, tensors: plain,
-                       metadata: file.metadata.filter { !$0.key.hasPrefix("shears.") }, encodings: encodings)
+                       metadata: file.metadata.filter { !isLayoutKey($0.key) }, encodings: encodings)
+    }
+
+    /// A compressed-tensors file (written by Shears or by the package) as its dense tensors.
+    static func decodeCompressedTensors(_ file: SafetensorsRawFile, path: String) throws -> Decoded {
+        let tensors = try CompressedTensors.decode(file, path: path)
+        var encodings: [String: StateDictFormat] = [:]
+        for k in file.tensors.keys where k.hasSuffix(".compressed") {
+            encodings[String(k.dropLast(".compressed".count)) + ".weight"] = .compressedTensors
+        }
+        let meta = file.metadata.filter { !isLayoutKey($0.key) && $0.key != CompressedTensors.configKey }
+        return Decoded(format: .compressedTensors, declared: file.metadata[formatKey] != nil, tensors: tensors,
+                       metadata: meta, encodings: encodings)
     }
 
     static func parseShape(_ text: String) -> [Int]? {

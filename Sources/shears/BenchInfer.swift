@@ -50,13 +50,19 @@ struct BenchInfer: ParsableCommand {
         }
     }
 
-    /// Per-image input shape the model zoo builds the model for: MNIST for the MLPs, CIFAR otherwise.
-    var inputShape: [Int] { [.lenet300100, .mlp3x256].contains(model) ? [1, 28, 28] : [3, 32, 32] }
+    /// Per-image input shape the model zoo builds the model for: MNIST for the MLPs, CIFAR otherwise; an
+    /// `onnx:PATH` model's own (`GraphModel.inputShape`, read when the model is built).
+    var inputShape: [Int] {
+        if let path = model.onnxPath { return (try? GraphModel(contentsOf: path).inputShape) ?? [] }
+        return [.lenet300100, .mlp3x256].contains(model) ? [1, 28, 28] : [3, 32, 32]
+    }
 
     func run() throws {
         Threads.set(threads)
         var g = Generator(seed: seed)
-        let net = try makeModel(model, inputShape: inputShape, classes: 10, generator: &g)
+        // An onnx:PATH model takes the input and class count its graph declares.
+        let net: any Layer = try model.onnxPath.map { try GraphModel(contentsOf: $0) }
+            ?? makeModel(model, inputShape: inputShape, classes: 10, generator: &g)
         if let weights { try loadStateDict(net, from: weights) }
         let prunable = PrunableSelection().select(net)
         let scores = try MagnitudeScore().scores(model: net, parameters: prunable, mask: Mask.ones(for: prunable))

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ShearsIO
+import ShearsNN
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -9,26 +10,43 @@ import Darwin
 
 extension StateDictFormat: ExpressibleByArgument {}
 
-/// `shears export`: rewrite a state dict without its zeros (bitmask or CSR), or describe one (`--info`).
+/// What `shears export` writes: a state dict format, or an ONNX model.
+enum ExportFormat: String, CaseIterable, ExpressibleByArgument {
+    case dense, bitmask, csr
+    case compressedTensors = "compressed-tensors"
+    case onnx
+
+    var stateDict: StateDictFormat? { StateDictFormat(rawValue: rawValue) }
+}
+
+/// `shears export`: rewrite a state dict without its zeros (bitmask, CSR, compressed-tensors), write the model as
+/// ONNX, or describe a state dict (`--info`).
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Write a state dict dense, as bitmask + values, or as CSR, so that a pruned model's file shrinks; --info describes one.",
+        abstract: "Write a state dict dense, as bitmask + values, as CSR or as compressed-tensors, or the model as ONNX; --info describes one.",
         discussion: """
-        shears export MODEL.safetensors --format dense|bitmask|csr --out FILE reads a state dict in any of the \
-        three formats (or a plain safetensors file, e.g. RUN/model.safetensors) and writes it in --format. Only \
-        +0.0 elements are dropped; every tensor comes back bit-identical. F32 tensors whose encoding would be \
-        larger (biases, batch norm, dense layers) and non-F32 ones stay dense; one line per decision is printed, \
-        then the dense and exported sizes and the global sparsity. Every Shears command that loads weights \
-        (train --init, prune --init, analyze) reads all three formats. The layout is documented in \
-        docs/export.md. shears export --info FILE prints a file's format, tensor count, sparsity and size.
+        shears export MODEL.safetensors --format dense|bitmask|csr|compressed-tensors --out FILE reads a state \
+        dict in any of these formats (or a plain safetensors file, e.g. RUN/model.safetensors; or an ONNX \
+        model's initializers, MODEL.onnx) and writes it in --format. Only zero elements are dropped; every tensor comes back bit-identical. For bitmask and csr, F32 \
+        tensors whose encoding would be larger (biases, batch norm, dense layers) and non-F32 ones stay dense; \
+        compressed-tensors compresses every F32 *.weight of rank ≥ 2 (the compressed-tensors package's \
+        sparse-bitmask layout, which vLLM and Hugging Face load). One line per decision is printed, then the \
+        dense and exported sizes and the global sparsity. Every Shears command that loads weights reads all \
+        these formats (docs/export.md). \
+        shears export MODEL.safetensors --model M --format onnx --out model.onnx writes the model M (a zoo name \
+        or onnx:PATH) with those weights as an ONNX model (opset 17, batch size dynamic, PyTorch's initializer \
+        names, zeros kept; docs/interop.md), for inputs --input-shape; the input normalisation goes to its \
+        metadata from --mean/--std or the state dict's shears.mean/shears.std metadata. \
+        shears export --info FILE prints a file's format, tensor count, sparsity and size.
         """)
 
     @Argument(help: "The state dict to export (a safetensors file such as RUN/model.safetensors), or with --info the file to describe.")
     var input: String
-    @Option(help: "Output format: \(StateDictFormat.allCases.map(\.rawValue).joined(separator: ", ")).") var format: StateDictFormat?
+    @Option(help: "Output format: \(ExportFormat.allCases.map(\.rawValue).joined(separator: ", ")).") var format: ExportFormat?
     @Option(help: "Output file (written atomically; never the input).") var out: String?
     @Flag(help: "Describe INPUT (format, tensors, sparsity, size) instead of exporting it.") var info = false
+    @OptionGroup var onnx: ONNXExportFlags
 
     func validate() throws {
         var isDirectory: ObjCBool = false
@@ -44,15 +62,23 @@ struct Export: ParsableCommand {
             }
             return
         }
-        guard format != nil else { throw ValidationError("--format is required: one of \(StateDictFormat.allCases.map(\.rawValue).joined(separator: ", "))") }
+        guard format != nil else { throw ValidationError("--format is required: one of \(ExportFormat.allCases.map(\.rawValue).joined(separator: ", "))") }
         guard let out else { throw ValidationError("--out is required: the file to write") }
         guard !Self.sameFile(input, out) else {
             throw ValidationError("--out \(out) is the input file; exporting over the input is refused, choose another --out")
         }
+        try onnx.validate(format: format!, input: input)
     }
 
     func run() throws {
-        let lines = info ? try Self.describe(input) : try Self.export(input, as: format!, to: out!)
+        let lines: [String]
+        if info {
+            lines = try Self.describe(input)
+        } else if let stateDict = format!.stateDict {
+            lines = try Self.export(input, as: stateDict, to: out!)
+        } else {
+            lines = try onnx.export(input, to: out!)
+        }
         for line in lines { print(line) }
     }
 
@@ -68,7 +94,7 @@ struct Export: ParsableCommand {
 
     /// Exports `input` to `out` in `format`; returns the lines to print (decisions, then sizes).
     static func export(_ input: String, as format: StateDictFormat, to out: String) throws -> [String] {
-        let (decoded, _) = try SparseStateDict.read(path: input)
+        let decoded = try readWeights(input)
         let (file, decisions) = try SparseStateDict.encode(decoded.tensors, metadata: decoded.metadata, as: format, path: out)
         var denseMeta = decoded.metadata
         denseMeta[SparseStateDict.formatKey] = StateDictFormat.dense.rawValue
@@ -106,10 +132,28 @@ struct Export: ParsableCommand {
         return lines
     }
 
+    /// The tensors and metadata of `input`: a state dict in any format, or an ONNX model's initializers (its
+    /// parameters and batch-norm statistics under their names, with its `shears.*` metadata_props).
+    static func readWeights(_ input: String) throws -> (tensors: [String: RawTensor], metadata: [String: String]) {
+        guard input.hasSuffix(".onnx") else {
+            let (decoded, _) = try SparseStateDict.read(path: input)
+            return (decoded.tensors, decoded.metadata)
+        }
+        let graph = try GraphModel(contentsOf: input)
+        var tensors: [String: RawTensor] = [:]
+        for (name, v) in graph.stateDict { tensors[name] = try RawTensor(v.value, name: name, path: input) }
+        return (tensors, graph.metadata.filter { $0.key.hasPrefix("shears.") }.merging(["format": "pt"]) { a, _ in a })
+    }
+
     /// The group a decision is reported in: the format, or why the tensor stayed dense.
     static func label(_ d: SparseStateDict.Decision, format: StateDictFormat) -> String {
         if d.encoding != .dense { return d.encoding.rawValue }
         if format == .dense { return "dense" }
+        if format == .compressedTensors {
+            if d.dtype != .F32 || d.shape.count < 2 { return "dense (only F32 weights of rank ≥ 2 are compressed)" }
+            if !d.name.hasSuffix(".weight") { return "dense (only *.weight tensors are compressed)" }
+            return "dense (holds -0.0, which compressed-tensors would restore as +0.0)"
+        }
         if d.dtype != .F32 { return "dense (\(d.dtype.rawValue), only F32 is encoded)" }
         if d.shape.isEmpty || d.count == 0 { return "dense (scalar or empty)" }
         return "dense (\(format.rawValue) would be larger)"

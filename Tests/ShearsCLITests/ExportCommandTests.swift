@@ -24,7 +24,7 @@ final class ExportCommandTests: CommandTestCase {
         let out = scratch.appendingPathComponent("out.safetensors").path
         let viaDots = scratch.path + "/./sub/../model.safetensors"
         let cases: [([String], [String])] = [
-            (["export", input, "--format", "zip", "--out", out], ["'zip'", "'dense', 'bitmask' or 'csr'"]),
+            (["export", input, "--format", "zip", "--out", out], ["'zip'", "'dense', 'bitmask', 'csr', 'compressed-tensors' or 'onnx'"]),
             (["export", scratch.path + "/missing.safetensors", "--format", "csr", "--out", out], ["missing.safetensors: no such file"]),
             (["export", scratch.path, "--format", "csr", "--out", out], ["is a directory"]),
             (["export", input, "--format", "csr", "--out", input], ["is the input file", "refused"]),

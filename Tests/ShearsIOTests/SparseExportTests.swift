@@ -54,7 +54,8 @@ final class SparseExportTests: XCTestCase {
         let dir = try makeTempDir(self)
         for sparsity in [0, 0.5, 0.9, 0.99, 1] {
             let original = oddStateDict(sparsity: sparsity, seed: UInt64(sparsity * 100))
-            for format in StateDictFormat.allCases {
+            // Shears' own layouts; compressed-tensors encodes by name and rank, not by size (CompressedTensorsTests).
+            for format in [StateDictFormat.dense, .bitmask, .csr] {
                 let path = "\(dir)/\(format.rawValue)-\(sparsity).safetensors"
                 let decisions = try SparseStateDict.write(original, metadata: ["format": "pt", "note": "x"], as: format, to: path)
                 let (decoded, info) = try SparseStateDict.read(path: path)

@@ -17,48 +17,52 @@ final class ConvPlan {
     /// Multiply-adds × 2 of one pass (forward, backward-data and backward-weights each cost this much).
     let flops: Double
 
-    static func key(_ x: [Int], _ w: [Int], bias: Bool, stride: Int, padding: Int) -> String {
-        "conv|\(x)|\(w)|\(bias)|\(stride)|\(padding)"
+    static func key(_ x: [Int], _ w: [Int], bias: Bool, stride: Int, padding: Int, dilation: Int = 1, groups: Int = 1) -> String {
+        "conv|\(x)|\(w)|\(bias)|\(stride)|\(padding)" + (dilation == 1 && groups == 1 ? "" : "|d\(dilation)|g\(groups)")
     }
 
-    init(input x: [Int], weight w: [Int], bias: Bool, stride: Int, padding: Int) {
+    /// `w` is OIHW with I = C / groups; oneDNN sees grouped weights as [G, O/G, I, KH, KW] (goihw), the same
+    /// bytes. `dilation` is PyTorch's (1 = dense kernel); oneDNN counts the gaps (dilation − 1).
+    init(input x: [Int], weight w: [Int], bias: Bool, stride: Int, padding: Int, dilation: Int = 1, groups: Int = 1) {
         let (n, _, h, wd) = (x[0], x[1], x[2], x[3])
         let (o, _, kh, kw) = (w[0], w[1], w[2], w[3])
-        let oh = (h + 2 * padding - kh) / stride + 1
-        let ow = (wd + 2 * padding - kw) / stride + 1
+        let oh = (h + 2 * padding - dilation * (kh - 1) - 1) / stride + 1
+        let ow = (wd + 2 * padding - dilation * (kw - 1) - 1) / stride + 1
         outShape = [n, o, oh, ow]
         hasBias = bias
-        flops = 2 * Double(n * o * oh * ow) * Double(x[1] * kh * kw)
+        flops = 2 * Double(n * o * oh * ow) * Double(w[1] * kh * kw)
         srcMd = DNNL.md(x, dnnl_nhwc)
         dstMd = DNNL.md(outShape, dnnl_nhwc)
-        userWeightsMd = DNNL.md(w, dnnl_oihw)
+        let grouped = groups == 1 ? w : [groups, o / groups, w[1], kh, kw]
+        userWeightsMd = DNNL.md(grouped, groups == 1 ? dnnl_oihw : dnnl_goihw)
         biasMd = DNNL.md([o], dnnl_a)
-        let anyWeights = DNNL.md(w, dnnl_format_tag_any)
+        let anyWeights = DNNL.md(grouped, dnnl_format_tag_any)
         let strides = DNNL.dims([stride, stride]), pads = DNNL.dims([padding, padding])
+        let dilates = DNNL.dims([dilation - 1, dilation - 1])
         var s = srcMd, d = dstMd, aw = anyWeights
         let b = biasMd
-        let what = "convolution \(x) * \(w) stride \(stride) padding \(padding)"
+        let what = "convolution \(x) * \(w) stride \(stride) padding \(padding) dilation \(dilation) groups \(groups)"
 
         let bp = UnsafeMutablePointer<dnnl_memory_desc_t>.allocate(capacity: 1)
         defer { bp.deallocate() }
         bp.initialize(to: b)
         let biasArg: UnsafeMutablePointer<dnnl_memory_desc_t>? = bias ? bp : nil
         var fd = dnnl_convolution_desc_t()
-        DNNL.check(dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, dnnl_convolution_direct,
-                                                      &s, &aw, biasArg, &d, strides, pads, pads),
+        DNNL.check(dnnl_dilated_convolution_forward_desc_init(&fd, dnnl_forward_training, dnnl_convolution_direct,
+                                                              &s, &aw, biasArg, &d, strides, dilates, pads, pads),
                    "describing the forward \(what)")
         fwd = withUnsafePointer(to: &fd) { DNNLPrimitive(opDesc: $0, what: "forward \(what)") }
 
         var bd = dnnl_convolution_desc_t()
-        DNNL.check(dnnl_convolution_backward_data_desc_init(&bd, dnnl_convolution_direct, &s, &aw, &d,
-                                                            strides, pads, pads),
+        DNNL.check(dnnl_dilated_convolution_backward_data_desc_init(&bd, dnnl_convolution_direct, &s, &aw, &d,
+                                                                    strides, dilates, pads, pads),
                    "describing the backward-data \(what)")
         let fwdPd = fwd.pd
         bwdData = withUnsafePointer(to: &bd) { DNNLPrimitive(opDesc: $0, hint: fwdPd, what: "backward-data \(what)") }
 
         var wdsc = dnnl_convolution_desc_t()
-        DNNL.check(dnnl_convolution_backward_weights_desc_init(&wdsc, dnnl_convolution_direct, &s, &aw,
-                                                               biasArg, &d, strides, pads, pads),
+        DNNL.check(dnnl_dilated_convolution_backward_weights_desc_init(&wdsc, dnnl_convolution_direct, &s, &aw,
+                                                                       biasArg, &d, strides, dilates, pads, pads),
                    "describing the backward-weights \(what)")
         bwdWeights = withUnsafePointer(to: &wdsc) { DNNLPrimitive(opDesc: $0, hint: fwdPd, what: "backward-weights \(what)") }
 
@@ -71,9 +75,10 @@ final class ConvPlan {
         fromDiffWeights = DNNL.equal(diffWeightsMd, user) ? nil : DNNLPrimitive(reorderFrom: diffWeightsMd, to: user)
     }
 
-    static func plan(input x: [Int], weight w: [Int], bias: Bool, stride: Int, padding: Int) -> ConvPlan {
-        DNNL.cached(key(x, w, bias: bias, stride: stride, padding: padding)) {
-            ConvPlan(input: x, weight: w, bias: bias, stride: stride, padding: padding)
+    static func plan(input x: [Int], weight w: [Int], bias: Bool, stride: Int, padding: Int,
+                     dilation: Int = 1, groups: Int = 1) -> ConvPlan {
+        DNNL.cached(key(x, w, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups)) {
+            ConvPlan(input: x, weight: w, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups)
         }
     }
 

@@ -1,4 +1,5 @@
 import CDNNL
+import Foundation
 
 /// Rectified linear unit, max(x, 0), on oneDNN's eltwise primitive over the flat buffer (any layout).
 /// Backward uses the *output* (y > 0 ⇔ x > 0), so only y is kept for the backward pass.
@@ -62,4 +63,22 @@ public func dropout(_ x: Variable, p: Float, phase: LearningPhase, generator: in
     mask = xv.rank == 4 ? mask.in(xv.format) : mask
     let y = xv * mask
     return Variable(y, op: "dropout", inputs: [x]) { gy in [gy * mask] }
+}
+
+/// Leaky ReLU (PyTorch `F.leaky_relu`, ONNX `LeakyRelu`): x for x ≥ 0, α·x below. Backward: ∂x = ∂y · (1 or α),
+/// chosen by the sign of x (at 0 the slope is 1, as PyTorch's).
+public func leakyRelu(_ x: Variable, alpha: Float = 0.01) -> Variable {
+    let xv = x.value
+    let y = xv.map { $0 >= 0 ? $0 : alpha * $0 }
+    return Variable(y, op: "leakyRelu", inputs: [x]) { gy in
+        [xv.zipMap(gy, op: "leakyRelu backward") { v, g in v >= 0 ? g : alpha * g }]
+    }
+}
+
+/// The logistic sigmoid 1 / (1 + e^−x) (ONNX `Sigmoid`). Backward from the output: ∂x = ∂y · y(1 − y).
+public func sigmoid(_ x: Variable) -> Variable {
+    let y = x.value.map { v in v >= 0 ? 1 / (1 + Foundation.exp(-v)) : Foundation.exp(v) / (1 + Foundation.exp(v)) }
+    return Variable(y, op: "sigmoid", inputs: [x]) { gy in
+        [y.zipMap(gy, op: "sigmoid backward") { s, g in g * s * (1 - s) }]
+    }
 }
