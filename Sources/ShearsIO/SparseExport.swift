@@ -40,6 +40,11 @@ public enum StateDictFormat: String, CaseIterable, Codable, Sendable {
 /// Names must not contain `.__` (the separator of the encoded parts); PyTorch state_dict names never do.
 public enum SparseStateDict {
     public static let formatKey = "shears.format"
+    /// `shears.*` keys that describe the model rather than the encoding (its compacted widths, its N:M pattern):
+    /// kept through every format, read by `modelWidths(in:)` and the N:M export.
+    public static let modelKeys: Set<String> = ["shears.widths", "shears.nm_pattern"]
+    /// Whether `key` belongs to the encoding (dropped and rewritten on re-encoding).
+    static func isFormatKey(_ key: String) -> Bool { key.hasPrefix("shears.") && !modelKeys.contains(key) }
     public static let versionKey = "shears.version"
     /// The version this code writes and the only one it reads.
     public static let version = "1"
@@ -96,7 +101,7 @@ public enum SparseStateDict {
             throw IOError(path: path, "tensor \"\(bad)\": names containing \"\(partSeparator)\" cannot be exported "
                           + "(the separator of encoded parts such as \"<name>\(partSeparator)values\")")
         }
-        var meta = metadata.filter { !$0.key.hasPrefix("shears.") }
+        var meta = metadata.filter { !isFormatKey($0.key) }
         meta[formatKey] = format.rawValue
         meta[versionKey] = version
         var out = SafetensorsRawFile(metadata: meta)
@@ -219,7 +224,7 @@ public enum SparseStateDict {
     public static func decode(_ file: SafetensorsRawFile, path: String) throws -> Decoded {
         func fail(_ m: String) -> IOError { IOError(path: path, m) }
         guard let declared = file.metadata[formatKey] else {
-            if let stray = file.metadata.keys.sorted().first(where: { $0.hasPrefix("shears.") }) {
+            if let stray = file.metadata.keys.sorted().first(where: isFormatKey) {
                 throw fail("metadata has \"\(stray)\" but no \"\(formatKey)\"; expected \(formatKey) = "
                            + "\(StateDictFormat.allCases.map(\.rawValue).joined(separator: ", ")) alongside it")
             }
@@ -283,7 +288,7 @@ public enum SparseStateDict {
             plain[name] = enc == .bitmask ? try context.bitmask() : try context.csr()
         }
         return Decoded(format: format, declared: true, tensors: plain,
-                       metadata: file.metadata.filter { !$0.key.hasPrefix("shears.") }, encodings: encodings)
+                       metadata: file.metadata.filter { !isFormatKey($0.key) }, encodings: encodings)
     }
 
     static func parseShape(_ text: String) -> [Int]? {
