@@ -13,13 +13,20 @@ public final class LayerWidths {
     private var asked = Set<String>()
     private var broken: [String] = []
 
-    public init(_ values: [String: Int] = [:]) { self.values = values }
+    /// Unlisted layers get their nominal width divided by `nominalDivisor` (at least 1): a uniformly thinner
+    /// variant of a model (tests use it to keep the big families small); 1 keeps the nominal plan.
+    public let nominalDivisor: Int
 
-    /// The width of `layer`: its listed value, else `nominal`. A listed value below 1 is recorded as a problem and
-    /// `nominal` is used, so that construction never traps on it.
+    public init(_ values: [String: Int] = [:], nominalDivisor: Int = 1) {
+        self.values = values
+        self.nominalDivisor = max(1, nominalDivisor)
+    }
+
+    /// The width of `layer`: its listed value, else `nominal` (divided by `nominalDivisor`). A listed value below 1
+    /// is recorded as a problem and `nominal` is used, so that construction never traps on it.
     public func width(_ layer: String, nominal: Int) -> Int {
         asked.insert(layer)
-        guard let w = values[layer] else { return nominal }
+        guard let w = values[layer] else { return max(1, nominal / nominalDivisor) }
         guard w >= 1 else {
             broken.append("\(layer): width must be at least 1, got \(w)")
             return nominal

@@ -48,6 +48,15 @@ public func structuredMask(_ model: any Layer, groups: [DependencyGroup], keep: 
 /// kept channels. Throws when the zoo model cannot take these widths or a cut entry does not fit (naming it).
 public func compact(_ model: any Layer, name: ModelName, inputShape: [Int], classes: Int, groups: [DependencyGroup],
                     keep: ChannelSelection) throws -> (model: any Layer, widths: [String: Int]) {
+    try compact(model, groups: groups, keep: keep) { widths in
+        var g = Generator(seed: 0)   // every value is overwritten
+        return try makeModel(name, inputShape: inputShape, classes: classes, widths: widths, generator: &g)
+    }
+}
+
+/// `compact` with the model of given widths built by `build` (a model outside the zoo's names, a test's thin variant).
+public func compact(_ model: any Layer, groups: [DependencyGroup], keep: ChannelSelection,
+                    build: ([String: Int]) throws -> any Layer) throws -> (model: any Layer, widths: [String: Int]) {
     for g in groups where keep[g.name] != nil {
         guard g.prunable else { throw StructuredPruningError("group \(g.name) cannot be pruned: \(g.fixedBecause!)") }
         guard let k = keep[g.name], !k.isEmpty, k.allSatisfy({ (0..<g.channels).contains($0) }) else {
@@ -55,8 +64,7 @@ public func compact(_ model: any Layer, name: ModelName, inputShape: [Int], clas
         }
     }
     let widths = compactedWidths(groups: groups, keep: keep)
-    var g = Generator(seed: 0)   // every value is overwritten below
-    let small = try makeModel(name, inputShape: inputShape, classes: classes, widths: widths, generator: &g)
+    let small = try build(widths)
     let values = compactedStateDict(model, groups: groups, keep: keep)
     for (entry, v) in small.stateDict {
         guard let t = values[entry], t.shape == v.shape else {
