@@ -3,7 +3,7 @@ import ShearsTensor
 
 /// How each traced op moves channel spaces (see `dependencyGroups`).
 extension ChannelFlow {
-    static let passThrough: Set<String> = ["relu", "maxPool2d", "avgPool2d", "dropout", "scale"]
+    static let passThrough: Set<String> = ["relu", "maxPool2d", "avgPool2d", "globalAvgPool2d", "dropout", "scale"]
     static let merging: Set<String> = ["add", "addReLU", "sub", "mul"]
 
     mutating func visit(_ op: TracedOp) throws {

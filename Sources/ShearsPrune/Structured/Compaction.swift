@@ -1,11 +1,11 @@
 import ShearsNN
 import ShearsTensor
 
-/// The output widths the compacted model has: every producing layer of a group gets the group's kept count
+/// The output widths the compacted model has: every producing layer of a prunable group gets the group's kept count
 /// (layer name → channels, as `makeModel(_:inputShape:classes:widths:generator:)` takes them).
 public func compactedWidths(groups: [DependencyGroup], keep: ChannelSelection) -> [String: Int] {
     var out: [String: Int] = [:]
-    for g in groups { for layer in g.producingLayers { out[layer] = keep[g.name]?.count ?? g.channels } }
+    for g in groups where g.prunable { for layer in g.producingLayers { out[layer] = keep[g.name]?.count ?? g.channels } }
     return out
 }
 
