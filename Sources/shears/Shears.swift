@@ -11,5 +11,5 @@ struct Shears: ParsableCommand {
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks (results belong in BENCHMARKS.md, with the command that produced them).",
-        subcommands: [BenchTrain.self, BenchInfer.self])
+        subcommands: [BenchTrain.self, BenchInfer.self, BenchStructured.self])
 }
