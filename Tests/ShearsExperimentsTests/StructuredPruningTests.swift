@@ -109,3 +109,28 @@ final class StructuredPruningTests: RunTestCase {
         }
     }
 }
+
+final class NMExportTests: RunTestCase {
+    func testNMExportCarriesItsPatternAndLoads() throws {
+        var g = Generator(seed: 0)
+        let model = MLP(inputs: 8, hidden: [4], classes: 4, generator: &g)
+        let pattern = try NMPattern(parsing: "2:4")
+        let weights = model.namedParameters.filter { $0.1.shape.count == 2 }
+        let mask = try nmMask(scores: Dictionary(uniqueKeysWithValues: weights.map { ($0.0, $0.1.value.map(abs)) }), pattern: pattern)
+        let path = scratch.appendingPathComponent("nm.safetensors").path
+        XCTAssertThrowsError(try exportNM(model, mask: mask, pattern: pattern, to: path)) {   // not applied yet
+            XCTAssertTrue("\($0)".contains("fc1.weight"), "\($0)")
+        }
+        mask.apply(to: model.namedParameters)
+        try exportNM(model, mask: mask, pattern: pattern, to: path)
+        let (decoded, info) = try SparseStateDict.read(path: path)
+        XCTAssertEqual(decoded.metadata[NMPattern.metadataKey], "2:4")
+        XCTAssertEqual(info.format, .bitmask)
+        var h = Generator(seed: 1)
+        let back = MLP(inputs: 8, hidden: [4], classes: 4, generator: &h)
+        try loadStateDict(back, from: path)
+        for ((_, a), (_, b)) in zip(model.stateDict, back.stateDict) { XCTAssertEqual(a.value.scalars, b.value.scalars) }
+        let loose = Mask(["fc1.weight": .ones([4, 8])])
+        XCTAssertThrowsError(try exportNM(model, mask: loose, pattern: pattern, to: path))
+    }
+}
