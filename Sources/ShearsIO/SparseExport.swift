@@ -44,6 +44,11 @@ public enum StateDictFormat: String, CaseIterable, Codable, Sendable {
 /// Names must not contain `.__` (the separator of the encoded parts); PyTorch state_dict names never do.
 public enum SparseStateDict {
     public static let formatKey = "shears.format"
+    /// `shears.*` keys that describe the model rather than the encoding (its compacted widths, its N:M pattern):
+    /// kept through every format, read by `modelWidths(in:)` and the N:M export.
+    public static let modelKeys: Set<String> = ["shears.widths", "shears.nm_pattern"]
+    /// Whether `key` belongs to the encoding (dropped and rewritten on re-encoding).
+    static func isFormatKey(_ key: String) -> Bool { key.hasPrefix("shears.") && !modelKeys.contains(key) }
     public static let versionKey = "shears.version"
     /// The version this code writes and the only one it reads.
     public static let version = "1"

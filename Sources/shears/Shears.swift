@@ -40,5 +40,5 @@ let shearsVersion = "0.5.0 (one training loop)"
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks (results belong in BENCHMARKS.md, with the command that produced them).",
-        subcommands: [BenchTrain.self, BenchInfer.self, BenchData.self])
+        subcommands: [BenchTrain.self, BenchInfer.self, BenchData.self, BenchStructured.self])
 }

@@ -23,6 +23,8 @@ import ShearsTensor
 ///   (conv weights 1.14M + FC 4096·256 + 256·256 + 256·10 = 1.12M already give 2.26M; hidden-networks'
 ///   Conv6 has the same 4096-wide flatten).
 ///
+/// `widths` narrows any conv (`convs.N`) or hidden FC layer (`linear.0`, `linear.2`); the defaults build the plan.
+///
 /// Other image sizes are fine: the first FC layer takes `channels · (imageSize / 2^(depth/2))²` inputs
 /// (floor at each pool, as PyTorch's max pool).
 public struct ConvNet: Layer {
@@ -32,7 +34,7 @@ public struct ConvNet: Layer {
     public let fcs: [Linear]
 
     public init(depth: Int, inputChannels: Int = 3, imageSize: Int = 32, classes: Int = 10,
-                initializer: WeightInit? = nil, generator g: inout Generator) {
+                initializer: WeightInit? = nil, widths: LayerWidths = LayerWidths(), generator g: inout Generator) {
         precondition([2, 4, 6].contains(depth), "ConvNet: depth must be 2, 4 or 6 (Conv-2/4/6), got \(depth)")
         precondition(inputChannels >= 1 && classes >= 1, "ConvNet: inputChannels and classes must be positive")
         let stages = depth / 2
@@ -43,15 +45,15 @@ public struct ConvNet: Layer {
         var made: [Conv2d] = []
         var channels = inputChannels, size = imageSize
         for s in 0..<stages {
-            let width = 64 << s
             for _ in 0..<2 {
+                let width = widths.width("convs.\(Self.sequentialIndex(conv: made.count))", nominal: 64 << s)
                 made.append(Conv2d(channels, width, kernel: 3, padding: 1, initializer: weightInit, generator: &g))
                 channels = width
             }
             size /= 2
         }
         convs = made
-        let sizes = [channels * size * size, 256, 256, classes]
+        let sizes = [channels * size * size, widths.width("linear.0", nominal: 256), widths.width("linear.2", nominal: 256), classes]
         fcs = (0..<3).map { i in Linear(sizes[i], sizes[i + 1], initializer: weightInit, generator: &g) }
         self.depth = depth
         if glorot {

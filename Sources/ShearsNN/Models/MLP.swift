@@ -6,8 +6,10 @@ import ShearsTensor
 public struct MLP: Layer {
     public let layers: [Linear]
 
-    public init(inputs: Int, hidden: [Int], classes: Int, initializer: WeightInit = .kaimingNormal, generator g: inout Generator) {
-        let sizes = [inputs] + hidden + [classes]
+    /// `widths` narrows hidden layer `fcK` (K = 1…hidden.count); the defaults build the plan as given.
+    public init(inputs: Int, hidden: [Int], classes: Int, initializer: WeightInit = .kaimingNormal,
+                widths: LayerWidths = LayerWidths(), generator g: inout Generator) {
+        let sizes = [inputs] + hidden.enumerated().map { widths.width("fc\($0.offset + 1)", nominal: $0.element) } + [classes]
         var made: [Linear] = []
         for i in 0..<(sizes.count - 1) {
             made.append(Linear(sizes[i], sizes[i + 1], initializer: initializer, generator: &g))

@@ -12,13 +12,29 @@ public struct ProjectionShortcut: Layer {
     public static func ifNeeded(_ inPlanes: Int, _ outPlanes: Int, stride: Int, initializer: WeightInit,
                                 generator g: inout Generator) -> ProjectionShortcut? {
         guard stride != 1 || inPlanes != outPlanes else { return nil }
-        return ProjectionShortcut(conv: Conv2d(inPlanes, outPlanes, kernel: 1, stride: stride, bias: false,
-                                               initializer: initializer, generator: &g),
-                                  bn: BatchNorm(outPlanes))
+        return ProjectionShortcut(inPlanes, outPlanes, stride: stride, initializer: initializer, generator: &g)
+    }
+
+    public init(_ inPlanes: Int, _ outPlanes: Int, stride: Int, initializer: WeightInit, generator g: inout Generator) {
+        conv = Conv2d(inPlanes, outPlanes, kernel: 1, stride: stride, bias: false, initializer: initializer, generator: &g)
+        bn = BatchNorm(outPlanes)
     }
 
     public func callAsFunction(_ x: Variable) -> Variable { bn(conv(x)) }
 
     public var namedParameters: [(String, Variable)] { prefixed("0", conv.namedParameters) + prefixed("1", bn.namedParameters) }
     public var namedBuffers: [(String, Variable)] { prefixed("1", bn.namedBuffers) }
+}
+
+/// The output width of a residual block's last conv (`name.last`): free (from `widths`, default `nominal`) when a
+/// projection shortcut follows the block's plan, else the width of the block's input, which the identity adds.
+/// A projection shortcut `name.shortcut.0` has the chosen width too.
+func residualWidth(_ widths: LayerWidths, name: String, last: String, nominal: Int, input: Int, projection: Bool) -> Int {
+    guard projection else {
+        widths.tied("\(name).\(last)", to: input, because: "the identity shortcut adds the block's input")
+        return input
+    }
+    let out = widths.width("\(name).\(last)", nominal: nominal)
+    widths.tied("\(name).shortcut.0", to: out, because: "the projection shortcut adds to \(name).\(last)")
+    return out
 }

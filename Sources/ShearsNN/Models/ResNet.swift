@@ -9,16 +9,25 @@ public struct Bottleneck: Layer {
     public let conv1: Conv2d, bn1: BatchNorm, conv2: Conv2d, bn2: BatchNorm, conv3: Conv2d, bn3: BatchNorm
     public let shortcut: ProjectionShortcut?
 
-    public init(_ inPlanes: Int, _ planes: Int, stride: Int, initializer: WeightInit, generator g: inout Generator) {
-        let out = Self.expansion * planes
-        conv1 = Conv2d(inPlanes, planes, kernel: 1, bias: false, initializer: initializer, generator: &g)
-        bn1 = BatchNorm(planes)
-        conv2 = Conv2d(planes, planes, kernel: 3, stride: stride, padding: 1, bias: false, initializer: initializer, generator: &g)
-        bn2 = BatchNorm(planes)
-        conv3 = Conv2d(planes, out, kernel: 1, bias: false, initializer: initializer, generator: &g)
+    /// As `BasicBlock`'s: `widths` narrows `name.conv1`, `name.conv2`, and `name.conv3` where a projection (by the
+    /// nominal plan, `nominalInPlanes`) frees it; the defaults build the nominal block.
+    public init(_ inPlanes: Int, _ planes: Int, stride: Int, initializer: WeightInit, nominalInPlanes: Int? = nil,
+                widths: LayerWidths = LayerWidths(), name: String = "", generator g: inout Generator) {
+        let projection = stride != 1 || (nominalInPlanes ?? inPlanes) != Self.expansion * planes
+        let mid1 = widths.width("\(name).conv1", nominal: planes), mid2 = widths.width("\(name).conv2", nominal: planes)
+        let out = residualWidth(widths, name: name, last: "conv3", nominal: Self.expansion * planes, input: inPlanes,
+                                projection: projection)
+        conv1 = Conv2d(inPlanes, mid1, kernel: 1, bias: false, initializer: initializer, generator: &g)
+        bn1 = BatchNorm(mid1)
+        conv2 = Conv2d(mid1, mid2, kernel: 3, stride: stride, padding: 1, bias: false, initializer: initializer, generator: &g)
+        bn2 = BatchNorm(mid2)
+        conv3 = Conv2d(mid2, out, kernel: 1, bias: false, initializer: initializer, generator: &g)
         bn3 = BatchNorm(out)
-        shortcut = ProjectionShortcut.ifNeeded(inPlanes, out, stride: stride, initializer: initializer, generator: &g)
+        shortcut = projection ? ProjectionShortcut(inPlanes, out, stride: stride, initializer: initializer, generator: &g) : nil
     }
+
+    /// The block's output width.
+    public var outPlanes: Int { conv3.weight.shape[0] }
 
     public func callAsFunction(_ x: Variable) -> Variable {
         let h = bn2(conv2(bn1(conv1(x), fusedReLU: true)), fusedReLU: true)
@@ -77,28 +86,39 @@ public struct ResNet: Layer {
     public let stages: [[any Layer]]
     public let fc: Linear
 
-    public init(depth: Int, classes: Int, inputChannels: Int = 3, stem: Stem = .cifar, generator g: inout Generator) {
+    /// `widths` narrows the stem (`conv1`) and the blocks' convs as `BasicBlock` / `Bottleneck` describe; the
+    /// defaults build the nominal net.
+    public init(depth: Int, classes: Int, inputChannels: Int = 3, stem: Stem = .cifar, widths: LayerWidths = LayerWidths(),
+                generator g: inout Generator) {
         precondition(depth == 18 || depth == 50, "ResNet: depth must be 18 or 50, got \(depth)")
         precondition(inputChannels >= 1 && classes >= 1, "ResNet: inputChannels and classes must be positive")
         let counts = depth == 18 ? [2, 2, 2, 2] : [3, 4, 6, 3]
         let init0 = WeightInit.kaimingNormal
+        let stemWidth = widths.width("conv1", nominal: 64)
         switch stem {
-        case .cifar: conv1 = Conv2d(inputChannels, 64, kernel: 3, padding: 1, bias: false, initializer: init0, generator: &g)
-        case .imagenet: conv1 = Conv2d(inputChannels, 64, kernel: 7, stride: 2, padding: 3, bias: false, initializer: init0, generator: &g)
+        case .cifar: conv1 = Conv2d(inputChannels, stemWidth, kernel: 3, padding: 1, bias: false, initializer: init0, generator: &g)
+        case .imagenet:
+            conv1 = Conv2d(inputChannels, stemWidth, kernel: 7, stride: 2, padding: 3, bias: false, initializer: init0, generator: &g)
         }
-        bn1 = BatchNorm(64)
-        var inPlanes = 64
+        bn1 = BatchNorm(stemWidth)
+        var inPlanes = stemWidth, nominalIn = 64
         var built: [[any Layer]] = []
         for (s, planes) in [64, 128, 256, 512].enumerated() {
             var blocks: [any Layer] = []
             for b in 0..<counts[s] {
-                let stride = (s > 0 && b == 0) ? 2 : 1
+                let stride = (s > 0 && b == 0) ? 2 : 1, name = "layer\(s + 1).\(b)"
                 if depth == 18 {
-                    blocks.append(BasicBlock(inPlanes, planes, stride: stride, initializer: init0, generator: &g))
-                    inPlanes = planes
+                    let block = BasicBlock(inPlanes, planes, stride: stride, initializer: init0, nominalInPlanes: nominalIn,
+                                           widths: widths, name: name, generator: &g)
+                    blocks.append(block)
+                    inPlanes = block.outPlanes
+                    nominalIn = planes
                 } else {
-                    blocks.append(Bottleneck(inPlanes, planes, stride: stride, initializer: init0, generator: &g))
-                    inPlanes = planes * Bottleneck.expansion
+                    let block = Bottleneck(inPlanes, planes, stride: stride, initializer: init0, nominalInPlanes: nominalIn,
+                                           widths: widths, name: name, generator: &g)
+                    blocks.append(block)
+                    inPlanes = block.outPlanes
+                    nominalIn = planes * Bottleneck.expansion
                 }
             }
             built.append(blocks)

@@ -7,13 +7,24 @@ public struct BasicBlock: Layer {
     public let conv1: Conv2d, bn1: BatchNorm, conv2: Conv2d, bn2: BatchNorm
     public let shortcut: ProjectionShortcut?
 
-    public init(_ inPlanes: Int, _ planes: Int, stride: Int, initializer: WeightInit, generator g: inout Generator) {
-        conv1 = Conv2d(inPlanes, planes, kernel: 3, stride: stride, padding: 1, bias: false, initializer: initializer, generator: &g)
-        bn1 = BatchNorm(planes)
-        conv2 = Conv2d(planes, planes, kernel: 3, stride: 1, padding: 1, bias: false, initializer: initializer, generator: &g)
-        bn2 = BatchNorm(planes)
-        shortcut = ProjectionShortcut.ifNeeded(inPlanes, planes, stride: stride, initializer: initializer, generator: &g)
+    /// `inPlanes` is the actual input width; whether the block has a projection shortcut follows the nominal plan
+    /// (`nominalInPlanes`, default `inPlanes`), so a narrowed model keeps its nominal structure. `widths` narrows
+    /// `name.conv1`, and `name.conv2` (with its shortcut) where a projection frees it; under an identity shortcut
+    /// conv2 has the input's width. The defaults build the nominal block.
+    public init(_ inPlanes: Int, _ planes: Int, stride: Int, initializer: WeightInit, nominalInPlanes: Int? = nil,
+                widths: LayerWidths = LayerWidths(), name: String = "", generator g: inout Generator) {
+        let projection = stride != 1 || (nominalInPlanes ?? inPlanes) != planes
+        let mid = widths.width("\(name).conv1", nominal: planes)
+        let out = residualWidth(widths, name: name, last: "conv2", nominal: planes, input: inPlanes, projection: projection)
+        conv1 = Conv2d(inPlanes, mid, kernel: 3, stride: stride, padding: 1, bias: false, initializer: initializer, generator: &g)
+        bn1 = BatchNorm(mid)
+        conv2 = Conv2d(mid, out, kernel: 3, stride: 1, padding: 1, bias: false, initializer: initializer, generator: &g)
+        bn2 = BatchNorm(out)
+        shortcut = projection ? ProjectionShortcut(inPlanes, out, stride: stride, initializer: initializer, generator: &g) : nil
     }
+
+    /// The block's output width.
+    public var outPlanes: Int { conv2.weight.shape[0] }
 
     public func callAsFunction(_ x: Variable) -> Variable {
         let out = bn2(conv2(bn1(conv1(x), fusedReLU: true)))
@@ -45,23 +56,30 @@ public struct ResNetCIFAR: Layer {
     public let stages: [[BasicBlock]]
     public let fc: Linear
 
-    public init(depth: Int, classes: Int = 10, width: Int = 16, initializer: WeightInit = .kaimingNormal, generator g: inout Generator) {
+    /// `widths` narrows the stem (`conv1`, with every block of stage 1), any block's `conv1` and the `conv2` of a
+    /// stage's first block (with its shortcut and every later block of the stage); the defaults build the nominal net.
+    public init(depth: Int, classes: Int = 10, width: Int = 16, initializer: WeightInit = .kaimingNormal,
+                widths: LayerWidths = LayerWidths(), generator g: inout Generator) {
         precondition((depth - 2) % 6 == 0 && depth >= 8, "ResNetCIFAR: depth must be 6n+2 (20, 32, 44, 56, 110), got \(depth)")
         let n = (depth - 2) / 6
-        conv1 = Conv2d(3, width, kernel: 3, padding: 1, bias: false, initializer: initializer, generator: &g)
-        bn1 = BatchNorm(width)
-        var inPlanes = width
+        let stem = widths.width("conv1", nominal: width)
+        conv1 = Conv2d(3, stem, kernel: 3, padding: 1, bias: false, initializer: initializer, generator: &g)
+        bn1 = BatchNorm(stem)
+        var inPlanes = stem, nominalIn = width
         var built: [[BasicBlock]] = []
         for (s, planes) in [width, 2 * width, 4 * width].enumerated() {
             var blocks: [BasicBlock] = []
             for b in 0..<n {
-                blocks.append(BasicBlock(inPlanes, planes, stride: (s > 0 && b == 0) ? 2 : 1, initializer: initializer, generator: &g))
-                inPlanes = planes
+                let block = BasicBlock(inPlanes, planes, stride: (s > 0 && b == 0) ? 2 : 1, initializer: initializer,
+                                       nominalInPlanes: nominalIn, widths: widths, name: "layer\(s + 1).\(b)", generator: &g)
+                blocks.append(block)
+                inPlanes = block.outPlanes
+                nominalIn = planes
             }
             built.append(blocks)
         }
         stages = built
-        fc = Linear(4 * width, classes, initializer: .pytorchDefault, generator: &g)
+        fc = Linear(inPlanes, classes, initializer: .pytorchDefault, generator: &g)
     }
 
     public func callAsFunction(_ x: Variable) -> Variable {

@@ -38,7 +38,9 @@ public struct VGG: Layer {
     public let featureIndices: [Int]
     public let classifier: Linear
 
-    public init(depth: Int, classes: Int = 10, inputChannels: Int = 3, generator g: inout Generator) {
+    /// `widths` narrows any conv (`features.N`); the defaults build the configuration as listed.
+    public init(depth: Int, classes: Int = 10, inputChannels: Int = 3, widths: LayerWidths = LayerWidths(),
+                generator g: inout Generator) {
         guard let plan = Self.configurations[depth] else {
             preconditionFailure("VGG: depth must be one of \(Self.configurations.keys.sorted()), got \(depth)")
         }
@@ -46,7 +48,8 @@ public struct VGG: Layer {
         var convs: [Conv2d] = [], bns: [BatchNorm] = [], pools: [Bool] = [], indices: [Int] = []
         var channels = inputChannels, index = 0
         for item in plan {
-            if let width = item {
+            if let nominal = item {
+                let width = widths.width("features.\(index)", nominal: nominal)
                 convs.append(Conv2d(channels, width, kernel: 3, padding: 1, initializer: .kaimingNormal, generator: &g))
                 bns.append(BatchNorm(width))
                 pools.append(false)

@@ -18,14 +18,19 @@ public struct WideBasicBlock: Layer {
     public let dropout: Float
     public let dropoutGenerator: GeneratorBox
 
+    /// As `BasicBlock`'s: the shortcut follows the nominal plan (`nominalInPlanes`, default `inPlanes`); `widths`
+    /// narrows `name.conv1`, and `name.conv2` (with `name.shortcut.0`) where a projection frees it.
     public init(_ inPlanes: Int, _ planes: Int, stride: Int, dropout: Float, dropoutGenerator: GeneratorBox,
-                initializer: WeightInit, generator g: inout Generator) {
+                initializer: WeightInit, nominalInPlanes: Int? = nil, widths: LayerWidths = LayerWidths(), name: String = "",
+                generator g: inout Generator) {
+        let projection = stride != 1 || (nominalInPlanes ?? inPlanes) != planes
+        let mid = widths.width("\(name).conv1", nominal: planes)
+        let out = residualWidth(widths, name: name, last: "conv2", nominal: planes, input: inPlanes, projection: projection)
         bn1 = BatchNorm(inPlanes)
-        conv1 = Conv2d(inPlanes, planes, kernel: 3, padding: 1, initializer: initializer, generator: &g)
-        bn2 = BatchNorm(planes)
-        conv2 = Conv2d(planes, planes, kernel: 3, stride: stride, padding: 1, initializer: initializer, generator: &g)
-        shortcut = (stride != 1 || inPlanes != planes)
-            ? Conv2d(inPlanes, planes, kernel: 1, stride: stride, initializer: initializer, generator: &g) : nil
+        conv1 = Conv2d(inPlanes, mid, kernel: 3, padding: 1, initializer: initializer, generator: &g)
+        bn2 = BatchNorm(mid)
+        conv2 = Conv2d(mid, out, kernel: 3, stride: stride, padding: 1, initializer: initializer, generator: &g)
+        shortcut = projection ? Conv2d(inPlanes, out, kernel: 1, stride: stride, initializer: initializer, generator: &g) : nil
         self.dropout = dropout
         self.dropoutGenerator = dropoutGenerator
     }
@@ -76,22 +81,28 @@ public struct WideResNet: Layer {
     public let linear: Linear
     public let dropoutGenerator: GeneratorBox
 
+    /// `widths` narrows the stem (`conv1`) and the blocks'
+    /// convs as `WideBasicBlock` describes; the defaults build the nominal net.
     public init(depth: Int = 28, widen: Int = 10, classes: Int = 10, inputChannels: Int = 3, dropout: Float = 0,
-                generator g: inout Generator) {
+                widths: LayerWidths = LayerWidths(), generator g: inout Generator) {
         precondition((depth - 4) % 6 == 0 && depth >= 10, "WideResNet: depth must be 6n+4 (10, 16, 22, 28, 40), got \(depth)")
         precondition(widen >= 1 && classes >= 1 && inputChannels >= 1, "WideResNet: widen, classes and inputChannels must be positive")
         precondition(dropout >= 0 && dropout < 1, "WideResNet: dropout must be in [0, 1), got \(dropout)")
         let n = (depth - 4) / 6
         let box = GeneratorBox(Generator(seed: 0))   // reseeded below, after the weights
-        conv1 = Conv2d(inputChannels, 16, kernel: 3, padding: 1, initializer: .kaimingNormal, generator: &g)
-        var inPlanes = 16
+        let stem = widths.width("conv1", nominal: 16)
+        conv1 = Conv2d(inputChannels, stem, kernel: 3, padding: 1, initializer: .kaimingNormal, generator: &g)
+        var inPlanes = stem, nominalIn = 16
         var built: [[WideBasicBlock]] = []
         for (s, planes) in [16 * widen, 32 * widen, 64 * widen].enumerated() {
             var blocks: [WideBasicBlock] = []
             for b in 0..<n {
-                blocks.append(WideBasicBlock(inPlanes, planes, stride: (s > 0 && b == 0) ? 2 : 1, dropout: dropout,
-                                             dropoutGenerator: box, initializer: .kaimingNormal, generator: &g))
-                inPlanes = planes
+                let block = WideBasicBlock(inPlanes, planes, stride: (s > 0 && b == 0) ? 2 : 1, dropout: dropout,
+                                           dropoutGenerator: box, initializer: .kaimingNormal, nominalInPlanes: nominalIn,
+                                           widths: widths, name: "layer\(s + 1).\(b)", generator: &g)
+                blocks.append(block)
+                inPlanes = block.conv2.weight.shape[0]
+                nominalIn = planes
             }
             built.append(blocks)
         }

@@ -76,6 +76,7 @@ public final class Variable {
         self.requiresGrad = needs
         self.inputs = needs ? inputs : []
         self.backwardFn = needs ? backward : nil
+        OpTrace.note(op, inputs, self)
     }
 
     public var shape: [Int] { value.shape }

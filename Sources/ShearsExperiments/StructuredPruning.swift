@@ -1,0 +1,171 @@
+import Foundation
+import ShearsData
+import ShearsIO
+import ShearsNN
+import ShearsOptim
+import ShearsPrune
+import ShearsTensor
+
+/// Structured pruning (`shears prune structured`): dependency groups traced from the model, a group criterion,
+/// channel allocation, fine-tuning of the masked model (its removed channels held at 0 by `MaskedOptimizer`), then
+/// compaction into the dense model of the kept widths. Writes `model.safetensors` (compacted, widths in its
+/// metadata), `masked.safetensors` (the masked twin at the original widths) and `summary.json` to `directory`.
+public enum StructuredPruning {
+    public static let compactedName = "model.safetensors"
+    public static let maskedName = "masked.safetensors"
+
+    /// The groups as `--explain` prints them: one header line per group, then its members by role.
+    public static func explain(_ groups: [DependencyGroup]) -> String {
+        var lines: [String] = []
+        for (i, g) in groups.enumerated() {
+            let state = g.fixedBecause.map { "fixed: \($0)" } ?? "prunable"
+            lines.append("group \(i) \(g.name): \(g.channels) channels, \(state)")
+            for role in [GroupMember.Role.producer, .normalization, .consumer] {
+                let ms = g.members.filter { $0.role == role && !$0.name.hasSuffix("running_mean") && !$0.name.hasSuffix("running_var") }
+                guard !ms.isEmpty else { continue }
+                lines.append("  \(role.rawValue)s: " + ms.map { $0.block > 1 ? "\($0.name) (blocks of \($0.block))" : $0.name }
+                    .joined(separator: ", "))
+            }
+        }
+        let prunable = groups.filter(\.prunable)
+        lines.append("\(prunable.count) prunable groups, \(prunable.reduce(0) { $0 + $1.channels }) prunable channels")
+        return lines.joined(separator: "\n")
+    }
+
+    /// The model `config` starts from: the zoo model (widths from the file's metadata when `from` is a compacted
+    /// model) with the file's values, or a fresh initialisation from the seed.
+    public static func startingModel(_ config: StructuredPruningConfig, data: PreparedData) throws -> any Layer {
+        let shape = data.train.imageShape, classes = data.train.classes
+        guard let from = config.from else {
+            var g = Generator(seed: config.training.seed)
+            return try makeModel(config.training.model, inputShape: shape, classes: classes, generator: &g)
+        }
+        var isDirectory: ObjCBool = false
+        let path = FileManager.default.fileExists(atPath: from, isDirectory: &isDirectory) && isDirectory.boolValue
+            ? (from as NSString).appendingPathComponent(compactedName) : from
+        return try loadZooModel(config.training.model, inputShape: shape, classes: classes, from: path)
+    }
+
+    public static func run(_ config: StructuredPruningConfig, directory: String, threads: Int = 2,
+                           say: (String) -> Void = { _ in }) throws -> StructuredPruningSummary {
+        try config.validate()
+        Threads.set(threads)
+        let t0 = Date()
+        let data = try prepareData(config.training)
+        let shape = data.train.imageShape
+        let model = try startingModel(config, data: data)
+        let groups = try dependencyGroups(of: model, inputShape: shape)
+        let before = stats(model, data: data)
+        say("before: \(before.parameters) parameters, \(before.macs) MACs, test accuracy \(percent(before.testAccuracy))")
+        var keep: ChannelSelection = [:]
+        var iterations = 0
+        for round in 0..<(config.schedule == .oneshot ? 1 : config.steps) {
+            let rounds = config.schedule == .oneshot ? 1 : config.steps
+            let ratio = 1 - pow(1 - config.channelRatio, Double(round + 1) / Double(rounds))
+            keep = try selectChannels(model, groups: groups, config: config, data: data, ratio: ratio, previous: keep)
+            let mask = structuredMask(model, groups: groups, keep: keep)
+            mask.apply(to: model.namedParameters)
+            let n = finetuneIterations(config, data: data, rounds: rounds)
+            iterations += try finetune(model, mask: mask, groups: groups, config: config, data: data, iterations: n, round: round)
+            say("round \(round + 1)/\(rounds): \(String(format: "%.1f", 100 * ratio))% of channels removed, \(n) fine-tuning steps")
+        }
+        let masked = stats(model, data: data)
+        let (small, widths) = try compact(model, name: config.training.model, inputShape: shape, classes: data.train.classes,
+                                          groups: groups, keep: keep)
+        let after = stats(small, data: data)
+        let difference = maxLogitDifference(model, small, data: data)
+        try write(model: model, compacted: small, widths: widths, directory: directory)
+        let summary = StructuredPruningSummary(config: config, before: before, masked: masked, after: after,
+                                               maskedVersusCompacted: difference, finetuneIterations: iterations,
+                                               seconds: Date().timeIntervalSince(t0))
+        try JSONEncoder.sorted.encode(summary).write(to: URL(fileURLWithPath: directory).appendingPathComponent("summary.json"))
+        say("after: \(after.parameters) parameters, \(after.macs) MACs, test accuracy \(percent(after.testAccuracy)) "
+            + "(masked \(percent(masked.testAccuracy)); max |masked − compacted| logit \(difference))")
+        return summary
+    }
+
+    /// One pruning round: the criterion's scores (removed channels ranked last), allocated to `ratio`.
+    static func selectChannels(_ model: any Layer, groups: [DependencyGroup], config: StructuredPruningConfig,
+                               data: PreparedData, ratio: Double, previous: ChannelSelection) throws -> ChannelSelection {
+        let criterion = groupCriteria[config.criterion]!
+        if criterion is TaylorCriterion { accumulateGradients(model, config: config, data: data) }
+        defer { model.zeroGrad() }
+        let values = Dictionary(model.namedParameters, uniquingKeysWith: { a, _ in a })
+        var scores: [String: [Double]] = [:]
+        for g in groups where g.prunable {
+            var s = try criterion.channelScores(g, values: values, aggregation: config.aggregation)
+            if let kept = previous[g.name].map(Set.init) { for c in s.indices where !kept.contains(c) { s[c] = -.infinity } }
+            scores[g.name] = s
+        }
+        return try allocateChannels(groups: groups, scores: scores, ratio: ratio, allocation: config.allocation,
+                                    roundTo: config.roundTo)
+    }
+
+    /// ∂L/∂w summed over `taylorBatches` training batches, in the inference phase (running statistics untouched).
+    static func accumulateGradients(_ model: any Layer, config: StructuredPruningConfig, data: PreparedData) {
+        model.zeroGrad()
+        let loader = DataLoader(dataset: data.train, batchSize: config.training.batchSize, shuffle: true,
+                                seed: config.training.seed ^ 0x7A71_0500, mean: data.mean, std: data.std, prefetch: 0)
+        Context.with(.inference) {
+            for batch in loader.epoch(0).prefix(config.taylorBatches) {
+                softmaxCrossEntropy(logits: model(Variable(batch.images)), labels: batch.labels).backward()
+            }
+        }
+    }
+
+    static func finetuneIterations(_ config: StructuredPruningConfig, data: PreparedData, rounds: Int) -> Int {
+        let perEpoch = max(1, (data.train.count + config.training.batchSize - 1) / config.training.batchSize)
+        let total = config.finetuneEpochs * perEpoch
+        return config.schedule == .gradual ? total / rounds : total
+    }
+
+    /// `iterations` steps of the one loop on the masked model (removed channels kept at exactly 0; network
+    /// slimming's penalty on γ when `batchNormPenalty` > 0), constant rate, seeded order per round.
+    static func finetune(_ model: any Layer, mask: Mask, groups: [DependencyGroup], config: StructuredPruningConfig,
+                         data: PreparedData, iterations: Int, round: Int) throws -> Int {
+        guard iterations > 0 else { return 0 }
+        var base = makeOptimizer(config.training)
+        if config.batchNormPenalty > 0 { base = withBatchNormL1Penalty(base, lambda: config.batchNormPenalty, groups: groups) }
+        let loader = DataLoader(dataset: data.train, batchSize: config.training.batchSize, shuffle: true,
+                                seed: config.training.seed &+ UInt64(round), augmentation: config.training.augment ? .cifar : .none,
+                                mean: data.mean, std: data.std, prefetch: 2)
+        let lr = config.training.lr
+        let loop = TrainLoop(model: model, parameters: model.namedParameters, loader: loader, total: iterations,
+                             learningRate: { _ in lr }) { loss, at in "fine-tuning diverged at step \(at): loss \(loss)" }
+        var state = LoopState(optimizer: masked(base, mask: mask))
+        try loop.run(&state, hooks: [])
+        return state.iteration
+    }
+
+    // MARK: - measuring and writing
+
+    static func stats(_ model: any Layer, data: PreparedData) -> StructuredModelStats {
+        let e = evaluate(model, on: data.test, mean: data.mean, std: data.std)
+        return StructuredModelStats(parameters: model.parameterCount,
+                                    macs: countMACs(model, inputShape: data.train.imageShape).reduce(0) { $0 + $1.macs },
+                                    testAccuracy: e.accuracy, testLoss: e.loss, widths: layerWidths(of: model))
+    }
+
+    static func maxLogitDifference(_ a: any Layer, _ b: any Layer, data: PreparedData) -> Double {
+        let loader = DataLoader(dataset: data.test, batchSize: min(64, max(1, data.test.count)), shuffle: false, seed: 0,
+                                mean: data.mean, std: data.std, prefetch: 0)
+        guard let batch = loader.epoch(0).first(where: { _ in true }) else { return 0 }
+        return Context.with(.inference) {
+            GradMode.withoutGrad {
+                Double(a(Variable(batch.images)).value.maxAbsDifference(b(Variable(batch.images)).value))
+            }
+        }
+    }
+
+    static func write(model: any Layer, compacted: any Layer, widths: [String: Int], directory: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let dir = directory as NSString
+        try saveStateDict(compacted, to: dir.appendingPathComponent(compactedName),
+                          metadata: [ModelWidthsMetadata.key: ModelWidthsMetadata.encode(widths)])
+        // The twin has the starting model's widths (nominal, or those of a model compacted before).
+        try saveStateDict(model, to: dir.appendingPathComponent(maskedName),
+                          metadata: [ModelWidthsMetadata.key: ModelWidthsMetadata.encode(layerWidths(of: model))])
+    }
+
+    static func percent(_ a: Double) -> String { String(format: "%.2f%%", 100 * a) }
+}
