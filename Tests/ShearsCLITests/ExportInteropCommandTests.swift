@@ -12,7 +12,7 @@ import XCTest
 final class ExportInteropCommandTests: CommandTestCase {
     private func prunedRun() throws -> String {
         let dir = scratch.appendingPathComponent("prune").path
-        try run(["prune", "iterative", "--dataset", "synthetic", "--iterations", "2", "--eval-every", "2it", "--cycles", "1",
+        try run(["prune", "iterative", "--dataset", "synthetic", "--split", "pooled", "--iterations", "2", "--eval-every", "2it", "--cycles", "1",
                  "--rate", "0.5", "--threads", "1", "--prefetch", "0", "--out", dir])
         return dir + "/run_0/model.safetensors"
     }
@@ -90,7 +90,7 @@ final class ExportInteropCommandTests: CommandTestCase {
 final class ONNXModelTrainingTests: CommandTestCase {
     func testTrainAcceptsAnONNXModel() throws {
         let dir = scratch.appendingPathComponent("prune").path
-        try run(["prune", "iterative", "--dataset", "synthetic", "--iterations", "2", "--eval-every", "2it", "--cycles", "1",
+        try run(["prune", "iterative", "--dataset", "synthetic", "--split", "pooled", "--iterations", "2", "--eval-every", "2it", "--cycles", "1",
                  "--rate", "0.5", "--threads", "1", "--prefetch", "0", "--out", dir])
         let onnx = scratch.appendingPathComponent("lenet.onnx").path
         try run(["export", dir + "/run_0/model.safetensors", "--model", "lenet300-100", "--input-shape", "1,8,8", "--format", "onnx", "--out", onnx])

@@ -65,7 +65,7 @@ final class PruneCommandTests: CommandTestCase {
     /// Runs at different rates are aligned by their own measured % remaining, not by cycle index: the 0.5 run's
     /// 50 %-remaining value sits in the 50.00 row, never under 80 %; the chart's x is % remaining (log axis on request).
     func testCompareAlignsRunsByTheirOwnPercentRemaining() throws {
-        let base = ["--dataset", "synthetic", "--iterations", "5", "--eval-every", "5it", "--cycles", "2", "--threads", "1",
+        let base = ["--dataset", "synthetic", "--split", "pooled", "--iterations", "5", "--eval-every", "5it", "--cycles", "2", "--threads", "1",
                     "--prefetch", "0", "--lr", "0.05"]
         let slow = scratch.appendingPathComponent("prune_aaaa_rate=0.2").path, fast = scratch.appendingPathComponent("prune_bbbb_rate=0.5").path
         try run(["prune", "iterative"] + base + ["--rate", "0.2", "--out", slow])

@@ -29,6 +29,7 @@ class ReportTestCase: XCTestCase {
     /// A small iterative-pruning run: LeNet-300-100 on the synthetic set, 20 iterations of 50 per cycle, lr 0.05.
     func quickPruningConfig(cycles: Int = 2, evalEvery: Int) -> IterativePruningConfig {
         var c = IterativePruningConfig()
+        c.training.split = .pooled   // S-Cyc's protocol (the synthetic set is too small for a 5,000-image hold-out)
         c.training.model = .lenet300100
         c.training.dataset = .synthetic
         c.training.epochs = nil
