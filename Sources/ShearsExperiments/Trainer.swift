@@ -246,12 +246,12 @@ public enum Trainer {
 }
 
 /// The metadata of a saved model: PyTorch's format tag and the input normalisation the model was trained with
-/// (`input_mean` / `input_std`, comma-separated per channel), so that a user loading it elsewhere need not guess.
+/// (`shears.mean` / `shears.std`, comma-separated per channel: what `shears export --format onnx` puts in `metadata_props`), so that a user loading it elsewhere need not guess.
 public func modelMetadata(_ data: PreparedData) -> [String: String] {
     var m = ["format": "pt"]
     if let mean = data.mean, let std = data.std {
-        m["input_mean"] = mean.map { String($0) }.joined(separator: ",")
-        m["input_std"] = std.map { String($0) }.joined(separator: ",")
+        m["shears.mean"] = mean.map { String($0) }.joined(separator: ",")
+        m["shears.std"] = std.map { String($0) }.joined(separator: ",")
     }
     return m
 }

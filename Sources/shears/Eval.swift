@@ -13,7 +13,7 @@ struct Eval: ParsableCommand {
         discussion: """
         MODEL is a safetensors state dict in any of the formats shears export writes, or a run directory (its \
         model.safetensors, with the model and data of its config.json). The input normalisation is the one stored \
-        in the file (input_mean / input_std) when present, else the training split's statistics. Prints loss and \
+        in the file (shears.mean / shears.std) when present, else the training split's statistics. Prints loss and \
         accuracy on the train probe (first 10,000 training examples), the validation hold-out and the test set of \
         the named split, with the sparsity of the weights.
         """)
@@ -46,7 +46,7 @@ struct Eval: ParsableCommand {
         let info = try loadStateDict(net, from: c.initFrom!)
         print("loaded " + info.summary)
         if let meta = try? SafetensorsRawFile.read(path: c.initFrom!).metadata,
-           let mean = meta["input_mean"].map(Self.floats), let std = meta["input_std"].map(Self.floats), mean.count == std.count {
+           let mean = meta["shears.mean"].map(Self.floats), let std = meta["shears.std"].map(Self.floats), mean.count == std.count {
             prepared.mean = mean; prepared.std = std
         }
         let params = net.namedParameters

@@ -75,3 +75,19 @@ final class PruneOneShotCommandTests: CommandTestCase {
         XCTAssertTrue(refusal(["eval", scratch.appendingPathComponent("absent.safetensors").path])?.contains("no such file") ?? false)
     }
 }
+
+/// The normalisation a model was trained with travels in its file to every format and to ONNX.
+final class NormalisationMetadataTests: CommandTestCase {
+    func testTheModelFileCarriesItsNormalisationThroughExport() throws {
+        let out = scratch.appendingPathComponent("dense").path
+        try run(["train", "--dataset", "synthetic", "--validation", "200", "--iterations", "4", "--eval-every", "4it",
+                 "--threads", "1", "--prefetch", "0", "--out", out])
+        let meta = try SafetensorsRawFile.read(path: out + "/model.safetensors").metadata
+        let mean = try XCTUnwrap(meta["shears.mean"]), std = try XCTUnwrap(meta["shears.std"])
+        XCTAssertEqual(mean.split(separator: ",").count, 1, "one channel")
+        XCTAssertTrue(Float(std.split(separator: ",")[0])! > 0)
+        let bitmask = scratch.appendingPathComponent("m.safetensors").path
+        try run(["export", out + "/model.safetensors", "--format", "bitmask", "--out", bitmask])
+        XCTAssertEqual(try SafetensorsRawFile.read(path: bitmask).metadata["shears.mean"], mean, "kept through the bitmask export")
+    }
+}
