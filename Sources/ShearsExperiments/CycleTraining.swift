@@ -87,13 +87,7 @@ struct CycleEnvironment {
     /// The criterion of the run for the pruning step after cycle m; scoring batches come from a loader of their own
     /// per cycle (seeded by the run seed and m), built only when the criterion uses data.
     func criterion(cycle m: Int) throws -> any PruningScore {
-        let tc = training, data = self.data, count = config.scoringBatches
-        let context = ScoringContext(batches: {
-            let loader = DataLoader(dataset: data.train, batchSize: tc.batchSize, shuffle: true,
-                                    seed: tc.seed ^ 0x5C0_4E00 &+ UInt64(m), mean: data.mean, std: data.std, prefetch: 0)
-            return Array(loader.epoch(0).prefix(count))
-        }, seed: tc.seed ^ 0x2A_5C0E &+ UInt64(m), phase: .training, inputShape: data.train.imageShape)
-        return try CriterionRegistry.make(config.criterion, context)
+        try CriterionRegistry.make(config.criterion, scoringContext(training, data, batches: config.scoringBatches, event: UInt64(m)))
     }
 
     /// The pruning step after cycle m (Algorithm 1): score the trained weights by the criterion, remove `rate` of the
@@ -112,4 +106,15 @@ struct CycleEnvironment {
         mask.apply(to: prunable)
         return plan.startIteration
     }
+}
+
+/// The scoring context of a pruning event of a run: `count` batches of the training set from a loader of their own
+/// (seeded by the run seed and the event, built only when the criterion uses data), the random criterion's seed, and
+/// the input shape of the data-free ones. Shared by iterative and one-shot pruning.
+func scoringContext(_ tc: TrainingConfig, _ data: PreparedData, batches count: Int, event: UInt64) -> ScoringContext {
+    ScoringContext(batches: {
+        let loader = DataLoader(dataset: data.train, batchSize: tc.batchSize, shuffle: true, seed: tc.seed ^ 0x5C0_4E00 &+ event,
+                                mean: data.mean, std: data.std, prefetch: 0)
+        return Array(loader.epoch(0).prefix(count))
+    }, seed: tc.seed ^ 0x2A_5C0E &+ event, phase: .training, inputShape: data.train.imageShape)
 }

@@ -107,12 +107,7 @@ public enum OneShotPruning {
             return try synFlowPrune(model: setup.model, parameters: prunable, mask: start, density: 1 - config.sparsity,
                                     rounds: config.synflowRounds, inputShape: data.train.imageShape)
         }
-        let count = config.scoringBatches
-        let context = ScoringContext(batches: {
-            let loader = DataLoader(dataset: data.train, batchSize: tc.batchSize, shuffle: true, seed: tc.seed ^ 0x5C0_4E00,
-                                    mean: data.mean, std: data.std, prefetch: 0)
-            return Array(loader.epoch(0).prefix(count))
-        }, seed: tc.seed ^ 0x2A_5C0E, phase: .training, inputShape: data.train.imageShape)
+        let context = scoringContext(tc, data, batches: config.scoringBatches, event: 0)
         let scores = try CriterionRegistry.make(config.criterion, context).scores(model: setup.model, parameters: prunable, mask: start)
         let shapes = Dictionary(uniqueKeysWithValues: prunable.map { ($0.0, $0.1.value.shape) })
         return ShearsPrune.prune(scores: scores, mask: start, fraction: config.sparsity, allocation: config.allocation, shapes: shapes)

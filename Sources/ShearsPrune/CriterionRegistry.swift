@@ -18,6 +18,13 @@ public struct ScoringContext {
                 inputShape: [Int] = []) {
         self.batches = batches; self.seed = seed; self.phase = phase; self.inputShape = inputShape
     }
+
+    /// The batches of a data-driven criterion; none is an error naming the criterion.
+    func requiredBatches(for criterion: String) throws -> [Batch] {
+        let b = try batches()
+        guard !b.isEmpty else { throw CriterionError("the \(criterion) criterion needs at least one scoring batch") }
+        return b
+    }
 }
 
 /// A `PruningScore` the registry can build by name: one type in one file, and one line in `CriterionRegistry.all`.
@@ -80,9 +87,7 @@ extension GradientScore: Criterion {
     public static let criterionName = "gradient"
     public static let summary = "|w · mean ∂L/∂w| over the scoring batches"
     public static func make(_ context: ScoringContext) throws -> GradientScore {
-        let b = try context.batches()
-        guard !b.isEmpty else { throw CriterionError("the gradient criterion needs at least one scoring batch") }
-        return GradientScore(batches: b, phase: context.phase)
+        GradientScore(batches: try context.requiredBatches(for: criterionName), phase: context.phase)
     }
 }
 
@@ -90,9 +95,7 @@ extension SNIPScore: Criterion {
     public static let criterionName = "snip"
     public static let summary = "SNIP |Σ_b ∂L/∂w ⊙ w|, normalised"
     public static func make(_ context: ScoringContext) throws -> SNIPScore {
-        let b = try context.batches()
-        guard !b.isEmpty else { throw CriterionError("SNIP needs at least one scoring batch") }
-        return SNIPScore(batches: b, phase: context.phase)
+        SNIPScore(batches: try context.requiredBatches(for: criterionName), phase: context.phase)
     }
 }
 
