@@ -7,6 +7,11 @@
   interop_peer.py decompress FILE.safetensors DENSE.safetensors
       compressed_tensors' BitmaskCompressor (config from FILE's `sparsity_config` metadata) decompresses FILE;
       every tensor must equal DENSE's bit for bit (same names, dtypes, shapes, bytes). Prints a JSON summary.
+  interop_peer.py custom-from-mask MODEL.safetensors MASK.safetensors IO.safetensors
+      docs/export.md's recipe: a PyTorch MLP named like Shears' (fc1, fc2, …) loads MODEL (strict), normalises IO's
+      `input` with MODEL's shears.mean / shears.std, and must give IO's `output`; then every tensor of MASK goes
+      to torch.nn.utils.prune.custom_from_mask, three SGD steps with momentum on random data keep every pruned
+      weight at 0, and prune.remove leaves them 0 in the plain parameter. Prints a JSON summary.
 Any failure exits non-zero with the reason on stderr.
 """
 import json
@@ -62,6 +67,73 @@ def decompress(path, dense_path):
                       "global_sparsity": sparsity.global_sparsity}))
 
 
+def custom_from_mask(model_path, mask_path, io_path):
+    import torch
+    import torch.nn.utils.prune as prune
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    # --- the recipe of docs/export.md, "The mask in PyTorch" ---
+    state = load_file(model_path)
+    masks = load_file(mask_path)                      # 1 = kept, 0 = pruned, one tensor per pruned weight
+    with safe_open(model_path, "pt") as f:
+        meta = f.metadata()
+    per_channel = lambda key: torch.tensor([float(v) for v in meta[key].split(",")]).view(1, -1, 1, 1)
+    mean, std = per_channel("shears.mean"), per_channel("shears.std")   # inputs are (x - mean) / std, x in [0, 1]
+
+    class MLP(torch.nn.Module):                       # LeNet-300-100's names: fc1, fc2, fc3
+        def __init__(self, sizes):
+            super().__init__()
+            for i, (n_in, n_out) in enumerate(zip(sizes, sizes[1:]), 1):
+                setattr(self, f"fc{i}", torch.nn.Linear(n_in, n_out))
+            self.depth = len(sizes) - 1
+
+        def forward(self, x):
+            x = x.flatten(1)
+            for i in range(1, self.depth + 1):
+                x = getattr(self, f"fc{i}")(x)
+                x = torch.relu(x) if i < self.depth else x
+            return x
+
+    layers = sorted({k.split(".")[0] for k in state}, key=lambda n: int(n[2:]))
+    sizes = [state["fc1.weight"].shape[1]] + [state[f"{n}.weight"].shape[0] for n in layers]
+    net = MLP(sizes)
+    net.load_state_dict(state, strict=True)
+    for name, mask in masks.items():                  # "fc1.weight" → module fc1, parameter "weight"
+        module_name, parameter = name.rsplit(".", 1)
+        prune.custom_from_mask(net.get_submodule(module_name), name=parameter, mask=mask)
+    # --- end of the recipe ---
+
+    io = load_file(io_path)
+    with torch.no_grad():
+        y = net((io["input"] - mean) / std)
+    err = (y - io["output"]).abs().max().item()
+    scale = io["output"].abs().max().item()
+    if not err <= 1e-5 * max(1.0, scale):
+        raise SystemExit(f"PyTorch's output differs from Shears' by {err} (scale {scale})")
+    torch.manual_seed(0)
+    opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+    for _ in range(3):
+        x, t = torch.randn(16, *io["input"].shape[1:]), torch.randint(0, sizes[-1], (16,))
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(net(x), t).backward()
+        opt.step()
+    pruned = {}
+    for name, mask in masks.items():
+        module_name, parameter = name.rsplit(".", 1)
+        module = net.get_submodule(module_name)
+        if not torch.all(getattr(module, parameter)[mask == 0] == 0):
+            raise SystemExit(f"{name}: a pruned weight moved away from 0 during training")
+        prune.remove(module, parameter)
+        w = getattr(module, parameter)
+        if not torch.all(w[mask == 0] == 0):
+            raise SystemExit(f"{name}: prune.remove did not keep the pruned weights at 0")
+        if torch.equal(w.detach(), state[name] * mask):
+            raise SystemExit(f"{name}: the kept weights did not train")
+        pruned[name] = int((mask == 0).sum())
+    print(json.dumps({"max_abs_error": err, "pruned": pruned}))
+
+
 if __name__ == "__main__":
     command, *args = sys.argv[1:]
-    {"onnx": run_onnx, "decompress": decompress}[command](*args)
+    {"onnx": run_onnx, "decompress": decompress, "custom-from-mask": custom_from_mask}[command](*args)

@@ -127,7 +127,8 @@ public struct AnytimeConfig: RunConfiguration, Sendable {
         }
         if training.validation != 0 || training.split != .official || training.trainSubset != nil {
             try fail("anytime runs take their validation data from the megabatches: validation must be 0, split official "
-                + "and no train subset (use --pool-size), got validation \(training.validation), split \(training.split.rawValue)")
+                + "and no train subset (use --pool-size), got validation \(training.validation), split \(training.split.rawValue)"
+                + (training.trainSubset.map { ", train subset \($0)" } ?? ""))
         }
         let name = training.schedule.name
         guard name == ConstantLR.scheduleName || name == MultiStepLR.scheduleName else {

@@ -44,11 +44,13 @@ public enum AnytimeProgressivePruning {
         var s = try start(env)
         var records = try readRecords(dir).filter { $0.megabatch < s.pos.megabatch }
         try writeRecords(records, to: dir)
+        let overall = env.overallProgress()
         while s.pos.megabatch <= config.megabatches {                                               // line 3
             let t = s.pos.megabatch
             let (trainSet, validationSet) = env.sets(at: t)                                         // line 4
             if !s.pos.pruned { try pruneStep(env, &s) }                                             // lines 5–8
-            try trainMegabatch(env, &s, on: trainSet, validation: validationSet, options: options)  // lines 9–10
+            overall.enter(before: env.iterationsBefore(megabatch: t))
+            try trainMegabatch(env, &s, on: trainSet, validation: validationSet, options: options, overall: overall)  // lines 9–10
             s.best?.restore(into: env.model.stateDict)                                              // line 11
             records.append(try record(env, s, records: records, train: trainSet, validation: validationSet))   // line 12
             try writeRecords(records, to: dir)
@@ -90,7 +92,7 @@ public enum AnytimeProgressivePruning {
     /// Lines 9–10: E epochs over shuffle(Tr_t) at lr(t, e) in the one loop; after every epoch the generalisation gap
     /// (running train accuracy − accuracy on Va_t), the best-validation weights (strict >), a metrics row and a checkpoint.
     static func trainMegabatch(_ env: AnytimeEnvironment, _ s: inout State, on trainSet: Dataset, validation: Dataset,
-                               options: TrainingOptions) throws {
+                               options: TrainingOptions, overall: OverallProgress? = nil) throws {
         let c = env.config, tc = c.training, t = s.pos.megabatch, epochs = tc.epochs!
         let loader = DataLoader(dataset: trainSet, batchSize: tc.batchSize, shuffle: true, seed: anytimeSeed(tc.seed, tag: 0x0D, t),
                                 augmentation: tc.augment ? .cifar : .none, mean: env.data.mean, std: env.data.std, prefetch: options.prefetch)
@@ -109,7 +111,7 @@ public enum AnytimeProgressivePruning {
         var state = LoopState(position: LoopPosition(iteration: s.pos.epoch * bpe), optimizer: s.optimizer)
         state.position.seconds = s.pos.seconds
         let progress = ProgressHook(total: epochs * bpe, start: state.position, batchSize: tc.batchSize,
-                                    terminal: options.quiet ? false : options.terminalProgress, label: "megabatch \(t)/\(c.megabatches)")
+                                    terminal: options.quiet ? false : options.terminalProgress, label: "megabatch \(t)/\(c.megabatches)", overall: overall)
         try loop.run(&state, hooks: [progress] + options.interruptHooks(stage: t) + [epochEnd])
         s = current
     }

@@ -130,6 +130,16 @@ struct AnytimeEnvironment {
         say = sayer(run, options)
     }
 
+    /// The iterations megabatch t trains: E epochs of ⌈|Tr_t| / B⌉ batches (the loader keeps the last, short batch).
+    func iterations(megabatch t: Int) -> Int {
+        let b = config.training.batchSize
+        return config.training.epochs! * ((stream.trainIndices(at: t, replay: config.replay).count + b - 1) / b)
+    }
+    /// The iterations of the stream before megabatch t (t counts from 1).
+    func iterationsBefore(megabatch t: Int) -> Int { (1..<max(t, 1)).reduce(0) { $0 + iterations(megabatch: $1) } }
+    /// The whole stream's progress, for the bar's overall ETA.
+    func overallProgress() -> OverallProgress { OverallProgress(total: iterationsBefore(megabatch: config.megabatches + 1)) }
+
     /// Tr_t and Va_t as datasets.
     func sets(at t: Int) -> (train: Dataset, validation: Dataset) {
         (data.train.subset(stream.trainIndices(at: t, replay: config.replay)),

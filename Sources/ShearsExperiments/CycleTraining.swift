@@ -18,6 +18,10 @@ struct CycleEnvironment {
     /// The terminal's progress bar (nil: when stdout is a terminal) and where this run stands among the runs.
     let terminal: Bool?
     var label = ""
+    /// The whole command's progress (every run and cycle, or every oracle trial), for the bar's overall ETA.
+    var overall: OverallProgress?
+    /// r, this run's index among the runs.
+    let runIndex: Int
 
     var training: TrainingConfig { setup.config }
     var data: PreparedData { setup.data }
@@ -45,7 +49,17 @@ struct CycleEnvironment {
         self.run = run
         terminal = options.quiet ? false : options.terminalProgress
         label = config.runs > 1 ? "run \(r + 1)/\(config.runs) · " : ""
+        runIndex = r
     }
+
+    /// Where cycle m's training starts: 0, or K after a rewind to iteration K.
+    func cycleStart(_ m: Int) -> Int { m == 0 ? 0 : (config.retrain.snapshotIteration ?? 0) }
+    /// The iterations cycle m trains (none for cycle 0 of a run that starts from a trained model).
+    func cycleLength(_ m: Int) -> Int { m == 0 && config.skipFirstTraining ? 0 : total - cycleStart(m) }
+    /// The iterations of one run, every cycle.
+    var iterationsPerRun: Int { (0...config.cycles).reduce(0) { $0 + cycleLength($1) } }
+    /// The iterations of the command before cycle m of this run: the earlier runs', then this run's earlier cycles'.
+    func iterationsBefore(cycle m: Int) -> Int { runIndex * iterationsPerRun + (0..<m).reduce(0) { $0 + cycleLength($1) } }
 
     /// Trains cycle m from `state`'s iteration to T at `learningRate(t)` (t counts from 0 every cycle), evaluating
     /// every `--eval-every` and at T into the run's metrics (step m·T + t, a `cycle` column); hooks `before` run
@@ -66,7 +80,7 @@ struct CycleEnvironment {
             try afterEvaluation(s)
         }
         let progress = ProgressHook(total: total, start: state.position, batchSize: training.batchSize, terminal: terminal,
-                                    label: "\(label)cycle \(m)/\(config.cycles)")
+                                    label: "\(label)cycle \(m)/\(config.cycles)", overall: overall)
         try loop.run(&state, hooks: [progress] + before + [evaluation] + after)
     }
 

@@ -65,9 +65,9 @@ public enum DirectionalPruning {
         }
         let setup = try TrainingSetup(config.training, prefetch: options.prefetch, say: sayer(dir, options))
         var results: [DirectionalPhaseResult] = []
-        for (index, phase) in Phase.allCases.enumerated() {
-            if phase == .sgd && !config.baseline { continue }
-            if phase == .gmp && !config.gmp { continue }
+        let phases = Phase.allCases.filter { ($0 != .sgd || config.baseline) && ($0 != .gmp || config.gmp) }
+        let overall = OverallProgress(total: phases.count * setup.total)
+        for (index, phase) in Phase.allCases.enumerated() where phases.contains(phase) {
             let sub = try RunDirectory(path: dir.path(phase.rawValue))
             let say = sayer(sub, options, prefix: "[\(phase.rawValue)] ")
             if let done = try sub.readJSON(DirectionalPhaseResult.self, from: "result.json") {
@@ -76,8 +76,11 @@ public enum DirectionalPruning {
                 continue
             }
             let plan = try PhasePlan(phase, config: config, setup: setup, grda: results.first { $0.phase == Phase.grda.rawValue }, say: say)
+            overall.enter(before: results.count * setup.total)
+            let progress = PhaseProgress(terminal: options.quiet ? false : options.terminalProgress, overall: overall,
+                                    label: "phase \(results.count + 1)/\(phases.count) \(phase.rawValue)")
             results.append(try train(plan, config: config, setup: setup, in: sub, say: say,
-                                     interrupt: options.interruptHooks(stage: index), terminal: options.quiet ? false : options.terminalProgress))
+                                     interrupt: options.interruptHooks(stage: index), progress: progress))
         }
         let probe = try setup.freshModel(say: { _ in })
         let summary = DirectionalPruningSummary(phases: results, parameters: probe.parameterCount,
@@ -86,6 +89,13 @@ public enum DirectionalPruning {
         try dir.writeJSON(summary, to: "summary.json")
         if !options.quiet { print(markdownTable(summary)) }
         return summary
+    }
+
+    /// How a phase shows its progress: on a terminal or not, its label ("phase 2/3 grda") and the whole run's progress.
+    struct PhaseProgress {
+        let terminal: Bool?
+        let overall: OverallProgress
+        let label: String
     }
 
     /// One phase as a configuration of the one loop: the same w₀, order and schedule; what differs is the optimizer
@@ -135,7 +145,7 @@ public enum DirectionalPruning {
     /// Trains one phase from w₀ (or its last checkpoint) to the end: the evaluation hook logs the sparsity columns
     /// and checkpoints; `--snapshot-every` saves weights along training.
     static func train(_ plan: PhasePlan, config: DirectionalPruningConfig, setup: TrainingSetup, in run: RunDirectory,
-                      say: @escaping (String) -> Void, interrupt: [any TrainHook], terminal: Bool?) throws -> DirectionalPhaseResult {
+                      say: @escaping (String) -> Void, interrupt: [any TrainHook], progress bar: PhaseProgress) throws -> DirectionalPhaseResult {
         let tc = setup.config, model = plan.model, phase = plan.phase, bpe = setup.batchesPerEpoch
         // The phase's training config, so that `shears analyze hessian RUN/<phase>` can rebuild model and data.
         if try run.readJSON(TrainingConfig.self, from: "config.json") == nil { try run.writeJSON(tc, to: "config.json") }
@@ -160,8 +170,8 @@ public enum DirectionalPruning {
                        s.iteration, Double(s.iteration) / Double(bpe), row["train_loss"]!, 100 * row["test_acc"]!,
                        100 * row["sparsity"]!, 100 * row["weight_sparsity"]!, Double(s.optimizer.learningRate)))
         })
-        let progress = ProgressHook(total: setup.total, start: state.position, batchSize: tc.batchSize, terminal: terminal,
-                                    label: "phase \(phase.rawValue)")
+        let progress = ProgressHook(total: setup.total, start: state.position, batchSize: tc.batchSize, terminal: bar.terminal,
+                                    label: bar.label, overall: bar.overall)
         try loop.run(&state, hooks: [progress] + hooks + interrupt)
         return try finish(plan, setup: setup, state: state, in: run, say: say)
     }

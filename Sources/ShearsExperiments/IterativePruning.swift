@@ -95,8 +95,9 @@ public enum IterativePruning {
             return done
         }
         var perRun: [[CycleRecord]] = []
+        let overall = OverallProgress(total: 0)
         for r in 0..<config.runs {
-            perRun.append(try runOne(config, index: r, in: try RunDirectory(path: dir.path("run_\(r)")), options: options))
+            perRun.append(try runOne(config, index: r, in: try RunDirectory(path: dir.path("run_\(r)")), options: options, overall: overall))
         }
         let summary = summarize(config, perRun)
         try dir.writeJSON(summary, to: "summary.json")
@@ -130,8 +131,11 @@ public enum IterativePruning {
     }
 
     /// Algorithm 1 for run r: for m = 0 … L: train; record; if m < L, prune and reset.
-    static func runOne(_ config: IterativePruningConfig, index r: Int, in run: RunDirectory, options: TrainingOptions) throws -> [CycleRecord] {
-        let env = try CycleEnvironment(config, index: r, run: run, options: options)
+    static func runOne(_ config: IterativePruningConfig, index r: Int, in run: RunDirectory, options: TrainingOptions,
+                       overall: OverallProgress? = nil) throws -> [CycleRecord] {
+        var env = try CycleEnvironment(config, index: r, run: run, options: options)
+        overall?.total = config.runs * env.iterationsPerRun
+        env.overall = overall
         var s = try start(env, options: options)
         var records = try readRecords(run).filter { $0.cycle < s.cycle }
         try writeRecords(records, to: run)
@@ -190,6 +194,7 @@ public enum IterativePruning {
             if m == 0, snapshot == nil, let k = c.retrain.snapshotIteration, st.iteration == k { snapshot = WeightSnapshot(model.stateDict) }
         })
         let mask = s.mask, cycle = s.cycle
+        env.overall?.enter(before: env.iterationsBefore(cycle: m), startingAt: env.cycleStart(m))
         try env.trainCycle(m, state: &s.loop, learningRate: lr, afterEvaluation: { st in
             try saveCheckpoint(env, RunState(cycle: cycle, mask: mask, snapshot: snapshot, loop: st))
         }, before: [rewindCapture], after: options.interruptHooks(stage: m))

@@ -55,7 +55,7 @@ public enum ModeConnectivity {
 
         // 2. Along the curve.
         let points = PointMeasurer(model: model, params: params, data: data, evalTrain: evalTrain, batchSize: config.batchSize,
-                                   run: dir, options: options, say: say)
+                                   run: dir, options: options, say: say, overall: OverallProgress(total: config.points + config.grid * config.grid))
         let ts = (0..<config.points).map { Double($0) / Double(config.points - 1) }
         func curvePoint(_ t: Double) -> [Tensor] {
             (0..<params.count).map { QuadraticBezier.point(t, start: start[$0], middle: theta[$0], end: end[$0]) }
@@ -318,14 +318,19 @@ struct PointMeasurer {
     let run: RunDirectory
     let options: TrainingOptions
     let say: (String) -> Void
+    /// Every point of the curve and the plane, counted as one unit each, for the ETA on each line.
+    let overall: OverallProgress
 
     func measure(_ count: Int, file: String, stage: ModeConnectivity.Stage, weights: (Int) -> [Tensor],
                  line: (Int, ConnectivityPoint) -> String) throws -> [ConnectivityPoint] {
         var points = try run.readJSON([ConnectivityPoint].self, from: file) ?? []
         if !points.isEmpty && points.count < count { say("resuming \(file) at point \(points.count + 1) of \(count)") }
+        overall.enter(before: stage == .plane ? overall.total - count : 0)
         while points.count < count {
             let p = point(weights(points.count))
-            say(line(points.count, p))
+            overall.stepped()
+            say(line(points.count, p) + String(format: "  [point %d/%d, ETA %@]", overall.offset + points.count + 1, overall.total,
+                                               ProgressReporter.clock(overall.eta(at: points.count + 1))))
             points.append(p)
             try run.writeJSON(points, to: file)
             if let i = options.interrupt, i.stage == stage.rawValue, let n = i.iteration, points.count >= n {

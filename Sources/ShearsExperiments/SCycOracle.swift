@@ -151,15 +151,17 @@ public enum SCycOracle {
         if case .finished(let done) = try dir.open(config: config, summaryFile: "oracle.json", summary: OracleSummary.self) { return done }
 
         let pc = config.pruning
-        let env = try CycleEnvironment(pc, index: 0, run: dir, options: options, configFile: "training_config.json")
+        var env = try CycleEnvironment(pc, index: 0, run: dir, options: options, configFile: "training_config.json")
+        env.overall = OverallProgress(total: (pc.cycles + 1) * config.grid.count * env.total)
         var (m, mask, snapshot) = try startOrResume(env, in: dir)
         var trials = try readTrials(dir)
         var cycles: [OracleCycle] = []
         for done in 0..<m { cycles.append(try column(config, cycle: done, trials: trials, dir: dir)) }
         while m <= pc.cycles {
             let start = WeightSnapshot(env.model.stateDict)                                   // the cycle's starting point
-            for peak in config.grid where !trials.contains(where: { $0.cycle == m && $0.maxLR == peak }) {
+            for (j, peak) in config.grid.enumerated() where !trials.contains(where: { $0.cycle == m && $0.maxLR == peak }) {
                 start.restore(into: env.model.stateDict)
+                env.overall?.enter(before: (m * config.grid.count + j) * env.total)
                 trials.append(try trial(config, env, cycle: m, peak: peak, mask: mask, previous: trials, in: dir))
             }
             let col = try column(config, cycle: m, trials: trials, dir: dir)
@@ -211,6 +213,7 @@ public enum SCycOracle {
         let trialPath = dir.path("trials/cycle_\(m)/max_lr_\(peak)")
         try? FileManager.default.removeItem(atPath: trialPath)   // a trial cut short starts over
         trialEnv.run = try RunDirectory(path: trialPath)
+        trialEnv.label = String(format: "max_lr %g · ", peak)
         let warmup = try config.trialSchedule(peak: peak, ScheduleContext(baseLR: env.training.lr, iterationsPerEpoch: env.setup.batchesPerEpoch,
                                                                           totalIterations: env.total))
         var state = LoopState(optimizer: masked(makeOptimizer(env.training), mask: mask))

@@ -175,19 +175,24 @@ public final class ProgressHook: TrainHook {
     let batchSize: Int
     /// Where the training stands in its protocol ("run 2/3 · cycle 4/10"), shown before the bar.
     let label: String
+    /// The whole command's progress, for its ETA (nil: this training is the whole command).
+    let overall: OverallProgress?
     var seen = 0, correct = 0.0, startIteration: Int, startSeconds: Double
-    public init(total: Int, start: LoopPosition, batchSize: Int, terminal: Bool?, label: String = "") {
+    public init(total: Int, start: LoopPosition, batchSize: Int, terminal: Bool?, label: String = "", overall: OverallProgress? = nil) {
         bar = ProgressReporter(totalIterations: total, startIteration: start.iteration, forceMode: terminal)
-        self.batchSize = batchSize; self.label = label; startIteration = start.iteration; startSeconds = start.seconds
+        self.batchSize = batchSize; self.label = label; self.overall = overall
+        startIteration = start.iteration; startSeconds = start.seconds
     }
     public func afterStep(_ loop: TrainLoop, _ state: inout LoopState, _ outcome: StepOutcome) throws {
+        overall?.stepped()
         guard bar.isTerminal else { return }
         let n = outcome.batch.labels.count
         seen += n
         if let logits = outcome.logits { correct += accuracy(logits: logits, labels: outcome.batch.labels) * Double(n) }
         let images = Double((state.iteration - startIteration) * batchSize)
-        bar.step(iteration: state.iteration, epoch: Double(state.iteration) / Double(loop.batchesPerEpoch), loss: outcome.loss,
+        let bpe = Double(loop.batchesPerEpoch)
+        bar.step(iteration: state.iteration, epoch: Double(state.iteration) / bpe, loss: outcome.loss,
                  accuracy: correct / Double(max(seen, 1)), imagesPerSecond: images / max(state.position.seconds - startSeconds, 1e-9),
-                 label: label)
+                 label: label, epochs: Double(loop.total) / bpe, overall: overall)
     }
 }

@@ -170,8 +170,11 @@ func percent(_ a: Double?) -> String { a.map { String(format: "%.2f%%", 100 * $0
 /// Prints (unless quiet) and logs to the run's log.txt.
 func sayer(_ run: RunDirectory, _ options: TrainingOptions, prefix: String = "") -> (String) -> Void {
     let quiet = options.quiet
+    // On a terminal a line may land while the progress bar is drawn (an evaluation mid-training): clear the bar's line
+    // first, or the message would be glued to the bar's end; the bar redraws itself at the next step.
+    let clearBar = isatty(STDOUT_FILENO) == 1 ? "\r\u{1B}[2K" : ""
     return { s in
-        if !quiet { print(prefix + s); fflush(stdout) }
+        if !quiet { print(clearBar + prefix + s); fflush(stdout) }
         try? run.log(s)
     }
 }

@@ -105,8 +105,14 @@ public struct SVGLineChart {
         o += "<text x=\"\(Self.n(yx))\" y=\"\(Self.n(yy))\" text-anchor=\"middle\" "
             + "transform=\"rotate(-90 \(Self.n(yx)) \(Self.n(yy)))\">\(Self.escape(yLabel))</text>\n"
 
-        // Series, clipped to the plot area (fixed ranges may cut data).
-        o += "<defs><clipPath id=\"\(Self.escape(clipID))\"><rect x=\"\(Self.n(left))\" y=\"\(Self.n(top))\" width=\"\(Self.n(plotW))\" height=\"\(Self.n(plotH))\"/></clipPath></defs>\n"
+        // The frame before the series, so that a line at the range's end (a 0 % sparsity curve on a 0-based axis) is drawn
+        // over it rather than hidden under it.
+        o += "<rect x=\"\(Self.n(left))\" y=\"\(Self.n(top))\" width=\"\(Self.n(plotW))\" height=\"\(Self.n(plotH))\" fill=\"none\" stroke=\"black\"/>\n"
+        // Series, clipped to the plot area (fixed ranges may cut data), widened by the marker radius so that a line or a
+        // marker on the frame is drawn whole.
+        let reach = Swift.max(strokeWidth / 2, 3)
+        o += "<defs><clipPath id=\"\(Self.escape(clipID))\"><rect x=\"\(Self.n(left - reach))\" y=\"\(Self.n(top - reach))\" "
+            + "width=\"\(Self.n(plotW + 2 * reach))\" height=\"\(Self.n(plotH + 2 * reach))\"/></clipPath></defs>\n"
         // Bands first, so that every line stays visible on top of them.
         for i in finiteBands.keys.sorted() where i < series.count {
             guard let b = finiteBands[i], !b.isEmpty else { continue }
@@ -133,7 +139,6 @@ public struct SVGLineChart {
             }
         }
         o += "</g>\n"
-        o += "<rect x=\"\(Self.n(left))\" y=\"\(Self.n(top))\" width=\"\(Self.n(plotW))\" height=\"\(Self.n(plotH))\" fill=\"none\" stroke=\"black\"/>\n"
 
         // Legend, right of the plot: a band swatch under the line where the series has a band.
         o += SVGText.legend(legend, x: left + plotW + 14, y: top, fontSize: fs) { i, y in

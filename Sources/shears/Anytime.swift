@@ -38,7 +38,7 @@ struct AnytimeRun: ParsableCommand {
     @Option(help: "|S_B|: megabatches in the stream.") var megabatches: Int = 8
     @Option(help: "τ: the final density is 0.8^τ.") var tau: Double = 4.5
     @Option(help: ArgumentHelp("Pruner: a criterion (\(CriterionRegistry.helpText)) or none (the dense baseline).",
-                               valueName: (CriterionRegistry.names + ["none"]).joined(separator: "|")))
+                               valueName: "pruner"))
     var pruner: String = "snip"
     @Flag(help: "Anytime OSP: prune once at initialisation to 0.8^τ instead of progressively.") var osp = false
     @Option(help: "Mask update: nested (the paper) or code-faithful (the authors' code, spec §1.4).") var maskUpdate: AnytimeMaskUpdate = .nested

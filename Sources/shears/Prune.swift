@@ -65,11 +65,11 @@ struct PruneIterative: ParsableCommand {
 struct IterativePruningFlags: ParsableArguments {
     @Option(help: "p: fraction of the remaining prunable weights removed per cycle.") var rate: Double = 0.2
     @Option(help: "L: pruning steps (L + 1 trainings).") var cycles: Int = 3
-    @Option(help: ArgumentHelp("Criterion: \(CriterionRegistry.helpText).", valueName: CriterionRegistry.names.joined(separator: "|")))
+    @Option(help: ArgumentHelp("Criterion: \(CriterionRegistry.helpText).", valueName: "criterion"))
     var criterion: String = "magnitude"
     @Option(name: [.customLong("scoring-batches"), .customLong("gradient-batches")],
             help: "Training batches the data-driven criteria (gradient, snip) score on.") var scoringBatches: Int = 1
-    @Option(help: ArgumentHelp("Allocation of the pruned weights across layers.", valueName: "global|layerwise|erk")) var allocation: Allocation = .global
+    @Option(help: ArgumentHelp("Allocation of the pruned weights across layers.")) var allocation: Allocation = .global
     @Option(help: "Retrain policy: rewind-init, rewind:K, lr-rewind, fine-tune[:LR], reinit[:SEED].") var retrain: String = "lr-rewind"
     @Flag(help: "Do not prune the first layer.") var keepFirstLayer = false
     @Flag(help: "Do not prune the last layer.") var keepLastLayer = false

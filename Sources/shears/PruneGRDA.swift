@@ -34,7 +34,7 @@ struct PruneGRDA: ParsableCommand {
     @Option(help: "GMP: first pruning step, as a fraction of training.") var gmpBegin: Double = 0.1
     @Option(help: "GMP: last pruning step, as a fraction of training.") var gmpEnd: Double = 0.6
     @Option(help: "GMP: mask updates after the first (n in Zhu & Gupta's schedule).") var gmpSteps: Int = 10
-    @Option(help: ArgumentHelp("GMP allocation.", valueName: "global|layerwise|erk")) var gmpAllocation: Allocation = .global
+    @Option(help: ArgumentHelp("GMP allocation.")) var gmpAllocation: Allocation = .global
     @Option(help: "Save every phase's weights every this many steps (e.g. 1ep, 200it) under <phase>/snapshots/, for `analyze projection --along`.")
     var snapshotEvery: String?
 

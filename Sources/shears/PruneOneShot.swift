@@ -23,9 +23,9 @@ struct PruneOneShot: ParsableCommand {
 
     @Option(help: "The trained model: a run directory or a safetensors state dict (dense, bitmask or CSR).") var from: String?
     @Option(help: "Fraction of the prunable weights removed, in (0, 1).") var sparsity: Double = 0.9
-    @Option(help: ArgumentHelp("Criterion: \(CriterionRegistry.helpText).", valueName: CriterionRegistry.names.joined(separator: "|")))
+    @Option(help: ArgumentHelp("Criterion: \(CriterionRegistry.helpText).", valueName: "criterion"))
     var criterion: String = "magnitude"
-    @Option(help: ArgumentHelp("Allocation of the pruned weights across layers.", valueName: "global|layerwise|erk")) var allocation: Allocation = .global
+    @Option(help: ArgumentHelp("Allocation of the pruned weights across layers.")) var allocation: Allocation = .global
     @Option(help: "Training batches the data-driven criteria score on.") var scoringBatches: Int = 1
     @Flag(help: "Prune a freshly initialised model (SNIP, GraSP, SynFlow's setting) and train it for --finetune-epochs.") var atInit = false
     @Option(help: "SynFlow at initialisation: rounds of Algorithm 1.") var synflowRounds: Int = 100

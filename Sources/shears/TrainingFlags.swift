@@ -41,12 +41,11 @@ enum AnytimeDefaults: TrainingDefaults {
 
 /// Which data a run trains and evaluates on.
 struct DataFlags<D: TrainingDefaults>: ParsableArguments {
-    @Option(help: ArgumentHelp("Dataset (default: \(D.training.dataset.rawValue)); npz, folder and tiny-imagenet are your own (docs/datasets.md).",
-                               valueName: DatasetKind.allCases.map(\.rawValue).joined(separator: "|")))
+    @Option(help: ArgumentHelp("Dataset (default: \(D.training.dataset.rawValue)); npz, folder and tiny-imagenet are your own (docs/datasets.md)."))
     var dataset: DatasetKind?
     @Option(help: "Directory with the dataset's files (MNIST is embedded and needs none).") var dataDir: String?
     @Option(help: ArgumentHelp("official: the dataset's train/test files with a seeded validation hold-out from train; pooled: "
-                               + "S-Cyc's 60/20/20 cut of train ∪ test (default: \(D.training.split.rawValue)).", valueName: "official|pooled"))
+                               + "S-Cyc's 60/20/20 cut of train ∪ test (default: \(D.training.split.rawValue))."))
     var split: SplitKind?
     @Option(help: "Training examples held out for validation with the official split (default: \(D.training.validation)).") var validation: Int?
     @Option(help: "Train on the first N training examples only.") var trainSubset: Int?
@@ -69,14 +68,14 @@ struct DataFlags<D: TrainingDefaults>: ParsableArguments {
 
 /// The model and how it is trained: length, batch, optimizer, learning-rate schedule, seed, evaluation period.
 struct TrainingFlags<D: TrainingDefaults>: ParsableArguments {
-    @Option(help: ArgumentHelp("Model (default: \(D.training.model.rawValue)).", valueName: ModelName.allCases.map(\.rawValue).joined(separator: "|")))
+    @Option(help: ArgumentHelp("Model (default: \(D.training.model.rawValue))."))
     var model: ModelName?
     @Option(name: .customLong("init"), help: "Start from these weights (a safetensors state dict, dense, bitmask or CSR).") var initFrom: String?
     @Option(help: "Training length\(D.lengthUnit) in epochs (default: \(D.training.epochs.map(String.init) ?? "–") unless --iterations is given).")
     var epochs: Int?
     @Option(help: "Training length\(D.lengthUnit) in iterations.") var iterations: Int?
     @Option(help: "Mini-batch size (default: \(D.training.batchSize)).") var batchSize: Int?
-    @Option(help: ArgumentHelp("Optimizer (default: \(D.training.optimizer.rawValue)).", valueName: "sgd|adam|rmsprop")) var optimizer: OptimizerKind?
+    @Option(help: ArgumentHelp("Optimizer (default: \(D.training.optimizer.rawValue)).")) var optimizer: OptimizerKind?
     @Option(help: "Base learning rate: the constant rate, a schedule's start or peak (default: \(D.training.lr)).") var lr: Float?
     @Option(help: "Momentum of SGD or RMSprop (default: \(D.training.momentum)).") var momentum: Float?
     @Flag(help: "Nesterov momentum (SGD).") var nesterov = false

@@ -99,3 +99,36 @@ final class ArgumentNormalisationTests: CommandTestCase {
         XCTAssertEqual(refusal(Shears.normalizedArguments(["train", "--epochs", "-1"])), refusal(["train", "--epochs=-1"]))
     }
 }
+
+/// Every command's `--help`: each flag's values listed once, no runs of spaces inside the prose.
+final class HelpTextTests: XCTestCase {
+    /// Every command, subcommands included.
+    private func commands(_ root: ParsableCommand.Type = Shears.self) -> [ParsableCommand.Type] {
+        [root] + root.configuration.subcommands.flatMap { commands($0) }
+    }
+
+    func testEveryFlagListsItsValuesOnce() throws {
+        let all = commands()
+        XCTAssertGreaterThan(all.count, 25)
+        for command in all {
+            let help = Shears.helpMessage(for: command, columns: 120)
+            let name = command._commandName
+            // A value name spelled as the value list (`<a|b|c>`) next to ArgumentParser's own "(values: a, b, c)" says it
+            // twice; value names are words.
+            XCTAssertNil(help.range(of: #"<[a-z0-9-]+\|[a-z0-9|-]+>"#, options: .regularExpression), "\(name): \(help)")
+            // The criterion's names appear once per line that mentions them (its help lists each with its formula).
+            for line in help.split(separator: "\n") where line.contains("--criterion") || line.contains("--pruner") {
+                XCTAssertLessThanOrEqual(line.components(separatedBy: "synflow").count - 1, 1, "\(name): \(line)")
+            }
+            // Prose has no runs of spaces: the layout's own padding is the indentation and the one gap between a flag or
+            // subcommand and its description.
+            for line in help.split(separator: "\n") {
+                var text = Substring(line.drop { $0 == " " })
+                if line.hasPrefix("  ") && !line.hasPrefix("   "), let gap = text.range(of: "  ") {
+                    text = text[gap.upperBound...].drop { $0 == " " }
+                }
+                XCTAssertFalse(text.contains("  "), "\(name): '\(line)'")
+            }
+        }
+    }
+}

@@ -130,6 +130,23 @@ final class SVGChartTests: XCTestCase {
         XCTAssertFalse(parse(chart.render()).texts.contains { $0.hasPrefix("-") }, "no negative tick label")
     }
 
+    /// gRDA's SGD phase has 0 % sparsity throughout: on a 0-based axis its line lies on the frame's bottom edge. It must
+    /// be drawn over the frame and not clipped to half its width.
+    func testALineOnTheFrameIsDrawnOverIt() throws {
+        let chart = SVGLineChart(title: "t", xLabel: "epoch", yLabel: "sparsity (%)",
+                                 series: [(name: "sgd", points: [(0, 0), (1, 0), (2, 0)]), (name: "grda", points: [(0, 0), (1, 40), (2, 80)])])
+        let svg = chart.render()
+        let frame = try XCTUnwrap(svg.range(of: "fill=\"none\" stroke=\"black\"/>"))
+        let firstSeries = try XCTUnwrap(svg.range(of: "<path d=\"M"))
+        XCTAssertLessThan(frame.lowerBound, firstSeries.lowerBound, "the frame is drawn first")
+        // The clip rectangle reaches past the frame by at least half the stroke.
+        let clip = try XCTUnwrap(svg.range(of: #"<clipPath id="[^"]*"><rect x="([0-9.]+)""#, options: .regularExpression))
+        let frameX = try XCTUnwrap(svg.range(of: #"<rect x="([0-9.]+)" y="[0-9.]+" width="[0-9.]+" height="[0-9.]+" fill="none""#,
+                                             options: .regularExpression))
+        func x(_ r: Range<String.Index>) -> Double { Double(svg[r].split(separator: "x=\"")[1].prefix { $0 != "\"" })! }
+        XCTAssertLessThanOrEqual(x(clip), x(frameX) - chart.strokeWidth / 2)
+    }
+
     func testALongTitleStaysOnTheCanvas() throws {
         let title = String(repeating: "a long title ", count: 8)   // ~96 characters ≈ 860 px at 15 px
         let chart = SVGLineChart(title: title, xLabel: "x", yLabel: "y", series: [(name: "a legend entry", points: [(0, 0), (1, 1)])],
