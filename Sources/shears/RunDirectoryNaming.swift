@@ -55,3 +55,15 @@ extension AnytimeRun: RunDirectoryNaming {
         return execution.directoryPath(prefix: "anytime-\(config.method.rawValue)", nonDefault: config.nonDefaultFields)
     }
 }
+
+extension PruneOneShot: RunDirectoryNaming {
+    func runDirectoryPath() throws -> String {
+        execution.directoryPath(prefix: "oneshot", nonDefault: try makeConfig().nonDefaultFields)
+    }
+}
+
+extension PruneDynamic: RunDirectoryNaming {
+    func runDirectoryPath() throws -> String {
+        execution.directoryPath(prefix: "dynamic", nonDefault: try makeConfig().nonDefaultFields)
+    }
+}
