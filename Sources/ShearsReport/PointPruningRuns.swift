@@ -18,7 +18,8 @@ public struct PointPruningRunData {
     public var config: any Encodable
     /// % of prunable weights remaining and the accuracies; nil until summary.json is written.
     public var result: PointResult?
-    /// What metrics.jsonl says about divergence or a cut-short line (`MetricsFile.notes`).
+    /// The (fine-)tuning's metrics rows, and what metrics.jsonl says about divergence or a cut-short line.
+    public var metrics: [[String: Double]]
     public var metricsNotes: [String]
 
     /// The numbers of a finished run. `testAccuracyAtBestValidation` is nil without an early-stop record (no validation
@@ -35,21 +36,23 @@ public struct PointPruningRunData {
     static func load(_ f: ReportFiles) throws -> PointPruningRunData? {
         guard f.exists("config.json") else { return nil }
         if let c = try? f.json(DynamicSparseConfig.self, "config.json") {
+            let metrics = try f.metrics()
             let s = try f.optionalJSON(DynamicSparseSummary.self, "summary.json")
             return PointPruningRunData(path: f.path, name: f.name, command: "prune dynamic", method: c.method.rawValue, split: c.training.split,
                                        config: c, result: s.map { PointResult(percentRemaining: $0.percentRemaining,
                                                                               testAccuracyAtBestValidation: $0.testAccuracyAtBestValidation,
                                                                               testAccuracyFinal: $0.testAccuracyFinal) },
-                                       metricsNotes: try f.metrics().notes)
+                                       metrics: metrics.rows, metricsNotes: metrics.notes)
         }
         if let c = try? f.json(OneShotConfig.self, "config.json") {
+            let metrics = try f.metrics()
             let s = try f.optionalJSON(OneShotSummary.self, "summary.json")
             return PointPruningRunData(path: f.path, name: f.name, command: "prune oneshot", method: c.criterion + (c.atInit ? " at init" : ""),
                                        split: c.training.split, config: c,
                                        result: s.map { PointResult(percentRemaining: $0.percentRemaining,
                                                                    testAccuracyAtBestValidation: $0.testAccuracyAtBestValidation,
                                                                    testAccuracyFinal: $0.testAccuracyFinal) },
-                                       metricsNotes: try f.metrics().notes)
+                                       metrics: metrics.rows, metricsNotes: metrics.notes)
         }
         return nil
     }

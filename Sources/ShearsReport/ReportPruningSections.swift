@@ -53,6 +53,11 @@ extension Report {
                 rows: PruningComparison.alignedRows(curves).map { row in
                     [row.remaining] + row.cells.map { $0.map { ReportFormat.percent($0.testAccuracyAtBestValidation) } ?? "–" }
                 })
+        // The training of a handful of point runs against the epoch (with more, the first three).
+        for (p, l) in zip(points, pointLabels).prefix(3) where !p.metrics.isEmpty {
+            addCurves(&b, metrics: p.metrics, x: "epoch", xLabel: "epoch (of the \(p.command == "prune oneshot" ? "fine-tuning" : "training"))",
+                      what: l)
+        }
         guard !runs.isEmpty else { return b.section }
 
         var maxLR = SVGLineChart(title: "max_lr per pruning cycle", xLabel: "pruning cycle m",

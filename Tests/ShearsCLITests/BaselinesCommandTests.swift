@@ -85,5 +85,7 @@ final class BaselinesCommandTests: CommandTestCase {
         try run(["report", dynamic, "--out", alone])
         let md2 = try String(contentsOfFile: alone + "/report.md", encoding: .utf8)
         XCTAssertTrue(md2.contains("Pruning at one sparsity (1 run directory)") && md2.contains("| 20.00 |"), md2)
+        let curve = try String(contentsOfFile: alone + "/figures/01-accuracy.svg", encoding: .utf8)
+        XCTAssertTrue(curve.contains("Accuracy: set") && curve.contains("epoch (of the training)"), "the run's training is drawn too")
     }
 }
