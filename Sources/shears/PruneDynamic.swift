@@ -57,7 +57,8 @@ struct PruneDynamic: ParsableCommand {
 
     func run() throws {
         let config = try makeConfig()
-        try execution.launch(prefix: "dynamic", nonDefault: config.nonDefaultFields) { dir, options in
+        // The method in the prefix, as anytime does: the default (rigl) would otherwise leave it out of the name.
+        try execution.launch(prefix: "dynamic-\(config.method.rawValue)", nonDefault: config.nonDefaultFields) { dir, options in
             _ = try DynamicSparseTraining.run(config, in: dir, options: options)
         }
     }

@@ -64,6 +64,7 @@ extension PruneOneShot: RunDirectoryNaming {
 
 extension PruneDynamic: RunDirectoryNaming {
     func runDirectoryPath() throws -> String {
-        execution.directoryPath(prefix: "dynamic", nonDefault: try makeConfig().nonDefaultFields)
+        let config = try makeConfig()
+        return execution.directoryPath(prefix: "dynamic-\(config.method.rawValue)", nonDefault: config.nonDefaultFields)
     }
 }

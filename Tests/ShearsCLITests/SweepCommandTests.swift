@@ -34,7 +34,7 @@ final class SweepCommandTests: CommandTestCase {
             (["prune", "grda"], "grda_", "--mu"),
             (["anytime"], "anytime-app_", "--tau"),
             (["prune", "oneshot", "--at-init", "--finetune-epochs", "1"], "oneshot_", "--sparsity"),
-            (["prune", "dynamic", "--method", "rigl"], "dynamic_", "--update-every"),
+            (["prune", "dynamic", "--method", "rigl"], "dynamic-rigl_", "--update-every"),
         ]
         let values = ["--lr": "0.05", "--rate": "0.3", "--tolerance": "0.01", "--mu": "0.6", "--tau": "3", "--sparsity": "0.5",
                       "--update-every": "50"]
