@@ -1,7 +1,9 @@
 import Foundation
 import XCTest
-import ShearsExperiments
+@testable import ShearsExperiments
+import ShearsData
 import ShearsIO
+import ShearsNN
 import ShearsOptim
 import ShearsPrune
 import ShearsTensor
@@ -75,6 +77,42 @@ final class DynamicSparseTrainingTests: RunTestCase {
             XCTAssertEqual(full.testAccuracyAtBestValidation, resumed.testAccuracyAtBestValidation)
             XCTAssertEqual(try JSONLines.numericRows(from: b.path("metrics.jsonl")).count, 5, "each evaluation once")
         }
+    }
+
+    /// RigL grows where the *dense* gradient is largest: the gradient of the step's batch at the step's weights, read
+    /// before `MaskedOptimizer` zeroes it at pruned positions (had it been read after, every candidate would tie at 0
+    /// and the lowest indices would grow). One step with ΔT = 1, against a gradient computed here independently.
+    func testRigLGrowsWhereTheDenseGradientOfTheStepIsLargest() throws {
+        var c = quickConfig(.rigl)
+        c.updateEvery = 1
+        let setup = try TrainingSetup(c.training, prefetch: 0, say: { _ in })
+        let prunable = c.selection.select(setup.model)
+        let mask = DynamicSparseTraining.initialMask(c, prunable: prunable)
+        mask.apply(to: prunable)
+        // The first batch the loop draws, at the starting weights.
+        let batch = try XCTUnwrap(setup.loader.epoch(0).first(where: { _ in true }))
+        setup.model.zeroGrad()
+        softmaxCrossEntropy(logits: setup.model(Variable(batch.images)), labels: batch.labels).backward()
+        let dense = Dictionary(uniqueKeysWithValues: prunable.map { ($0.0, $0.1.grad!.scalars) })
+        setup.model.zeroGrad()
+
+        let hook = DynamicSparsityHook(config: c, weights: prunable, mask: mask, total: setup.total)
+        var loop = TrainLoop(model: setup.model, parameters: setup.parameters, loader: setup.loader, total: 1,
+                             learningRate: { _ in c.training.lr }, divergence: { _, _ in "diverged" })
+        loop.step = { loop, batch, iteration, optimizer in
+            try TrainLoop.standardStep(loop, batch, iteration, &optimizer) { hook.captureDenseGradients(atStep: iteration + 1) }
+        }
+        var state = LoopState(optimizer: masked(makeOptimizer(c.training), mask: mask))
+        try loop.run(&state, hooks: [hook])
+        var grewSomewhere = false
+        for name in mask.names {
+            let before = mask[name]!.scalars, after = hook.mask[name]!.scalars, g = dense[name]!
+            let grown = before.indices.filter { before[$0] == 0 && after[$0] == 1 }
+            let expected = before.indices.filter { before[$0] == 0 }.sorted { (-abs(g[$0]), $0) < (-abs(g[$1]), $1) }.prefix(grown.count)
+            XCTAssertTrue(Set(grown) == Set(expected), "\(name): the grown positions are not the top-|g| inactive ones")
+            grewSomewhere = grewSomewhere || !grown.isEmpty
+        }
+        XCTAssertTrue(grewSomewhere)
     }
 
     func testRefusesValuesOutOfRangeNamingTheFlag() {
