@@ -25,14 +25,14 @@ struct PruneDynamic: ParsableCommand {
         mask.safetensors and summary.json (one point for `prune compare` and `report`); re-running resumes. See docs/baselines.md.
         """)
 
-    @Option(help: ArgumentHelp("How grown connections are chosen: set (at random) or rigl (largest dense gradient).", valueName: "set|rigl"))
+    @Option(help: ArgumentHelp("How grown connections are chosen: set (at random) or rigl (largest dense gradient)."))
     var method: DynamicSparseMethod
     @Option(help: "s: fraction of the prunable weights that are 0 throughout, in (0, 1).") var sparsity: Double = 0.9
-    @Option(help: ArgumentHelp("Per-layer densities: uniform (1 − s each) or erk (Erdős–Rényi-Kernel).", valueName: "uniform|erk"))
+    @Option(help: ArgumentHelp("Per-layer densities: uniform (1 − s each) or erk (Erdős–Rényi-Kernel)."))
     var distribution: DensityDistribution = .erk
     @Option(help: "ΔT: iterations between mask updates (≥ 1).") var updateEvery: Int = 100
     @Option(help: "α: fraction of each layer's active weights replaced at the first update, in (0, 1].") var dropFraction: Double = 0.3
-    @Option(help: ArgumentHelp("Decay of the replaced fraction: cosine (α/2·(1 + cos(πt/T_end))) or constant (α).", valueName: "cosine|constant"))
+    @Option(help: ArgumentHelp("Decay of the replaced fraction: cosine (α/2·(1 + cos(πt/T_end))) or constant (α)."))
     var dropSchedule: DropSchedule = .cosine
     @Option(help: "No mask update at or after this fraction of the training, in (0, 1].") var endUpdate: Double = 0.75
     @Flag(help: "Keep the first layer dense (RigL's code does).") var keepFirstLayer = false
