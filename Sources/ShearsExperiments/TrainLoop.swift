@@ -86,6 +86,13 @@ public struct TrainLoop {
     /// Forward, cross-entropy, backward, optimizer update at the iteration's rate. A non-finite loss stops before
     /// the update (`LossDiverged`), so the weights and the last checkpoint stay good.
     public static func standardStep(_ loop: TrainLoop, _ batch: Batch, _ iteration: Int, _ optimizer: inout any Optimizer) throws -> StepOutcome {
+        try standardStep(loop, batch, iteration, &optimizer, beforeUpdate: {})
+    }
+
+    /// The standard step with `beforeUpdate` run between the backward pass and the optimizer update: the parameters'
+    /// gradients are then the plain backward's, not yet masked by a `MaskedOptimizer` (RigL reads the dense gradient there).
+    public static func standardStep(_ loop: TrainLoop, _ batch: Batch, _ iteration: Int, _ optimizer: inout any Optimizer,
+                                    beforeUpdate: () throws -> Void) throws -> StepOutcome {
         optimizer.learningRate = loop.learningRate(iteration)
         loop.model.zeroGrad()
         let logits = loop.model(Variable(batch.images))
@@ -93,6 +100,7 @@ public struct TrainLoop {
         let lossValue = loss.value.scalar
         guard lossValue.isFinite else { throw LossDiverged(loss: lossValue, description: loop.divergence(lossValue, iteration)) }
         loss.backward()
+        try beforeUpdate()
         optimizer.step(loop.parameters)
         return StepOutcome(loss: lossValue, logits: logits.value, batch: batch)
     }

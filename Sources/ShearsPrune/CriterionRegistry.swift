@@ -51,6 +51,7 @@ public enum CriterionRegistry {
         RandomScore.self,
         L1FilterScore.self,
         SynFlowScore.self,
+        GraSPScore.self,
     ]
 
     public static var names: [String] { all.map { $0.criterionName } }

@@ -11,6 +11,11 @@ public struct PruningLevel: Equatable, Sendable {
     public var finalTestAccuracy: MeanStd
     public var maxLR: Double
 
+    public init(cycle: Int, percentRemaining: MeanStd, testAccuracyAtBestValidation: MeanStd, finalTestAccuracy: MeanStd, maxLR: Double) {
+        self.cycle = cycle; self.percentRemaining = percentRemaining; self.testAccuracyAtBestValidation = testAccuracyAtBestValidation
+        self.finalTestAccuracy = finalTestAccuracy; self.maxLR = maxLR
+    }
+
     public init(_ s: CycleStatistics) {
         cycle = s.cycle; percentRemaining = s.percentRemaining; testAccuracyAtBestValidation = s.testAccuracyAtBestValidation
         finalTestAccuracy = s.finalTestAccuracy; maxLR = s.maxLR
@@ -115,12 +120,15 @@ public enum PruningComparison {
         return chart
     }
 
-    /// Reads a finished `prune iterative` directory (summary.json and config.json) as a curve named `name`.
+    /// Reads a finished `prune iterative` directory (summary.json and config.json) as a curve named `name`, or a finished
+    /// `prune oneshot` / `prune dynamic` one as a curve of one point (`PointPruningRunData`).
     public static func load(_ path: String, name: String) throws -> PruningCurve {
         let f = ReportFiles(path)
         guard f.exists("summary.json") else {
-            throw ReportError("\(f.file("summary.json")) does not exist: \(path) is not a finished `shears prune iterative` run")
+            throw ReportError("\(f.file("summary.json")) does not exist: \(path) is not a finished `shears prune iterative`, "
+                              + "`prune oneshot` or `prune dynamic` run")
         }
+        if let point = try PointPruningRunData.load(f) { return point.curve(name: name) }
         let summary = try f.json(IterativePruningSummary.self, "summary.json")
         let config = try f.json(IterativePruningConfig.self, "config.json")
         return PruningCurve(name: name, runs: summary.runs, split: config.training.split, levels: summary.cycles.map(PruningLevel.init))

@@ -16,10 +16,11 @@ public enum Report {
             return loaded.map { $0.named(loaded.count == 1 ? spec.name : "\(spec.name)/\(($0.path as NSString).lastPathComponent)") }
         }
         var sections: [ReportSection] = []
-        var iterative: [IterativeRunData] = [], anytime: [AnytimeRunData] = []
+        var iterative: [IterativeRunData] = [], points: [PointPruningRunData] = [], anytime: [AnytimeRunData] = []
         for run in runs {
             switch run {
             case .iterative(let r): iterative.append(r)
+            case .pointPruning(let r): points.append(r)
             case .anytime(let r): anytime.append(r)
             default: break
             }
@@ -30,8 +31,9 @@ public enum Report {
             let i = sections.count + 1
             switch run {
             case .training(let r): sections.append(trainingSection(r, index: i))
-            case .iterative:
-                if !doneIterative { sections.append(iterativeSection(iterative, index: i)); doneIterative = true }
+            case .iterative, .pointPruning:
+                // One-shot and dynamic runs are points on the iterative runs' accuracy-vs-remaining chart.
+                if !doneIterative { sections.append(iterativeSection(iterative, points: points, index: i)); doneIterative = true }
             case .oracle(let r): sections.append(oracleSection(r, index: i))
             case .directional(let r): sections.append(directionalSection(r, index: i))
             case .anytime:

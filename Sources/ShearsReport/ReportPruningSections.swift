@@ -9,31 +9,56 @@ extension Report {
     /// All `prune iterative` runs together: accuracy against the % of weights each directory's masks left (mean ± std
     /// over its runs, one curve per directory, labelled by NAME=DIR or by what differs in their configs), the table of
     /// those numbers aligned by level (`PruningComparison`), max_lr per cycle and the learning rate over the cycles.
-    static func iterativeSection(_ runs: [IterativeRunData], index: Int) -> ReportSection {
-        var b = SectionBuilder(title: "Iterative pruning (\(runs.count) run director\(runs.count == 1 ? "y" : "ies"))", index: index)
+    /// `points` (`prune oneshot`, `prune dynamic`) join the accuracy chart and table as one point each.
+    static func iterativeSection(_ runs: [IterativeRunData], points: [PointPruningRunData] = [], index: Int) -> ReportSection {
+        let title = runs.isEmpty
+            ? "Pruning at one sparsity (\(points.count) run director\(points.count == 1 ? "y" : "ies"))"
+            : "Iterative pruning (\(runs.count) run director\(runs.count == 1 ? "y" : "ies")"
+                + (points.isEmpty ? "" : ", with \(points.count) one-shot or dynamic run\(points.count == 1 ? "" : "s")") + ")"
+        var b = SectionBuilder(title: title, index: index)
         let labels = runs.contains(where: \.labelled) ? runs.map(\.name) : ReportLabels.labels(runs.map { ($0.name, $0.config as any Encodable) })
-        b.text("Curves: " + zip(runs, labels).map { r, l in "\(l == r.name ? l : "\(l) = \(r.name)") (\(r.runCount) run\(r.runCount == 1 ? "" : "s"), "
-            + "measured on the \(PruningComparison.describe(r.config.training.split))" + (r.finished ? "" : ", unfinished: from cycles.jsonl") + ")" }
-            .joined(separator: "; ") + ".")
-        for note in runs.flatMap(\.metricsNotes) { b.text(note) }
+        let pointLabels = points.contains(where: \.labelled) ? points.map(\.name)
+            : ReportLabels.labels(points.map { ($0.name, $0.config as any Encodable) })
+        if !runs.isEmpty {
+            b.text("Curves: " + zip(runs, labels).map { r, l in "\(l == r.name ? l : "\(l) = \(r.name)") (\(r.runCount) run\(r.runCount == 1 ? "" : "s"), "
+                + "measured on the \(PruningComparison.describe(r.config.training.split))" + (r.finished ? "" : ", unfinished: from cycles.jsonl") + ")" }
+                .joined(separator: "; ") + ".")
+        }
+        if !points.isEmpty {
+            b.text("Points (one sparsity each): " + zip(points, pointLabels).map { p, l in
+                "\(l == p.name ? l : "\(l) = \(p.name)") (\(p.command) \(p.method), measured on the \(PruningComparison.describe(p.split))"
+                    + (p.result == nil ? ", unfinished: no summary.json, not drawn" : "")
+                    + (p.result.map { $0.testAccuracyAtBestValidation == nil ? ", final test accuracy: no early-stop record" : "" } ?? "") + ")"
+            }.joined(separator: "; ") + ".")
+        }
+        for note in runs.flatMap(\.metricsNotes) + points.flatMap(\.metricsNotes) { b.text(note) }
         let curves = zip(runs, labels).map { r, l in PruningCurve(name: l, runs: r.runCount, split: r.config.training.split, levels: r.levels) }
+            + zip(points, pointLabels).map { p, l in p.curve(name: l) }
+        let allLabels = labels + pointLabels
         // A log axis once the levels span a factor of 10 (as OpenLTH draws them); linear for the first few cycles.
-        let remaining = runs.flatMap { $0.levels.map(\.percentRemaining.mean) }.filter { $0.isFinite && $0 > 0 }
+        let remaining = curves.flatMap { $0.levels.map(\.percentRemaining.mean) }.filter { $0.isFinite && $0 > 0 }
         let logX = (remaining.max() ?? 1) / (remaining.min() ?? 1) >= 10
         var acc = PruningComparison.chart(curves, title: "Test accuracy vs weights remaining", logX: logX)
         acc.xLabel = "prunable weights remaining (%\(logX ? ", log scale" : ""); each run's own masks)"
         b.line(acc, name: "accuracy-vs-remaining",
                caption: "Test accuracy at the best validation accuracy of each cycle against the percentage of prunable weights "
-                   + "remaining that the run's masks measured; dots are cycles, shaded bands mean ± sample std over the runs of a directory.")
+                   + "remaining that the run's masks measured; dots are cycles (one dot: a one-shot or dynamic run), shaded bands "
+                   + "mean ± sample std over the runs of a directory.")
 
         let splits = Set(curves.map(\.split))
         b.table("Test accuracy (%) at best validation, mean ± std over runs, on the test set of the "
                 + (splits.count == 1 ? PruningComparison.describe(splits.first!) : "split named in each column")
                 + "; one row per % of prunable weights remaining as each run's masks measured it (– : the run never reached that level).",
-                header: ["remaining (%)"] + zip(labels, curves).map { splits.count == 1 ? $0.0 : "\($0.0) (\($0.1.split.rawValue))" },
+                header: ["remaining (%)"] + zip(allLabels, curves).map { splits.count == 1 ? $0.0 : "\($0.0) (\($0.1.split.rawValue))" },
                 rows: PruningComparison.alignedRows(curves).map { row in
                     [row.remaining] + row.cells.map { $0.map { ReportFormat.percent($0.testAccuracyAtBestValidation) } ?? "–" }
                 })
+        // The training of a handful of point runs against the epoch (with more, the first three).
+        for (p, l) in zip(points, pointLabels).prefix(3) where !p.metrics.isEmpty {
+            addCurves(&b, metrics: p.metrics, x: "epoch", xLabel: "epoch (of the \(p.command == "prune oneshot" ? "fine-tuning" : "training"))",
+                      what: l)
+        }
+        guard !runs.isEmpty else { return b.section }
 
         var maxLR = SVGLineChart(title: "max_lr per pruning cycle", xLabel: "pruning cycle m",
                                  yLabel: "largest learning rate of the cycle (per step)",

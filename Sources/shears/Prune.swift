@@ -14,7 +14,8 @@ extension Allocation: ExpressibleByArgument {}
 struct Prune: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Prune networks (iterative pruning as in the S-Cyc paper).",
-        subcommands: [PruneIterative.self, PruneOneShot.self, PruneOracle.self, PruneCompare.self, PruneGRDA.self, PruneStructured.self])
+        subcommands: [PruneIterative.self, PruneOneShot.self, PruneDynamic.self, PruneOracle.self, PruneCompare.self, PruneGRDA.self,
+                      PruneStructured.self])
 }
 
 /// `shears prune iterative`: train, prune p of the remaining weights, retrain — L times; resumable.

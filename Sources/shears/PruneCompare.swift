@@ -2,15 +2,15 @@ import ArgumentParser
 import Foundation
 import ShearsReport
 
-/// `shears prune compare`: finished iterative-pruning runs side by side — early-stop test accuracy (mean ± sample
+/// `shears prune compare`: finished iterative-pruning runs side by side (one-shot and dynamic runs as one point each) — early-stop test accuracy (mean ± sample
 /// std over their runs) against each run's own measured % of weights remaining, as a Markdown table and an SVG chart
 /// (`PruningComparison` draws them).
 struct PruneCompare: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compare",
-        abstract: "Tabulate and plot finished `prune iterative` runs (test accuracy at best validation vs % remaining).")
+        abstract: "Tabulate and plot finished `prune iterative` runs, and `prune oneshot` / `prune dynamic` runs as points (test accuracy at best validation vs % remaining).")
 
-    @Argument(help: "Run directories of `shears prune iterative` (each with summary.json); NAME=DIR names a column and a curve, else the directory name.")
+    @Argument(help: "Run directories of `shears prune iterative`, `prune oneshot` or `prune dynamic` (each with summary.json); NAME=DIR names a column and a curve, else the directory name.")
     var runs: [String]
     @Option(help: "Chart title.") var title: String = "Iterative pruning"
     @Option(help: "Write the Markdown table here (default: print it).") var markdown: String?

@@ -55,3 +55,16 @@ extension AnytimeRun: RunDirectoryNaming {
         return execution.directoryPath(prefix: "anytime-\(config.method.rawValue)", nonDefault: config.nonDefaultFields)
     }
 }
+
+extension PruneOneShot: RunDirectoryNaming {
+    func runDirectoryPath() throws -> String {
+        execution.directoryPath(prefix: "oneshot", nonDefault: try makeConfig().nonDefaultFields)
+    }
+}
+
+extension PruneDynamic: RunDirectoryNaming {
+    func runDirectoryPath() throws -> String {
+        let config = try makeConfig()
+        return execution.directoryPath(prefix: "dynamic-\(config.method.rawValue)", nonDefault: config.nonDefaultFields)
+    }
+}

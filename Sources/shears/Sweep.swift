@@ -40,7 +40,7 @@ struct SweepOptions: ParsableArguments {
         }
         guard let naming = command as? RunDirectoryNaming else {
             throw SweepError("shears \(arguments.prefix(2).joined(separator: " "))",
-                             "does not run in a run directory; a sweep's command is train, prune iterative, prune oracle, prune grda or anytime")
+                             "does not run in a run directory; a sweep's command is train, prune iterative, prune oneshot, prune dynamic, prune oracle, prune grda or anytime")
         }
         return PointTarget(directory: try naming.runDirectoryPath(), doneFile: naming.runFinishedFile)
     }

@@ -33,8 +33,11 @@ final class SweepCommandTests: CommandTestCase {
             (["prune", "oracle"], "oracle_", "--tolerance"),
             (["prune", "grda"], "grda_", "--mu"),
             (["anytime"], "anytime-app_", "--tau"),
+            (["prune", "oneshot", "--at-init", "--finetune-epochs", "1"], "oneshot_", "--sparsity"),
+            (["prune", "dynamic", "--method", "rigl"], "dynamic-rigl_", "--update-every"),
         ]
-        let values = ["--lr": "0.05", "--rate": "0.3", "--tolerance": "0.01", "--mu": "0.6", "--tau": "3"]
+        let values = ["--lr": "0.05", "--rate": "0.3", "--tolerance": "0.01", "--mu": "0.6", "--tau": "3", "--sparsity": "0.5",
+                      "--update-every": "50"]
         for (command, prefix, flag) in cases {
             let root = ["--runs-root", "/r"]
             let base = try naming(command + root).runDirectoryPath()

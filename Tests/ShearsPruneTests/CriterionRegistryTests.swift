@@ -59,7 +59,7 @@ final class CriterionRegistryTests: XCTestCase {
         let weights = PrunableSelection().select(net)
         let batch = Batch(images: Tensor.normal([5, 4], generator: &g), labels: [0, 1, 0, 1, 1], indices: Array(0..<5))
         let context = ScoringContext(batches: { [batch] }, seed: 7, phase: .training, inputShape: [4])
-        XCTAssertEqual(Set(CriterionRegistry.names), ["magnitude", "gradient", "snip", "random", "l1-filter", "synflow"])
+        XCTAssertEqual(Set(CriterionRegistry.names), ["magnitude", "gradient", "snip", "random", "l1-filter", "synflow", "grasp"])
         for name in CriterionRegistry.names {
             let scores = try CriterionRegistry.make(name, context).scores(model: net, parameters: weights, mask: Mask.ones(for: weights))
             XCTAssertEqual(Set(scores.keys), Set(weights.map(\.0)), name)

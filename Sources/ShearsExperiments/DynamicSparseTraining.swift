@@ -1,0 +1,169 @@
+import Foundation
+import ShearsData
+import ShearsIO
+import ShearsNN
+import ShearsOptim
+import ShearsPrune
+import ShearsTensor
+
+/// Dynamic sparse training (SET, Mocanu et al. 2018; RigL, Evci et al. 2020), in the one loop:
+///
+///     mask ← random at the per-layer densities (uniform or ERK); w ← w ⊙ mask
+///     for t = 1 … T:  SGD step on the masked network (pruned weights and their optimizer state stay 0)
+///         if t mod ΔT = 0 and t < end_update · T:  per layer, k = round(f(t) · active)
+///             drop the k active weights of smallest |w|; grow k inactive ones (SET: at random; RigL: largest |∂L/∂w|)
+///             grown weights and their optimizer state start at 0
+///
+/// The sparsity is exactly constant. Every selected layer is sparse, the first included (RigL's code keeps the first
+/// layer dense: pass `--keep-first-layer`); with ERK a layer is dense only where ERK assigns it density 1. The mask
+/// is checkpointed with the weights, and every random choice is a function of the seed and the iteration, so a killed
+/// run re-run continues bit for bit.
+public enum DynamicSparseTraining {
+    public static func run(_ config: DynamicSparseConfig, in dir: RunDirectory, options: TrainingOptions = TrainingOptions()) throws -> DynamicSparseSummary {
+        try config.validate()
+        Threads.set(options.threads)
+        let say = sayer(dir, options)
+        if case .finished(let done) = try dir.open(config: config, summaryFile: "summary.json", summary: DynamicSparseSummary.self) {
+            say("run in \(dir.url.path) is already complete: test accuracy at best validation \(percent(done.testAccuracyAtBestValidation))")
+            return done
+        }
+        let setup = try TrainingSetup(config.training, prefetch: options.prefetch, say: say)
+        let model = setup.model, data = setup.data, total = setup.total
+        let prunable = config.selection.select(model)
+        guard !prunable.isEmpty else { throw TrainingError("prune dynamic: the model has no prunable weights with this selection") }
+        var mask = initialMask(config, prunable: prunable)
+        var state = LoopState(optimizer: masked(makeOptimizer(config.training), mask: mask))
+        if dir.fileExists(Checkpoint.fileName) {
+            let saved = try Checkpoint.load(dir.checkpointPath, into: model)
+            mask = try saved.mask(like: mask, model: model)
+            state = LoopState(position: saved.position, optimizer: masked(makeOptimizer(config.training), mask: mask))
+            try saved.restore(&state.optimizer)
+            say("resuming \(dir.url.path) from iteration \(state.iteration) of \(total)")
+        } else {
+            say(String(format: "%@: %@ at %.2f%% of %d prunable weights (%@), ΔT %d, α %g (%@) until %g of %d iterations → %@",
+                       config.method.rawValue, config.training.model.rawValue, 100 * mask.density, mask.total, config.distribution.rawValue,
+                       config.updateEvery, config.dropFraction, config.dropSchedule.rawValue, config.endUpdate, total, dir.url.path))
+        }
+        mask.apply(to: prunable)
+        try Checkpoint.truncateMetrics(in: dir, after: state.iteration)
+        let updates = DynamicSparsityHook(config: config, weights: prunable, mask: mask, total: total)
+        try train(config, setup, updates: updates, state: &state, in: dir, options: options, say: say)
+
+        try saveStateDict(model, to: dir.path("model.safetensors"), metadata: modelMetadata(data))
+        try SafetensorsFile.write(path: dir.path("mask.safetensors"), tensors: updates.mask.tensors.mapValues { $0.contiguous() },
+                                  dtypes: [:], metadata: ["format": "pt"])
+        let hasValidation = data.validation.count > 0, best = state.position.best
+        let summary = DynamicSparseSummary(
+            method: config.method.rawValue, split: config.training.split.rawValue, percentRemaining: 100 * updates.mask.density,
+            remaining: updates.mask.remaining, total: updates.mask.total, maskUpdates: updates.updateCount(through: total),
+            testAccuracyFinal: evaluate(model, on: data.test, mean: data.mean, std: data.std).accuracy,
+            bestValidationAccuracy: hasValidation ? best.validationAccuracy : nil,
+            testAccuracyAtBestValidation: hasValidation ? best.testAccuracy : nil, trainingSeconds: state.position.seconds)
+        try dir.writeJSON(summary, to: "summary.json")
+        say(String(format: "done: %.2f%% of the prunable weights remain after %d mask updates; test accuracy %.2f%% (at best validation %@)",
+                   summary.percentRemaining, summary.maskUpdates, 100 * summary.testAccuracyFinal, percent(summary.testAccuracyAtBestValidation)))
+        return summary
+    }
+
+    /// The starting mask: the per-layer kept counts of the distribution, at positions drawn from the run's seed.
+    public static func initialMask(_ config: DynamicSparseConfig, prunable: [(String, Variable)]) -> Mask {
+        let shapes = Dictionary(uniqueKeysWithValues: prunable.map { ($0.0, $0.1.shape) })
+        let keep = dynamicKeepCounts(shapes: shapes, sparsity: config.sparsity, distribution: config.distribution)
+        var g = Generator(seed: DynamicSparsityHook.seed(config.training.seed, iteration: 0))
+        return randomMask(shapes: shapes, keep: keep, generator: &g)
+    }
+
+    /// The training: the standard step, which hands RigL the dense gradient before the optimizer masks it, the mask
+    /// updates after the step, then evaluation with a checkpoint that holds the current mask.
+    static func train(_ config: DynamicSparseConfig, _ setup: TrainingSetup, updates: DynamicSparsityHook, state: inout LoopState,
+                      in dir: RunDirectory, options: TrainingOptions, say: @escaping (String) -> Void) throws {
+        let model = setup.model, bpe = setup.batchesPerEpoch, schedule = try setup.schedule()
+        var loop = TrainLoop(model: model, parameters: setup.parameters, loader: setup.loader, total: setup.total,
+                             learningRate: { schedule.learningRate(iteration: $0) }) { loss, at in
+            "the training loss became \(loss) at iteration \(at) (epoch \(at / bpe)); \(checkpointNote(dir)). Try a smaller --lr (now \(config.training.lr))."
+        }
+        loop.step = { loop, batch, iteration, optimizer in
+            try TrainLoop.standardStep(loop, batch, iteration, &optimizer) { updates.captureDenseGradients(atStep: iteration + 1) }
+        }
+        let evaluation = EvaluationHook(data: setup.data, run: dir, every: setup.evalEvery, columns: { s in
+            ["percent_remaining": 100 * updates.mask.density, "mask_updates": Double(updates.updateCount(through: s.iteration))]
+        }) { s, row in
+            var extra = ProtocolState()
+            extra.add(updates.mask)
+            try Checkpoint.save(to: dir.checkpointPath, model: model, optimizer: s.optimizer, position: s.position, state: extra)
+            say(String(format: "it %d (ep %.2f)  train loss %.4f acc %.2f%%  val acc %@  test acc %.2f%%  %d mask updates", s.iteration,
+                       Double(s.iteration) / Double(bpe), row["train_loss"]!, 100 * row["train_acc"]!, percent(row["val_acc"]),
+                       100 * row["test_acc"]!, updates.updateCount(through: s.iteration)))
+        }
+        let progress = ProgressHook(total: setup.total, start: state.position, batchSize: config.training.batchSize,
+                                    terminal: options.quiet ? false : options.terminalProgress)
+        // The mask update before the evaluation: the checkpoint of iteration t holds the mask that step t left.
+        try loop.run(&state, hooks: [progress, updates, evaluation] + options.interruptHooks(stage: 0))
+    }
+}
+
+/// The mask updates of dynamic sparse training as a hook of the one loop: after step t (t counting it) when
+/// t mod ΔT = 0 and t < end_update · T, drop and grow in every masked layer (`dynamicMaskUpdate`), set the new mask in
+/// the `MaskedOptimizer` and zero the optimizer state of the grown connections.
+final class DynamicSparsityHook: TrainHook {
+    let config: DynamicSparseConfig
+    let weights: [(String, Variable)]
+    let total: Int
+    private(set) var mask: Mask
+    /// RigL's dense gradient of the step that ends at an update iteration, taken before the optimizer masks it.
+    private var denseGradients: [String: Tensor]?
+
+    init(config: DynamicSparseConfig, weights: [(String, Variable)], mask: Mask, total: Int) {
+        self.config = config; self.weights = weights; self.mask = mask; self.total = total
+    }
+
+    /// T_end = end_update · T: no update at or after it.
+    var endIteration: Double { config.endUpdate * Double(total) }
+
+    func isUpdate(_ t: Int) -> Bool { t > 0 && t % config.updateEvery == 0 && Double(t) < endIteration }
+
+    /// Updates made in iterations 1 … t: the multiples of ΔT up to t that lie before T_end.
+    func updateCount(through t: Int) -> Int {
+        let last = min(t, Int(endIteration.rounded(.up)) - 1)
+        return max(0, last) / config.updateEvery
+    }
+
+    /// Called between backward and optimizer step of the step that makes the iteration count `t`.
+    func captureDenseGradients(atStep t: Int) {
+        guard config.method == .rigl, isUpdate(t) else { return }
+        // Pruned weights are exactly 0, so the plain backward's gradient is ∂L/∂w of the dense weight. Tensors are
+        // copy-on-write: the optimizer's in-place masking of `grad` leaves this copy intact.
+        denseGradients = Dictionary(uniqueKeysWithValues: weights.map { ($0.0, $0.1.grad ?? Tensor.zeros($0.1.shape)) })
+    }
+
+    func afterStep(_ loop: TrainLoop, _ state: inout LoopState, _ outcome: StepOutcome) throws {
+        let t = state.iteration
+        guard isUpdate(t) else { return }
+        defer { denseGradients = nil }
+        var g = Generator(seed: Self.seed(config.training.seed, iteration: t))
+        let f = dropFraction(at: t, initial: config.dropFraction, schedule: config.dropSchedule, endIteration: endIteration)
+        let (next, grown) = dynamicMaskUpdate(mask: mask, weights: weights, gradients: denseGradients, fraction: f,
+                                              method: config.method, generator: &g)
+        mask = next
+        mask.apply(to: weights)          // the dropped weights become 0
+        startAtZero(grown, in: weights)  // grown ones were pruned, hence 0 already; said here so that nothing relies on it
+        guard var optimizer = state.optimizer as? any MaskUpdatable else {
+            throw TrainingError("prune dynamic: the optimizer does not take mask updates (expected a MaskedOptimizer)")
+        }
+        optimizer.mask = mask
+        optimizer.zeroState(at: grown)
+        state.optimizer = optimizer
+    }
+
+    /// The seed of the random choices at iteration t (0: the initial mask): SplitMix64's finaliser over (seed, tag, t),
+    /// so that nearby seeds or iterations give unrelated streams and a resumed run redraws exactly what it drew before.
+    static func seed(_ seed: UInt64, iteration t: Int) -> UInt64 {
+        func mix(_ x: UInt64) -> UInt64 {
+            var z = x &+ 0x9E37_79B9_7F4A_7C15
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        return mix(mix(seed ^ 0x6479_6E61_6D69_63) ^ UInt64(t))   // tag: "dynamic"
+    }
+}
