@@ -21,7 +21,7 @@ struct BenchInfer: ParsableCommand {
         commandName: "infer",
         abstract: "Dense vs sparse inference of the same pruned weights; print one JSON line (one per layer with --conv-layers).")
 
-    @Option(help: "Model: \(ModelName.allCases.map(\.rawValue).joined(separator: ", ")).")
+    @Option(help: "Model.")
     var model: ModelName
     @Option(help: "Fraction of every conv / linear weight pruned (layerwise magnitude), in [0, 1).")
     var sparsity: Double

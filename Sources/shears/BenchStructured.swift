@@ -15,7 +15,7 @@ struct BenchStructured: ParsableCommand {
         commandName: "structured",
         abstract: "Original vs structurally compacted model: parameters, MACs, img/s; one JSON line.")
 
-    @Option(help: "Model: \(ModelName.allCases.map(\.rawValue).joined(separator: ", ")).") var model: ModelName
+    @Option(help: "Model.") var model: ModelName
     @Option(help: "Fraction of the prunable channels removed, in (0, 1).") var channelRatio: Double = 0.5
     @Option(help: "global or layerwise.") var allocation: ChannelAllocation = .global
     @Option(help: "Keep every width a multiple of this.") var roundTo: Int = 1

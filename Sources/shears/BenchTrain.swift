@@ -27,7 +27,7 @@ struct BenchTrain: ParsableCommand {
         commandName: "train",
         abstract: "Time full training steps on a fixed synthetic batch; print one JSON line.")
 
-    @Option(help: "Model: \(BenchModel.allCases.map(\.rawValue).joined(separator: ", ")).")
+    @Option(help: "Model.")
     var model: BenchModel
     @Option(help: "Images per step.") var batchSize: Int = 128
     @Option(help: "Timed steps.") var steps: Int = 20

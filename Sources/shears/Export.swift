@@ -43,7 +43,7 @@ struct Export: ParsableCommand {
 
     @Argument(help: "The state dict to export (a safetensors file such as RUN/model.safetensors), or with --info the file to describe.")
     var input: String
-    @Option(help: "Output format: \(ExportFormat.allCases.map(\.rawValue).joined(separator: ", ")).") var format: ExportFormat?
+    @Option(help: "Output format.") var format: ExportFormat?
     @Option(help: "Output file (written atomically; never the input).") var out: String?
     @Flag(help: "Describe INPUT (format, tensors, sparsity, size) instead of exporting it.") var info = false
     @OptionGroup var onnx: ONNXExportFlags

@@ -16,15 +16,15 @@ struct PruneStructured: ParsableCommand {
         commandName: "structured",
         abstract: "Structured (channel) pruning through dependency groups, then compaction into a smaller dense model.")
 
-    @Option(help: "Model: \(ModelName.allCases.map(\.rawValue).joined(separator: ", ")).") var model: ModelName = .resnet20
-    @Option(help: "Dataset: \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", ")).") var dataset: DatasetKind = .mnist
+    @Option(help: "Model.") var model: ModelName = .resnet20
+    @Option(help: "Dataset.") var dataset: DatasetKind = .mnist
     @Option(help: "Directory with the dataset's files (MNIST is embedded and needs none).") var dataDir: String?
     @Option(help: "Group criterion: \(groupCriteria.keys.sorted().joined(separator: ", ")).") var criterion: String = "l1"
-    @Option(help: "How a group's members combine: sum, mean.") var aggregation: GroupAggregation = .sum
+    @Option(help: "How the scores of a group's members combine into the group's.") var aggregation: GroupAggregation = .sum
     @Option(help: "Fraction of the prunable channels removed, in (0, 1).") var channelRatio: Double = 0.5
     @Option(help: "global (one ranking of all channels) or layerwise (the ratio in every group).") var allocation: ChannelAllocation = .global
     @Option(help: "Keep every group's width a multiple of this (e.g. 8).") var roundTo: Int = 1
-    @Option(help: "oneshot, iterative (prune + fine-tune per step), gradual (steps spread over the fine-tuning).")
+    @Option(help: "When channels go: all at once (oneshot), in --steps steps each followed by fine-tuning (iterative), or in --steps steps spread over the fine-tuning (gradual).")
     var schedule: StructuredSchedule = .oneshot
     @Option(help: "Pruning steps of the iterative and gradual schedules.") var steps: Int = 3
     @Option(help: "Fine-tuning epochs (per step for iterative; in total otherwise).") var finetuneEpochs: Int = 1

@@ -107,6 +107,17 @@ final class HelpTextTests: XCTestCase {
         [root] + root.configuration.subcommands.flatMap { commands($0) }
     }
 
+    /// The help's flag entries, each with its wrapped lines joined by single spaces.
+    private func flagEntries(_ help: String) -> [String] {
+        var entries: [String] = []
+        for line in help.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("  -") { entries.append(String(line.drop { $0 == " " })) }
+            else if line.hasPrefix("   "), !entries.isEmpty { entries[entries.count - 1] += " " + line.drop { $0 == " " } }
+            else if !line.hasPrefix("   ") { entries.append("") }
+        }
+        return entries.filter { !$0.isEmpty }
+    }
+
     func testEveryFlagListsItsValuesOnce() throws {
         let all = commands()
         XCTAssertGreaterThan(all.count, 25)
@@ -116,6 +127,14 @@ final class HelpTextTests: XCTestCase {
             // A value name spelled as the value list (`<a|b|c>`) next to ArgumentParser's own "(values: a, b, c)" says it
             // twice; value names are words.
             XCTAssertNil(help.range(of: #"<[a-z0-9-]+\|[a-z0-9|-]+>"#, options: .regularExpression), "\(name): \(help)")
+            // A flag whose help spells out its values next to ArgumentParser's "(values: a, b, …)" says them twice.
+            for entry in flagEntries(help) {
+                guard let open = entry.range(of: "(values: ") else { continue }
+                let list = entry[open.upperBound...].prefix { $0 != ")" && $0 != ";" }
+                let values = list.components(separatedBy: ", ")
+                guard values.count >= 2 else { continue }
+                XCTAssertFalse(entry[..<open.lowerBound].contains(values[0] + ", " + values[1]), "\(name): values listed twice in \(entry)")
+            }
             // The criterion's names appear once per line that mentions them (its help lists each with its formula).
             for line in help.split(separator: "\n") where line.contains("--criterion") || line.contains("--pruner") {
                 XCTAssertLessThanOrEqual(line.components(separatedBy: "synflow").count - 1, 1, "\(name): \(line)")
