@@ -85,9 +85,7 @@ public enum DirectionalPruning {
         let probe = try setup.freshModel(say: { _ in })
         let summary = DirectionalPruningSummary(phases: results, parameters: probe.parameterCount,
                                                 prunableWeights: PrunableSelection().select(probe).reduce(0) { $0 + $1.1.value.count })
-        try writeReport(summary, config: config, in: dir)
-        try dir.writeJSON(summary, to: "summary.json")
-        if !options.quiet { print(markdownTable(summary)) }
+        try dir.writeJSON(summary, to: "summary.json")   // summary.md and the curves: `DirectionalTables` (ShearsReport), from the CLI
         return summary
     }
 
@@ -251,39 +249,5 @@ public enum DirectionalPruning {
         let rows = report.rows.filter { names.contains($0.name) }
         let total = rows.reduce(0) { $0 + $1.total }
         return total == 0 ? 0 : 1 - Double(rows.reduce(0) { $0 + $1.remaining }) / Double(total)
-    }
-
-    /// The comparison table: one row per phase.
-    public static func markdownTable(_ s: DirectionalPruningSummary) -> String {
-        var lines = ["| method | final test acc | test acc at best val | sparsity (all params) | sparsity (conv/fc weights) | final train loss |",
-                     "|---|---:|---:|---:|---:|---:|"]
-        for p in s.phases {
-            lines.append("| \(p.phase) | \(percent(p.finalTestAccuracy)) | \(percent(p.testAccuracyAtBestValidation)) | "
-                         + "\(percent(p.sparsity)) | \(percent(p.weightSparsity)) | \(String(format: "%.4f", p.finalTrainLoss)) |")
-        }
-        return lines.joined(separator: "\n")
-    }
-
-    /// `summary.md` (the table and gRDA's per-layer sparsity) and the curves, read back from each phase's metrics.
-    static func writeReport(_ s: DirectionalPruningSummary, config: DirectionalPruningConfig, in dir: RunDirectory) throws {
-        var md = ["# gRDA c = \(config.c), μ = \(config.mu), lr \(config.training.lr) (\(config.training.schedule)), "
-                  + "\(config.training.model.rawValue) on \(config.training.dataset.rawValue) (\(config.training.split.rawValue) split)", "", markdownTable(s), ""]
-        for p in s.phases where p.phase != "sgd" {
-            md += ["## \(p.phase): per-tensor density", "", p.layers.markdown, ""]
-        }
-        try (md.joined(separator: "\n")).write(toFile: dir.path("summary.md"), atomically: true, encoding: .utf8)
-        func series(_ key: String, scale: Double = 100) throws -> [(name: String, points: [(Double, Double)])] {
-            try s.phases.map { p in
-                let rows = try JSONLines.numericRows(from: dir.path("\(p.phase)/\(RunDirectory.metricsJSONL)"))
-                return (p.phase, rows.compactMap { r in r[key].flatMap { v in r["epoch"].map { ($0, scale * v) } } })
-            }
-        }
-        for (key, label, file) in [("test_acc", "test accuracy (%)", "curves_test_accuracy.svg"),
-                                   ("sparsity", "sparsity, all parameters (%)", "curves_sparsity.svg"),
-                                   ("train_loss", "train loss", "curves_train_loss.svg")] {
-            let chart = SVGLineChart(title: "\(config.training.model.rawValue): \(label) (gRDA c = \(config.c), μ = \(config.mu))",
-                                     xLabel: "epoch", yLabel: label, series: try series(key, scale: key == "train_loss" ? 1 : 100))
-            try chart.write(to: dir.path(file))
-        }
     }
 }

@@ -91,8 +91,7 @@ public enum ModeConnectivity {
             testError: CurveStatistic(t: ts, values: curve.testError,
                                       lengthWeighted: QuadraticBezier.lengthWeightedMean(values: curve.testError, points: sampled)),
             finalCurveTrainingLoss: lastEpochLoss, trainingSeconds: seconds)
-        try writeFigures(report, config: config, in: dir)
-        try dir.writeJSON(report, to: "connectivity.json")
+        try dir.writeJSON(report, to: "connectivity.json")   // summary.md and the figures: ShearsReport, from the CLI
         say(summaryLine(report))
         return report
     }
@@ -236,32 +235,6 @@ public enum ModeConnectivity {
                r.endLabel, r.startLabel, r.distance, r.middle[0], r.middle[1], r.trainLoss.start, r.trainLoss.max, r.trainLoss.argmaxT,
                r.trainLoss.end, r.trainLoss.barrier, 100 * r.testError.start, 100 * r.testError.min, r.testError.argminT,
                100 * r.testError.end)
-    }
-
-    /// The curve charts and the plane contours (`summary.md`: `ConnectivityTables`, ShearsReport, from the CLI).
-    static func writeFigures(_ r: ConnectivityReport, config: ConnectivityConfig, in dir: RunDirectory) throws {
-        let name = config.training.model.rawValue
-        let along = "t (0 = \(r.startLabel), 1 = \(r.endLabel))"
-        try SVGLineChart(title: "\(name): train loss along the Bézier curve", xLabel: along, yLabel: "train loss (cross-entropy)",
-                         series: [("train loss", Array(zip(r.curve.t, r.curve.trainLoss)))]).write(to: dir.path("curve_train_loss.svg"))
-        try SVGLineChart(title: "\(name): error along the Bézier curve", xLabel: along, yLabel: "error (%)",
-                         series: [("test error", zip(r.curve.t, r.curve.testError).map { ($0, 100 * $1) }),
-                                  ("train error", zip(r.curve.t, r.curve.trainError).map { ($0, 100 * $1) })])
-            .write(to: dir.path("curve_error.svg"))
-        if let p = r.plane {
-            let overlays = [SVGContourChart.Overlay(name: "Bézier curve", points: p.curve.map { ($0[0], $0[1]) }, joined: true),
-                            SVGContourChart.Overlay(name: "bends (\(r.startLabel), θ, \(r.endLabel))", points: p.bends.map { ($0[0], $0[1]) },
-                                                    joined: false, labels: [r.startLabel, "θ", r.endLabel])]
-            let xl = "distance along \(r.endLabel) − \(r.startLabel) (weight-space units)"
-            let yl = "distance towards θ (weight-space units)"
-            try SVGContourChart(title: "\(name): train loss on the plane of the three bends", xLabel: xl, yLabel: yl,
-                                valueLabel: "train loss", xs: p.xs, ys: p.ys, values: p.trainLoss, logScale: true, overlays: overlays)
-                .write(to: dir.path("plane_train_loss.svg"))
-            try SVGContourChart(title: "\(name): test error on the plane of the three bends", xLabel: xl, yLabel: yl,
-                                valueLabel: "test error (%)", xs: p.xs, ys: p.ys, values: p.testError.map { $0.map { 100 * $0 } },
-                                logScale: true, overlays: overlays)
-                .write(to: dir.path("plane_test_error.svg"))
-        }
     }
 }
 

@@ -79,5 +79,6 @@ struct AnalyzeConnectivity: ParsableCommand {
         let report = try ModeConnectivity.run(c, in: dir, options: runOptions.trainingOptions)
         try ConnectivityTables.markdown(report, model: c.training.model.rawValue, split: c.training.split)
             .write(toFile: dir.path("summary.md"), atomically: true, encoding: .utf8)
+        try ConnectivityFigures.write(report, model: c.training.model.rawValue, in: dir)
     }
 }

@@ -6,6 +6,7 @@ import ShearsIO
 import ShearsNN
 import ShearsOptim
 import ShearsPrune
+import ShearsReport
 
 /// `shears prune grda`: directional pruning with gRDA, its SGD baseline and gradual magnitude pruning.
 struct PruneGRDA: ParsableCommand {
@@ -61,7 +62,9 @@ struct PruneGRDA: ParsableCommand {
     func run() throws {
         let config = try makeConfig()
         try execution.launch(prefix: "grda", nonDefault: config.nonDefaultFields) { dir, options in
-            _ = try DirectionalPruning.run(config, in: dir, options: options)
+            let summary = try DirectionalPruning.run(config, in: dir, options: options)
+            try DirectionalTables.write(summary, config: config, in: dir)
+            if !options.quiet { print(DirectionalTables.markdownTable(summary)) }
         }
     }
 }

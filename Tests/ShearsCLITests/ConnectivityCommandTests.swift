@@ -38,6 +38,9 @@ final class ConnectivityCommandTests: CommandTestCase {
         let report = try XCTUnwrap(try RunDirectory(path: out + "/connectivity").readJSON(ConnectivityReport.self, from: "connectivity.json"))
         let md = try String(contentsOfFile: out + "/connectivity/summary.md", encoding: .utf8)
         XCTAssertTrue(md.contains("barrier") && md.contains("split"), md)
+        for file in ["curve_train_loss.svg", "curve_error.svg", "plane_train_loss.svg", "plane_test_error.svg"] {
+            XCTAssertTrue(try String(contentsOfFile: out + "/connectivity/" + file, encoding: .utf8).contains("<svg"), file)
+        }
         XCTAssertEqual(report.curve.t, [0, 0.5, 1])
         XCTAssertEqual(report.startLabel, "grda")
         XCTAssertTrue(report.start.hasSuffix("grda/model.safetensors"))

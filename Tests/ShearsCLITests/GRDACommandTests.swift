@@ -46,7 +46,11 @@ final class GRDACommandTests: CommandTestCase {
         XCTAssertEqual(summary.phases.map(\.phase), ["sgd", "grda", "gmp"])
         XCTAssertGreaterThan(summary.phases[1].sparsity, 0)
         let table = try String(contentsOfFile: out + "/summary.md", encoding: .utf8)
-        XCTAssertTrue(table.contains("| grda |") && table.contains("| gmp |"), table)
+        XCTAssertTrue(table.contains("| grda |") && table.contains("| gmp |") && table.contains("per-tensor density"), table)
+        for file in ["curves_test_accuracy.svg", "curves_sparsity.svg", "curves_train_loss.svg"] {
+            let svg = try String(contentsOfFile: out + "/" + file, encoding: .utf8)
+            XCTAssertTrue(svg.contains("<svg") && ["sgd", "grda", "gmp"].allSatisfy { svg.contains(">\($0)<") }, file)
+        }
 
         let hessianOut = scratch.appendingPathComponent("hessian").path
         try run(["analyze", "hessian", out + "/sgd", "--k", "3", "--examples", "100", "--batch-size", "50",
