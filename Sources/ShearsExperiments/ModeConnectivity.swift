@@ -53,22 +53,46 @@ public enum ModeConnectivity {
         let (theta, lastEpochLoss, seconds) = try trainMiddle(config, model: model, params: params, start: start, end: end,
                                                              data: data, in: dir, options: options, say: say)
 
-        // 2. Along the curve.
+        // 2. Along the curve. 3. The plane, and the summaries.
         let points = PointMeasurer(model: model, params: params, data: data, evalTrain: evalTrain, batchSize: config.batchSize,
                                    run: dir, options: options, say: say, overall: OverallProgress(total: config.points + config.grid * config.grid))
+        let curve = try measureCurve(config, start: start, middle: theta, end: end, points: points)
+        var report = try planeAndReport(config, start: start, middle: theta, end: end, curve: curve, points: points)
+        report.finalCurveTrainingLoss = lastEpochLoss
+        report.trainingSeconds = seconds
+        try dir.writeJSON(report, to: "connectivity.json")   // summary.md and the figures: ShearsReport, from the CLI
+        say(summaryLine(report))
+        return report
+    }
+
+    /// The measured curve: its t values, the record of its points, and every point's weights flattened (for the curve's
+    /// projection onto the plane and its length).
+    struct MeasuredCurve {
+        let ts: [Double]
+        let record: ConnectivityCurve
+        let sampled: [[Float]]
+    }
+
+    /// `config.points` points φ(t), t = linspace(0, 1), each measured (resumably) by `points`.
+    static func measureCurve(_ config: ConnectivityConfig, start: [Tensor], middle theta: [Tensor], end: [Tensor],
+                             points: PointMeasurer) throws -> MeasuredCurve {
         let ts = (0..<config.points).map { Double($0) / Double(config.points - 1) }
         func curvePoint(_ t: Double) -> [Tensor] {
-            (0..<params.count).map { QuadraticBezier.point(t, start: start[$0], middle: theta[$0], end: end[$0]) }
+            (0..<start.count).map { QuadraticBezier.point(t, start: start[$0], middle: theta[$0], end: end[$0]) }
         }
-        let curvePoints = try points.measure(ts.count, file: "curve_points.json", stage: .curve, weights: { curvePoint(ts[$0]) }) { k, p in
+        let measured = try points.measure(ts.count, file: "curve_points.json", stage: .curve, weights: { curvePoint(ts[$0]) }) { k, p in
             String(format: "t = %.4f  train loss %.4f  train error %.2f%%  test error %.2f%%", ts[k], p.trainLoss, 100 * p.trainError, 100 * p.testError)
         }
         var curve = ConnectivityCurve()
-        for (t, p) in zip(ts, curvePoints) { curve.append(t, p) }
+        for (t, p) in zip(ts, measured) { curve.append(t, p) }
+        return MeasuredCurve(ts: ts, record: curve, sampled: ts.map { flatten(curvePoint($0)) })
+    }
 
-        // 3. The plane.
+    /// The plane through the three bends (none when θ lies on the line between the ends, which only --grid 0 accepts),
+    /// its G×G grid measured, and the report: min / max / mean / length-weighted mean along the curve, the barrier.
+    static func planeAndReport(_ config: ConnectivityConfig, start: [Tensor], middle theta: [Tensor], end: [Tensor],
+                             curve: MeasuredCurve, points: PointMeasurer) throws -> ConnectivityReport {
         let flatStart = flatten(start), flatMiddle = flatten(theta), flatEnd = flatten(end)
-        let sampled = ts.map { flatten(curvePoint($0)) }   // the curve's points, for its projection and its length
         let plane: WeightPlane?
         do { plane = try WeightPlane(start: flatStart, middle: flatMiddle, end: flatEnd) } catch let e as WeightPlane.PlaneError {
             // An untrained middle bend sits on the line between the ends: the curve is the segment, the plane undefined.
@@ -79,21 +103,17 @@ public enum ModeConnectivity {
         let middleXY = plane?.coordinates(of: flatMiddle) ?? (x: distance / 2, y: 0)
         var planeRecord: ConnectivityPlane? = nil
         if config.grid > 0, let plane {
-            planeRecord = try measurePlane(plane, config: config, points: points, like: start, curve: sampled, middle: middleXY)
+            planeRecord = try measurePlane(plane, config: config, points: points, like: start, curve: curve.sampled, middle: middleXY)
         }
-
-        // Summaries: min / max / mean / length-weighted mean along the curve, and the barrier over the ends.
-        let report = ConnectivityReport(
-            start: config.start, end: config.end, startLabel: config.startLabel, endLabel: config.endLabel, curve: curve,
+        let c = curve.record
+        return ConnectivityReport(
+            start: config.start, end: config.end, startLabel: config.startLabel, endLabel: config.endLabel, curve: c,
             plane: planeRecord, distance: distance, middle: [middleXY.x, middleXY.y],
-            trainLoss: CurveStatistic(t: ts, values: curve.trainLoss,
-                                      lengthWeighted: QuadraticBezier.lengthWeightedMean(values: curve.trainLoss, points: sampled)),
-            testError: CurveStatistic(t: ts, values: curve.testError,
-                                      lengthWeighted: QuadraticBezier.lengthWeightedMean(values: curve.testError, points: sampled)),
-            finalCurveTrainingLoss: lastEpochLoss, trainingSeconds: seconds)
-        try dir.writeJSON(report, to: "connectivity.json")   // summary.md and the figures: ShearsReport, from the CLI
-        say(summaryLine(report))
-        return report
+            trainLoss: CurveStatistic(t: curve.ts, values: c.trainLoss,
+                                      lengthWeighted: QuadraticBezier.lengthWeightedMean(values: c.trainLoss, points: curve.sampled)),
+            testError: CurveStatistic(t: curve.ts, values: c.testError,
+                                      lengthWeighted: QuadraticBezier.lengthWeightedMean(values: c.testError, points: curve.sampled)),
+            finalCurveTrainingLoss: nil, trainingSeconds: 0)
     }
 
     /// The G×G grid of the plane, α, β ∈ linspace(−m, 1 + m, G) in units of the ends' distance and θ's height, row
@@ -147,13 +167,7 @@ public enum ModeConnectivity {
                                 position: s.position, state: extra)
         }
         if dir.fileExists(Checkpoint.fileName) {
-            let saved = try Checkpoint.load(dir.checkpointPath, into: model)
-            for ((_, p), (_, th)) in zip(params, theta) { th.value = p.value }
-            try saved.restore(&state.optimizer)
-            state.position = saved.position
-            epochs.lossSum = Double(try saved.field("epoch_loss_sum")) ?? 0
-            epochs.batches = try saved.int("epoch_batches")
-            epochs.lastEpochLoss = saved.file.metadata["last_epoch_loss"].flatMap(Double.init)
+            try resumeMiddle(from: dir, model: model, params: params, theta: theta, state: &state, epochs: epochs)
             say("resuming the curve training at iteration \(state.iteration) of \(total)")
         } else if total > 0 {
             say("training the middle bend: \(config.epochs) epochs × \(bpe) iterations, lr \(config.lr) (\(config.schedule)), "
@@ -182,6 +196,19 @@ public enum ModeConnectivity {
         try loop.run(&state, hooks: [progress, epochs, checkpoints] + interrupt)
         try save(state, to: "middle.safetensors")
         return (theta.map { $0.1.value }, epochs.lastEpochLoss, state.position.seconds)
+    }
+
+    /// The curve training's checkpoint back into θ (the state_dict holds it), the optimizer, the loop position and the
+    /// running epoch loss.
+    static func resumeMiddle(from dir: RunDirectory, model: any Layer, params: [(String, Variable)], theta: [(String, Variable)],
+                             state: inout LoopState, epochs: EpochLossHook) throws {
+        let saved = try Checkpoint.load(dir.checkpointPath, into: model)
+        for ((_, p), (_, th)) in zip(params, theta) { th.value = p.value }
+        try saved.restore(&state.optimizer)
+        state.position = saved.position
+        epochs.lossSum = Double(try saved.field("epoch_loss_sum")) ?? 0
+        epochs.batches = try saved.int("epoch_batches")
+        epochs.lastEpochLoss = saved.file.metadata["last_epoch_loss"].flatMap(Double.init)
     }
 
     /// One step of curve training: draw t, run the network at φ_θ(t), and step θ with ∂L/∂θ = 2t(1 − t)·∂L/∂φ(t).
