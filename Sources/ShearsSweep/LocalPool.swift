@@ -24,7 +24,7 @@ public struct LocalPool {
     /// Runs `points` (in order, `jobs` at a time); `progress` hears one line per point as it ends.
     public func run(_ points: [SweepPoint], progress: (String) -> Void) throws -> [Int: Outcome] {
         var pending = points[...], running: [(SweepPoint, Process, Date)] = [], outcomes: [Int: Outcome] = [:]
-        let ended = DispatchSemaphore(value: 0)
+        let ended = DispatchSemaphore(value: 0), start = Date()
         while !pending.isEmpty || !running.isEmpty {
             while running.count < jobs, let p = pending.popFirst() {
                 let process = Process()
@@ -41,7 +41,8 @@ public struct LocalPool {
                 running.remove(at: i)
                 let outcome = finish(entry.0, entry.1)
                 outcomes[entry.0.index] = outcome
-                progress(describe(entry.0, outcome, seconds: Date().timeIntervalSince(entry.2), left: pending.count + running.count))
+                progress(Self.counter(done: outcomes.count, of: points.count, elapsed: Date().timeIntervalSince(start))
+                         + " " + describe(entry.0, outcome, seconds: Date().timeIntervalSince(entry.2)))
             }
         }
         return outcomes
@@ -63,8 +64,17 @@ public struct LocalPool {
         return status == 0 ? .finished : .failed(status)
     }
 
-    private func describe(_ p: SweepPoint, _ outcome: Outcome, seconds: Double, left: Int) -> String {
-        let head = "[\(left) left] point \(p.index) (\(p.label))"
+    /// "[3/12 · ETA 04:10]": points ended of the points run, and the time the rest should take at the pool's rate so far
+    /// (ended points per second of the whole pool, so `jobs` workers in parallel count as such).
+    static func counter(done: Int, of total: Int, elapsed: Double) -> String {
+        guard done < total else { return "[\(done)/\(total)]" }
+        let s = Int((elapsed / Double(max(done, 1)) * Double(total - done)).rounded())
+        let eta = s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%02d:%02d", s / 60, s % 60)
+        return "[\(done)/\(total) · ETA \(eta)]"
+    }
+
+    private func describe(_ p: SweepPoint, _ outcome: Outcome, seconds: Double) -> String {
+        let head = "point \(p.index) (\(p.label))"
         switch outcome {
         case .finished: return "\(head): done in \(String(format: "%.1f", seconds)) s → \(p.directory)"
         case .busy: return "\(head): skipped, its run directory is locked by another process"

@@ -54,3 +54,13 @@ final class SweepPlanTests: XCTestCase {
         }
     }
 }
+
+/// The local pool's progress counter: points ended of all, and the rest's ETA at the pool's rate so far.
+final class LocalPoolProgressTests: XCTestCase {
+    func testCounterSaysDoneOfTotalAndTheETA() {
+        // 3 of 12 ended in 90 s: 30 s a point at the pool's rate, 9 left → 270 s.
+        XCTAssertEqual(LocalPool.counter(done: 3, of: 12, elapsed: 90), "[3/12 · ETA 04:30]")
+        XCTAssertEqual(LocalPool.counter(done: 1, of: 200, elapsed: 60), "[1/200 · ETA 3:19:00]")
+        XCTAssertEqual(LocalPool.counter(done: 12, of: 12, elapsed: 500), "[12/12]")
+    }
+}
