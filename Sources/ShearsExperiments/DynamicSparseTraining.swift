@@ -211,6 +211,9 @@ final class DynamicSparsityHook: TrainHook {
         optimizer.mask = mask
         optimizer.zeroState(at: pruned)
         state.optimizer = optimizer
+        // The early-stop record starts again at every step, so that the summary's accuracy at best validation is that
+        // of a network at the final sparsity (chosen among the evaluations after the last step), not of a denser one.
+        state.position.best = BestRecord()
     }
 
     /// The seed of the random choices at iteration t (0: the initial mask): SplitMix64's finaliser over (seed, tag, t),

@@ -190,6 +190,12 @@ final class DynamicSparseTrainingTests: RunTestCase {
             XCTAssertEqual(100 * Double(s.remaining) / Double(s.total), 20, accuracy: 0.01)
             let weights = try tensors(d, "model.safetensors")
             for (name, m) in final { XCTAssertTrue(zip(m, weights[name]!).allSatisfy { $0 == 1 || $1 == 0 }, name) }
+            // The accuracy at best validation is chosen among the evaluations at the final sparsity (32 and 40).
+            let all = try JSONLines.numericRows(from: d.path("metrics.jsonl"))
+            let atTarget = all.filter { $0["step"]! >= 29 }
+            XCTAssertEqual(atTarget.count, 2)
+            let best = atTarget.max { ($0["val_acc"]!, -$0["step"]!) < ($1["val_acc"]!, -$1["step"]!) }!
+            XCTAssertEqual(s.testAccuracyAtBestValidation, best["test_acc"])
         }
     }
 
