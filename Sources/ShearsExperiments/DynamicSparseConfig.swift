@@ -38,6 +38,26 @@ public struct DynamicSparseConfig: RunConfiguration, Sendable {
     }
 }
 
+extension DynamicSparseConfig {
+    /// Decodes every field; `beginUpdate`, added with gmp, may be absent: the config.json of a SET or RigL run written
+    /// before it still reads (as the default, which those methods never use), so `report`, `prune compare` and a
+    /// re-run still open that directory.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init()
+        training = try c.decode(TrainingConfig.self, forKey: .training)
+        method = try c.decode(DynamicSparseMethod.self, forKey: .method)
+        sparsity = try c.decode(Double.self, forKey: .sparsity)
+        distribution = try c.decode(DensityDistribution.self, forKey: .distribution)
+        updateEvery = try c.decode(Int.self, forKey: .updateEvery)
+        dropFraction = try c.decode(Double.self, forKey: .dropFraction)
+        dropSchedule = try c.decode(DropSchedule.self, forKey: .dropSchedule)
+        endUpdate = try c.decode(Double.self, forKey: .endUpdate)
+        beginUpdate = try c.decodeIfPresent(Double.self, forKey: .beginUpdate) ?? beginUpdate
+        selection = try c.decode(PrunableSelection.self, forKey: .selection)
+    }
+}
+
 /// `summary.json` of a dynamic sparse training run: one point of accuracy against % of prunable weights remaining.
 public struct DynamicSparseSummary: Codable, Equatable, Sendable {
     /// "set", "rigl" or "gmp".

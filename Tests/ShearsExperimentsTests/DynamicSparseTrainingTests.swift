@@ -134,6 +134,19 @@ final class DynamicSparseTrainingTests: RunTestCase {
         }
     }
 
+    /// A config.json written before --begin-update existed still decodes (to the default), and every field round-trips.
+    func testConfigWithoutBeginUpdateDecodes() throws {
+        var c = quickConfig(.rigl)
+        c.beginUpdate = 0.2
+        let data = try JSONEncoder().encode(c)
+        XCTAssertEqual(try JSONDecoder().decode(DynamicSparseConfig.self, from: data), c)
+        var object = try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any])
+        XCTAssertNotNil(object.removeValue(forKey: "beginUpdate"))
+        let old = try JSONDecoder().decode(DynamicSparseConfig.self, from: JSONSerialization.data(withJSONObject: object))
+        c.beginUpdate = 0.1
+        XCTAssertEqual(old, c)
+    }
+
     // MARK: gradual magnitude pruning (--method gmp)
 
     /// T = 40, begin 0.1, end 0.75, ΔT = 5: t₀ = 4, the last step the latest 4 + 5k before 30, i.e. 29, so n = 5.
