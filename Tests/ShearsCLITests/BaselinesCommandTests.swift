@@ -77,6 +77,11 @@ final class BaselinesCommandTests: CommandTestCase {
         let rows = try JSONLines.numericRows(from: out + "/metrics.jsonl").map { $0["percent_remaining"]! }
         XCTAssertEqual(rows.count, 4)
         XCTAssertTrue(rows[0] < 100 && rows[0] > rows[1] && rows[1] == 20 && rows[3] == 20, "\(rows)")
+        // `report` draws it as one point at its final % remaining, like SET and RigL.
+        let report = scratch.appendingPathComponent("report-gmp").path
+        try run(["report", out, "--out", report])
+        let md = try String(contentsOfFile: report + "/report.md", encoding: .utf8)
+        XCTAssertTrue(md.contains("Pruning at one sparsity (1 run directory)") && md.contains("| 20.00 |") && md.contains("gmp"), md)
     }
 
     /// Iterative pruning to 50 %, GraSP one-shot and SET dynamic at 20 %: `prune compare` puts the two 20 % points in one
