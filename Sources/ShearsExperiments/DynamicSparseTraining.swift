@@ -23,8 +23,9 @@ import ShearsTensor
 ///             per layer, prune the alive weights of smallest |w| down to the counts of s_t = s_f·(1 − (1 − k/n)³)
 ///             (nested; the newly pruned weights' optimizer state set to 0)
 ///
-/// so the last update reaches exactly the kept counts SET and RigL keep throughout. Every selected layer is sparse, the first included (RigL's code keeps the first
-/// layer dense: pass `--keep-first-layer`); with ERK a layer is dense only where ERK assigns it density 1. The mask
+/// so the last update reaches exactly the total count SET and RigL keep throughout (uniform: every layer's count).
+/// Every selected layer is sparse, the first included (RigL's code keeps the first layer dense: pass
+/// `--keep-first-layer`); with ERK a layer is dense only where ERK assigns it density 1. The mask
 /// is checkpointed with the weights, and every random choice is a function of the seed and the iteration, so a killed
 /// run re-run continues bit for bit.
 public enum DynamicSparseTraining {
