@@ -14,8 +14,18 @@ import ShearsTensor
 ///             drop the k active weights of smallest |w|; grow k inactive ones (SET: at random; RigL: largest |∂L/∂w|)
 ///             grown weights and their optimizer state start at 0
 ///
-/// The sparsity is exactly constant. Every selected layer is sparse, the first included (RigL's code keeps the first
-/// layer dense: pass `--keep-first-layer`); with ERK a layer is dense only where ERK assigns it density 1. The mask
+/// The sparsity is exactly constant. Gradual magnitude pruning (Zhu & Gupta 2017, `--method gmp`) runs in the same
+/// loop with a different mask:
+///
+///     mask ← dense
+///     for t = 1 … T:  SGD step on the masked network (the run's optimizer, momentum included)
+///         if t = t₀ + kΔT, k = 1 … n (t₀ = ⌈begin_update · T⌉, t₀ + nΔT the last such t before end_update · T):
+///             per layer, prune the alive weights of smallest |w| down to the counts of s_t = s_f·(1 − (1 − k/n)³)
+///             (nested; the newly pruned weights' optimizer state set to 0)
+///
+/// so the last update reaches exactly the total count SET and RigL keep throughout (uniform: every layer's count).
+/// Every selected layer is sparse, the first included (RigL's code keeps the first layer dense: pass
+/// `--keep-first-layer`); with ERK a layer is dense only where ERK assigns it density 1. The mask
 /// is checkpointed with the weights, and every random choice is a function of the seed and the iteration, so a killed
 /// run re-run continues bit for bit.
 public enum DynamicSparseTraining {
@@ -32,6 +42,7 @@ public enum DynamicSparseTraining {
         let prunable = config.selection.select(model)
         guard !prunable.isEmpty else { throw TrainingError("prune dynamic: the model has no prunable weights with this selection") }
         var mask = initialMask(config, prunable: prunable)
+        let updates = try DynamicSparsityHook(config: config, weights: prunable, mask: mask, total: total)
         var state = LoopState(optimizer: masked(makeOptimizer(config.training), mask: mask))
         if dir.fileExists(Checkpoint.fileName) {
             let saved = try Checkpoint.load(dir.checkpointPath, into: model)
@@ -39,6 +50,10 @@ public enum DynamicSparseTraining {
             state = LoopState(position: saved.position, optimizer: masked(makeOptimizer(config.training), mask: mask))
             try saved.restore(&state.optimizer)
             say("resuming \(dir.url.path) from iteration \(state.iteration) of \(total)")
+        } else if let gmp = updates.gmpSchedule {
+            say(String(format: "gmp: %@ dense → %.2f%% of %d prunable weights (%@) in %d pruning steps, every %d iterations from %d to %d of %d → %@",
+                       config.training.model.rawValue, 100 * (1 - config.sparsity), mask.total, config.distribution.rawValue,
+                       gmp.steps, gmp.frequency, gmp.begin + gmp.frequency, gmp.end, total, dir.url.path))
         } else {
             say(String(format: "%@: %@ at %.2f%% of %d prunable weights (%@), ΔT %d, α %g (%@) until %g of %d iterations → %@",
                        config.method.rawValue, config.training.model.rawValue, 100 * mask.density, mask.total, config.distribution.rawValue,
@@ -46,7 +61,7 @@ public enum DynamicSparseTraining {
         }
         mask.apply(to: prunable)
         try Checkpoint.truncateMetrics(in: dir, after: state.iteration)
-        let updates = DynamicSparsityHook(config: config, weights: prunable, mask: mask, total: total)
+        updates.mask = mask
         try train(config, setup, updates: updates, state: &state, in: dir, options: options, say: say)
 
         try saveStateDict(model, to: dir.path("model.safetensors"), metadata: modelMetadata(data))
@@ -65,8 +80,10 @@ public enum DynamicSparseTraining {
         return summary
     }
 
-    /// The starting mask: the per-layer kept counts of the distribution, at positions drawn from the run's seed.
+    /// The starting mask: the per-layer kept counts of the distribution, at positions drawn from the run's seed; gmp:
+    /// every weight.
     public static func initialMask(_ config: DynamicSparseConfig, prunable: [(String, Variable)]) -> Mask {
+        if config.method == .gmp { return Mask.ones(for: prunable) }
         let shapes = Dictionary(uniqueKeysWithValues: prunable.map { ($0.0, $0.1.shape) })
         let keep = dynamicKeepCounts(shapes: shapes, sparsity: config.sparsity, distribution: config.distribution)
         var g = Generator(seed: DynamicSparsityHook.seed(config.training.seed, iteration: 0))
@@ -104,26 +121,52 @@ public enum DynamicSparseTraining {
 
 /// The mask updates of dynamic sparse training as a hook of the one loop: after step t (t counting it) when
 /// t mod ΔT = 0 and t < end_update · T, drop and grow in every masked layer (`dynamicMaskUpdate`), set the new mask in
-/// the `MaskedOptimizer` and zero the optimizer state of the grown connections.
+/// the `MaskedOptimizer` and zero the optimizer state of the grown connections. gmp: after each step of its Zhu–Gupta
+/// schedule, prune by magnitude to the scheduled sparsity and zero the optimizer state of the newly pruned weights —
+/// the run's optimizer is kept (unlike gRDA's `GradualMagnitudeHook`, which starts a momentum-free SGD).
 final class DynamicSparsityHook: TrainHook {
     let config: DynamicSparseConfig
     let weights: [(String, Variable)]
     let total: Int
-    private(set) var mask: Mask
+    /// The mask in force (set again by the protocol after a resume).
+    var mask: Mask
+    /// gmp's schedule in iterations (nil for SET and RigL).
+    let gmpSchedule: ZhuGuptaSchedule?
     /// RigL's dense gradient of the step that ends at an update iteration, taken before the optimizer masks it.
     private var denseGradients: [String: Tensor]?
 
-    init(config: DynamicSparseConfig, weights: [(String, Variable)], mask: Mask, total: Int) {
+    init(config: DynamicSparseConfig, weights: [(String, Variable)], mask: Mask, total: Int) throws {
         self.config = config; self.weights = weights; self.mask = mask; self.total = total
+        gmpSchedule = config.method == .gmp ? try Self.gmpSchedule(config, total: total) : nil
+    }
+
+    /// gmp's schedule: t₀ = ⌈begin · T⌉, steps every ΔT, the last, t₀ + nΔT, the latest such before T_end = end · T (as
+    /// SET and RigL update only before T_end). The k-th step after t₀ prunes to s_f·(1 − (1 − k/n)³); t₀ itself would
+    /// prune to s_i = 0, nothing, and is not counted. Throws, naming the flags, when no step fits.
+    static func gmpSchedule(_ config: DynamicSparseConfig, total: Int) throws -> ZhuGuptaSchedule {
+        // A tolerance on the products: 0.1 · 30 is 3.0000000000000004 in binary, whose ceiling would be 4.
+        func ceiling(_ x: Double) -> Int { Int((x - 1e-9 * max(1, x)).rounded(.up)) }
+        let begin = ceiling(config.beginUpdate * Double(total))
+        let last = ceiling(config.endUpdate * Double(total)) - 1
+        let steps = (last - begin) / config.updateEvery
+        guard last > begin, steps >= 1 else {
+            throw TrainingError(String(format: "prune dynamic --method gmp: no pruning step fits between --begin-update %g (iteration %d) and --end-update %g (iteration %d) of %d iterations with --update-every %d; lower --update-every or widen the interval",
+                                       config.beginUpdate, begin, config.endUpdate, last + 1, total, config.updateEvery))
+        }
+        return ZhuGuptaSchedule(initialSparsity: 0, finalSparsity: config.sparsity, begin: begin, frequency: config.updateEvery, steps: steps)
     }
 
     /// T_end = end_update · T: no update at or after it.
     var endIteration: Double { config.endUpdate * Double(total) }
 
-    func isUpdate(_ t: Int) -> Bool { t > 0 && t % config.updateEvery == 0 && Double(t) < endIteration }
+    func isUpdate(_ t: Int) -> Bool {
+        if let gmp = gmpSchedule { return t > gmp.begin && gmp.isPruningStep(t) }
+        return t > 0 && t % config.updateEvery == 0 && Double(t) < endIteration
+    }
 
-    /// Updates made in iterations 1 … t: the multiples of ΔT up to t that lie before T_end.
+    /// Updates made in iterations 1 … t: the multiples of ΔT up to t that lie before T_end (gmp: its steps after t₀).
     func updateCount(through t: Int) -> Int {
+        if let gmp = gmpSchedule { return t <= gmp.begin ? 0 : min(gmp.steps, (t - gmp.begin) / gmp.frequency) }
         let last = min(t, Int(endIteration.rounded(.up)) - 1)
         return max(0, last) / config.updateEvery
     }
@@ -139,6 +182,7 @@ final class DynamicSparsityHook: TrainHook {
     func afterStep(_ loop: TrainLoop, _ state: inout LoopState, _ outcome: StepOutcome) throws {
         let t = state.iteration
         guard isUpdate(t) else { return }
+        if let gmp = gmpSchedule { return try prune(to: gmp.sparsity(at: t), &state) }
         defer { denseGradients = nil }
         var g = Generator(seed: Self.seed(config.training.seed, iteration: t))
         let f = dropFraction(at: t, initial: config.dropFraction, schedule: config.dropSchedule, endIteration: endIteration)
@@ -153,6 +197,24 @@ final class DynamicSparsityHook: TrainHook {
         optimizer.mask = mask
         optimizer.zeroState(at: grown)
         state.optimizer = optimizer
+    }
+
+    /// gmp's step: prune by magnitude (nested) to `target`, tell the optimizer, and zero the optimizer state of the
+    /// newly pruned weights now — `MaskedOptimizer` would do it at its next step, but the checkpoint written after this
+    /// step would still carry their momentum.
+    private func prune(to target: Double, _ state: inout LoopState) throws {
+        let (next, pruned) = gradualMagnitudeUpdate(mask: mask, weights: weights, sparsity: target, distribution: config.distribution)
+        mask = next
+        mask.apply(to: weights)
+        guard var optimizer = state.optimizer as? any MaskUpdatable else {
+            throw TrainingError("prune dynamic: the optimizer does not take mask updates (expected a MaskedOptimizer)")
+        }
+        optimizer.mask = mask
+        optimizer.zeroState(at: pruned)
+        state.optimizer = optimizer
+        // The early-stop record starts again at every step, so that the summary's accuracy at best validation is that
+        // of a network at the final sparsity (chosen among the evaluations after the last step), not of a denser one.
+        state.position.best = BestRecord()
     }
 
     /// The seed of the random choices at iteration t (0: the initial mask): SplitMix64's finaliser over (seed, tag, t),

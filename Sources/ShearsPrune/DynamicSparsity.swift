@@ -16,12 +16,15 @@ public enum DensityDistribution: String, Codable, Sendable, CaseIterable {
     case erk
 }
 
-/// Where grown connections go.
+/// How the mask changes during training.
 public enum DynamicSparseMethod: String, Codable, Sendable, CaseIterable {
-    /// SET: uniformly at random among the inactive positions.
+    /// SET: drop the smallest |w|, grow uniformly at random among the inactive positions.
     case set
-    /// RigL: the inactive positions with the largest |∂L/∂w| of the dense gradient.
+    /// RigL: drop the smallest |w|, grow the inactive positions with the largest |∂L/∂w| of the dense gradient.
     case rigl
+    /// Gradual magnitude pruning (Zhu & Gupta 2017): dense at first, pruned by |w| to the cubic schedule, nothing
+    /// grown (`gradualMagnitudeUpdate`).
+    case gmp
 }
 
 /// How the fraction of active weights replaced at an update decays.
@@ -125,6 +128,8 @@ public func dynamicMaskUpdate(mask: Mask, weights: [(String, Variable)], gradien
         case .rigl:
             guard let grad = gradients?[name] else { preconditionFailure("dynamicMaskUpdate: RigL needs the dense gradient of '\(name)'") }
             growth = .gradient(grad.scalars)
+        case .gmp:
+            preconditionFailure("dynamicMaskUpdate: gradual magnitude pruning grows nothing; its update is gradualMagnitudeUpdate")
         }
         let (newFlat, grown) = dropAndGrow(weights: w.value.scalars, mask: flat, count: k, growth: growth, generator: &g)
         out[name] = Tensor(shape: m.shape, scalars: newFlat)

@@ -68,3 +68,49 @@ extension Mask {
         }))
     }
 }
+
+/// Kept weights per tensor at sparsity s for gradual magnitude pruning, never more than a tensor keeps now (`alive`):
+/// uniform keeps min(alive, n − ⌈s·n⌉) of each tensor, as `dynamicKeepCounts` does; ERK keeps N − ⌈s·N⌉ of all N
+/// weights, split by `erkKeepCounts` with the alive counts as caps, so that the total is exact even where the rounding
+/// of a fresh ERK split at s would ask a tensor for one weight it has already lost. Both reach exactly
+/// `dynamicKeepCounts(…, s_f, …)` in total at the last step, since every earlier s_t is smaller.
+public func gradualKeepCounts(shapes: [String: [Int]], alive: [String: Int], sparsity: Double,
+                              distribution: DensityDistribution) -> [String: Int] {
+    precondition(sparsity >= 0 && sparsity < 1, "gradualKeepCounts: sparsity must be in [0, 1), got \(sparsity)")
+    let sizes = shapes.mapValues { $0.reduce(1, *) }
+    switch distribution {
+    case .uniform:
+        return sizes.mapValues { $0 - ceilingCount(sparsity, of: $0) }.merging(alive, uniquingKeysWith: min)
+    case .erk:
+        let total = sizes.values.reduce(0, +)
+        let keep = min(alive.values.reduce(0, +), total - ceilingCount(sparsity, of: total))
+        return erkKeepCounts(shapes: shapes, keep: keep, alive: alive)
+    }
+}
+
+/// One step of gradual magnitude pruning at scheduled sparsity `sparsity` (`ZhuGuptaSchedule.sparsity(at:)`): each
+/// tensor of `mask` keeps `gradualKeepCounts` weights, removing its alive weights of smallest |w| (ties: lower index
+/// first). Nested: a pruned weight is never revived. Returns the new mask and, per tensor, a 0/1 tensor of the
+/// positions pruned now (whose optimizer state the caller zeroes). Unlike `gradualMagnitudeStep`, whose layerwise
+/// rounding takes the same fraction of every tensor's alive weights, the counts here are the `dynamicKeepCounts` of
+/// `prune dynamic`, so that gmp ends at exactly the kept counts SET and RigL keep throughout.
+public func gradualMagnitudeUpdate(mask: Mask, weights: [(String, Variable)], sparsity: Double,
+                                   distribution: DensityDistribution) -> (mask: Mask, pruned: Mask) {
+    let values = Dictionary(weights.map { ($0.0, $0.1) }, uniquingKeysWith: { a, _ in a })
+    let shapes = mask.tensors.mapValues(\.shape)
+    let alive = Dictionary(uniqueKeysWithValues: mask.names.map { ($0, mask.remaining($0)) })
+    let keep = gradualKeepCounts(shapes: shapes, alive: alive, sparsity: sparsity, distribution: distribution)
+    var out = mask, pruned = Mask()
+    for name in mask.names {
+        guard let w = values[name] else { preconditionFailure("gradualMagnitudeUpdate: no weight '\(name)'") }
+        let m = mask[name]!, flat = m.scalars, wf = w.value.scalars
+        precondition(wf.count == flat.count, "gradualMagnitudeUpdate: '\(name)' has \(wf.count) weights, \(flat.count) mask entries")
+        let active = flat.indices.filter { flat[$0] != 0 }
+        let drop = active.sorted { (abs(wf[$0]), $0) < (abs(wf[$1]), $1) }.prefix(max(0, active.count - keep[name]!))
+        var next = flat, prunedFlat = [Float](repeating: 0, count: flat.count)
+        for i in drop { next[i] = 0; prunedFlat[i] = 1 }
+        out[name] = Tensor(shape: m.shape, scalars: next)
+        pruned[name] = Tensor(shape: m.shape, scalars: prunedFlat)
+    }
+    return (out, pruned)
+}

@@ -16,18 +16,21 @@ enum DynamicSparseDefaults: TrainingDefaults {
 struct PruneDynamic: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dynamic",
-        abstract: "Dynamic sparse training (SET, RigL): train at constant sparsity from a random mask, dropping and regrowing connections.",
+        abstract: "Dynamic sparse training (SET, RigL) at constant sparsity, or gradual magnitude pruning (gmp) from dense to --sparsity.",
         discussion: """
         Starts from a random mask at --sparsity (per layer: --distribution uniform or erk). Every --update-every \
         iterations until --end-update of the training, each layer drops the f(t)·active weights of smallest |w| \
         (f = --drop-fraction, decayed by --drop-schedule) and grows as many: at random (set) or where the dense \
-        gradient is largest (rigl); grown weights and their optimizer state start at 0. Writes model.safetensors, \
+        gradient is largest (rigl); grown weights and their optimizer state start at 0. gmp (Zhu & Gupta) starts dense \
+        and every --update-every iterations from --begin-update to --end-update prunes the smallest |w| of each layer \
+        (per --distribution) to s_t = s·(1 − (1 − k/n)³) at its k-th of n steps, reaching --sparsity at the last; the \
+        run's optimizer is kept, the pruned weights' state set to 0. Writes model.safetensors, \
         mask.safetensors and summary.json (one point for `prune compare` and `report`); re-running resumes. See docs/baselines.md.
         """)
 
-    @Option(help: ArgumentHelp("How grown connections are chosen: set (at random) or rigl (largest dense gradient)."))
+    @Option(help: ArgumentHelp("set (grow at random), rigl (grow where the dense gradient is largest) or gmp (gradual magnitude pruning, nothing grown)."))
     var method: DynamicSparseMethod
-    @Option(help: "s: fraction of the prunable weights that are 0 throughout, in (0, 1).") var sparsity: Double = 0.9
+    @Option(help: "s: fraction of the prunable weights that are 0 throughout (gmp: at the end), in (0, 1).") var sparsity: Double = 0.9
     @Option(help: ArgumentHelp("Per-layer densities: uniform (1 − s each) or erk (Erdős–Rényi-Kernel)."))
     var distribution: DensityDistribution = .erk
     @Option(help: "ΔT: iterations between mask updates (≥ 1).") var updateEvery: Int = 100
@@ -35,6 +38,8 @@ struct PruneDynamic: ParsableCommand {
     @Option(help: ArgumentHelp("Decay of the replaced fraction: cosine (α/2·(1 + cos(πt/T_end))) or constant (α)."))
     var dropSchedule: DropSchedule = .cosine
     @Option(help: "No mask update at or after this fraction of the training, in (0, 1].") var endUpdate: Double = 0.75
+    @Option(help: "gmp: the fraction of the training where pruning starts, in [0, --end-update) (default 0.1).")
+    var beginUpdate: Double?
     @Flag(help: "Keep the first layer dense (RigL's code does).") var keepFirstLayer = false
     @Flag(help: "Keep the last layer dense.") var keepLastLayer = false
     @OptionGroup(title: "Data") var data: DataFlags<DynamicSparseDefaults>
@@ -48,6 +53,11 @@ struct PruneDynamic: ParsableCommand {
             try training.apply(to: &c.training)
             c.method = method; c.sparsity = sparsity; c.distribution = distribution; c.updateEvery = updateEvery
             c.dropFraction = dropFraction; c.dropSchedule = dropSchedule; c.endUpdate = endUpdate
+            if let beginUpdate {
+                // Refused rather than ignored: SET and RigL update from the first ΔT on.
+                guard method == .gmp else { throw ValidationError("--begin-update applies to --method gmp only (got --method \(method.rawValue))") }
+                c.beginUpdate = beginUpdate
+            }
             c.selection = PrunableSelection(includeFirstLayer: !keepFirstLayer, includeLastLayer: !keepLastLayer)
             return c
         }) { try $0.validate() }

@@ -54,6 +54,34 @@ final class BaselinesCommandTests: CommandTestCase {
         XCTAssertTrue(refusal(["prune", "dynamic"] + small)?.contains("--method") ?? false, "the method must be named")
         XCTAssertTrue(refusal(["prune", "dynamic", "--method", "snip"] + small)?.contains("set") ?? false)
         XCTAssertNil(refusal(base + ["--drop-fraction", "1", "--end-update", "1"]), "the closed ends are allowed")
+        // gmp's --begin-update: 0 ≤ begin < end ≤ 1, both flags named; refused for SET and RigL, which ignore it.
+        let gmp = ["prune", "dynamic", "--method", "gmp"] + small
+        for bad in [["--begin-update=-0.1"], ["--begin-update", "0.75"], ["--begin-update", "0.5", "--end-update", "0.4"],
+                    ["--begin-update", "1.5", "--end-update", "1"]] {
+            let message = refusal(gmp + bad) ?? "(accepted)"
+            XCTAssertTrue(message.contains("--begin-update") && message.contains("--end-update"), "\(bad): \(message)")
+        }
+        XCTAssertNil(refusal(gmp + ["--begin-update", "0", "--end-update", "1"]), "the closed ends are allowed")
+        XCTAssertTrue(refusal(base + ["--begin-update", "0.2"])?.contains("--method gmp") ?? false, "rigl refuses --begin-update")
+    }
+
+    /// gmp through the CLI: dense at first, 20 % remaining at the end, % remaining falling in the metrics.
+    func testGMPPrunesGraduallyToTheTarget() throws {
+        let out = scratch.appendingPathComponent("gmp").path
+        try run(["prune", "dynamic", "--method", "gmp", "--sparsity", "0.8", "--distribution", "uniform", "--update-every", "5",
+                 "--begin-update", "0", "--end-update", "0.6", "--iterations", "40", "--eval-every", "10it", "--out", out] + small)
+        let s = try XCTUnwrap(try RunDirectory(path: out).readJSON(DynamicSparseSummary.self, from: "summary.json"))
+        XCTAssertEqual(s.method, "gmp")
+        XCTAssertEqual(s.percentRemaining, 20, accuracy: 1e-9, "uniform: n − ⌈0.8 n⌉ of every layer at the end")
+        XCTAssertEqual(s.maskUpdates, 4, "t₀ = 0, steps at 5, 10, 15, 20 (the last before 0.6 · 40 = 24)")
+        let rows = try JSONLines.numericRows(from: out + "/metrics.jsonl").map { $0["percent_remaining"]! }
+        XCTAssertEqual(rows.count, 4)
+        XCTAssertTrue(rows[0] < 100 && rows[0] > rows[1] && rows[1] == 20 && rows[3] == 20, "\(rows)")
+        // `report` draws it as one point at its final % remaining, like SET and RigL.
+        let report = scratch.appendingPathComponent("report-gmp").path
+        try run(["report", out, "--out", report])
+        let md = try String(contentsOfFile: report + "/report.md", encoding: .utf8)
+        XCTAssertTrue(md.contains("Pruning at one sparsity (1 run directory)") && md.contains("| 20.00 |") && md.contains("gmp"), md)
     }
 
     /// Iterative pruning to 50 %, GraSP one-shot and SET dynamic at 20 %: `prune compare` puts the two 20 % points in one

@@ -49,4 +49,47 @@ final class GradualMagnitudePruningTests: XCTestCase {
         XCTAssertEqual(report.totalRemaining, 2)
         XCTAssertEqual(report.density, 2.0 / 6.0, accuracy: 1e-12)
     }
+
+    /// `prune dynamic --method gmp`'s step along a whole schedule, both distributions, on three layers of different
+    /// sizes: nested, the alive weights of smallest |w| go (ties: lower index), the pruned positions reported, and
+    /// the counts exact at every step — uniform n − ⌈s·n⌉ per layer, ERK N − ⌈s·N⌉ in total — ending at exactly
+    /// `dynamicKeepCounts(…, s_f, …)`'s total.
+    func testGradualMagnitudeUpdateIsNestedAndExactAlongTheSchedule() {
+        var g = Generator(seed: 7)
+        let shapes = ["a": [40, 30], "b": [10, 40], "c": [3, 10]]
+        let params = shapes.keys.sorted().map { name in
+            (name, Variable(Tensor(shape: shapes[name]!, scalars: (0..<shapes[name]!.reduce(1, *)).map { _ in Float(g.nextDouble() * 2 - 1) }),
+                            requiresGrad: true))
+        }
+        let schedule = ZhuGuptaSchedule(finalSparsity: 0.95, begin: 0, frequency: 1, steps: 6)
+        for distribution in DensityDistribution.allCases {
+            var mask = Mask.ones(for: params)
+            for k in 1...6 {
+                let target = schedule.sparsity(at: k)
+                let (next, pruned) = gradualMagnitudeUpdate(mask: mask, weights: params, sparsity: target, distribution: distribution)
+                // Both distributions keep the total of a fresh split at s_t (uniform: Σ n − ⌈s·n⌉; ERK: N − ⌈s·N⌉).
+                XCTAssertEqual(next.remaining, dynamicKeepCounts(shapes: shapes, sparsity: target, distribution: distribution).values.reduce(0, +),
+                               "\(distribution) step \(k)")
+                for (name, p) in params {
+                    let before = mask[name]!.scalars, after = next[name]!.scalars, gone = pruned[name]!.scalars
+                    let w = p.value.scalars
+                    XCTAssertTrue(zip(before, after).allSatisfy { $0 == 1 || $1 == 0 }, "\(name): revived")
+                    XCTAssertEqual(gone, zip(before, after).map { $0 == 1 && $1 == 0 ? 1 : 0 }, "\(name): the reported positions")
+                    let dropped = gone.indices.filter { gone[$0] == 1 }.map { abs(w[$0]) }
+                    let kept = after.indices.filter { after[$0] == 1 }.map { abs(w[$0]) }
+                    if let big = dropped.max(), let small = kept.min() { XCTAssertLessThanOrEqual(big, small, "\(name): by magnitude") }
+                    if distribution == .uniform {
+                        let n = shapes[name]!.reduce(1, *)
+                        XCTAssertEqual(next.remaining(name), dynamicKeepCounts(shapes: [name: shapes[name]!], sparsity: target,
+                                                                               distribution: .uniform)[name], "\(name) step \(k)")
+                        XCTAssertLessThan(next.remaining(name), n)
+                    }
+                }
+                mask = next
+            }
+            XCTAssertEqual(mask.remaining, dynamicKeepCounts(shapes: shapes, sparsity: 0.95, distribution: distribution).values.reduce(0, +),
+                           "\(distribution): the target count at the last step")
+        }
+    }
 }
+
