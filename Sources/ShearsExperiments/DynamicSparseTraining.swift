@@ -145,9 +145,8 @@ final class DynamicSparsityHook: TrainHook {
     /// prune to s_i = 0, nothing, and is not counted. Throws, naming the flags, when no step fits.
     static func gmpSchedule(_ config: DynamicSparseConfig, total: Int) throws -> ZhuGuptaSchedule {
         // A tolerance on the products: 0.1 · 30 is 3.0000000000000004 in binary, whose ceiling would be 4.
-        func ceiling(_ x: Double) -> Int { Int((x - 1e-9 * max(1, x)).rounded(.up)) }
-        let begin = ceiling(config.beginUpdate * Double(total))
-        let last = ceiling(config.endUpdate * Double(total)) - 1
+        let begin = iteration(atFraction: config.beginUpdate, of: total)
+        let last = iteration(atFraction: config.endUpdate, of: total) - 1
         let steps = (last - begin) / config.updateEvery
         guard last > begin, steps >= 1 else {
             throw TrainingError(String(format: "prune dynamic --method gmp: no pruning step fits between --begin-update %g (iteration %d) and --end-update %g (iteration %d) of %d iterations with --update-every %d; lower --update-every or widen the interval",
@@ -156,19 +155,27 @@ final class DynamicSparsityHook: TrainHook {
         return ZhuGuptaSchedule(initialSparsity: 0, finalSparsity: config.sparsity, begin: begin, frequency: config.updateEvery, steps: steps)
     }
 
-    /// T_end = end_update · T: no update at or after it.
+    /// ⌈f · T⌉, the first iteration at or after the fraction f of the training. The product is taken with a tolerance:
+    /// 0.55 · 100 is 55.00000000000001 in floating point, and must give 55, not 56.
+    static func iteration(atFraction f: Double, of total: Int) -> Int {
+        let x = f * Double(total)
+        return Int((x - 1e-9 * max(1, x)).rounded(.up))
+    }
+
+    /// T_end = end_update · T (the cosine's period).
     var endIteration: Double { config.endUpdate * Double(total) }
+    /// The first iteration without an update: ⌈T_end⌉.
+    var endStep: Int { Self.iteration(atFraction: config.endUpdate, of: total) }
 
     func isUpdate(_ t: Int) -> Bool {
         if let gmp = gmpSchedule { return t > gmp.begin && gmp.isPruningStep(t) }
-        return t > 0 && t % config.updateEvery == 0 && Double(t) < endIteration
+        return t > 0 && t % config.updateEvery == 0 && t < endStep
     }
 
     /// Updates made in iterations 1 … t: the multiples of ΔT up to t that lie before T_end (gmp: its steps after t₀).
     func updateCount(through t: Int) -> Int {
         if let gmp = gmpSchedule { return t <= gmp.begin ? 0 : min(gmp.steps, (t - gmp.begin) / gmp.frequency) }
-        let last = min(t, Int(endIteration.rounded(.up)) - 1)
-        return max(0, last) / config.updateEvery
+        return max(0, min(t, endStep - 1)) / config.updateEvery
     }
 
     /// Called between backward and optimizer step of the step that makes the iteration count `t`.

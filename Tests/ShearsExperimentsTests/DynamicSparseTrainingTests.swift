@@ -264,4 +264,21 @@ final class DynamicSparseTrainingTests: RunTestCase {
             }
         }
     }
+
+    /// The last update lies before T_end = end_update · T, computed without floating-point noise: 0.55 · 100 is
+    /// 55.00000000000001 as a Double, and iteration 55 must not update.
+    func testNoUpdateAtTheEndIterationDespiteRounding() throws {
+        var c = DynamicSparseConfig()
+        c.method = .set
+        c.updateEvery = 5
+        c.endUpdate = 0.55
+        XCTAssertGreaterThan(0.55 * 100.0, 55.0)
+        let w = Variable(Tensor(shape: [2, 2], scalars: [1, 2, 3, 4]))
+        let hook = try DynamicSparsityHook(config: c, weights: [("w", w)], mask: Mask.ones(for: [("w", w)]), total: 100)
+        XCTAssertEqual(hook.endStep, 55)
+        XCTAssertEqual((1...100).filter(hook.isUpdate), Array(stride(from: 5, through: 50, by: 5)))
+        XCTAssertEqual(hook.updateCount(through: 100), 10)
+        XCTAssertEqual(DynamicSparsityHook.iteration(atFraction: 0.75, of: 1000), 750)
+        XCTAssertEqual(DynamicSparsityHook.iteration(atFraction: 0.7501, of: 1000), 751)
+    }
 }
