@@ -18,8 +18,11 @@ import ShearsTensor
 /// conv/linear weights, as the authors' code does), by `hessianVectorProduct`: a central difference of exact
 /// gradients (DEVELOPERS.md, "Departures"), exact for a loss quadratic in θ, O(ε²) otherwise.
 ///
-/// Temperature: the authors' code divides the logits by T = 200 in both passes; the paper's Eq. 8 has no
-/// temperature, and we follow the paper (T = 1): the cross-entropy of the plain logits, as every other criterion here.
+/// Temperature: the authors' code (and SynFlow's reimplementation of GraSP) divides the logits by T = 200 in both
+/// passes, and the published results come from it; the paper's Eq. 8 has none. We follow the code (`temperature`,
+/// default 200). It matters: LeNet-300-100 pruned at init to 90 % by global GraSP, then one epoch on 5,000 MNIST
+/// images (lr 0.01, momentum 0.9), reached 23.8 % test accuracy at T = 1 and 70.6 % at T = 200 (SNIP: 86.2 %); at T = 1
+/// the mask kept mostly negative fc2 weights.
 ///
 /// Weights, batch-norm buffers (which move in the training phase) and any gradients the parameters held are restored.
 public struct GraSPScore: Criterion {
@@ -30,11 +33,15 @@ public struct GraSPScore: Criterion {
     public let lossOf: PruningLoss
     public let phase: LearningPhase
 
-    public init(batches: [Batch], phase: LearningPhase = .training, lossOf: @escaping PruningLoss = crossEntropyLoss) {
+    /// `lossOf` nil: the cross-entropy of the logits divided by `temperature`.
+    public init(batches: [Batch], phase: LearningPhase = .training, temperature: Float = 200, lossOf: PruningLoss? = nil) {
         precondition(!batches.isEmpty, "GraSPScore: needs at least one batch")
+        precondition(temperature > 0 && temperature.isFinite, "GraSPScore: the temperature must be positive, got \(temperature)")
         self.batches = batches
         self.phase = phase
-        self.lossOf = lossOf
+        self.lossOf = lossOf ?? { model, batch in
+            softmaxCrossEntropy(logits: scale(model(Variable(batch.images)), by: 1 / temperature), labels: batch.labels)
+        }
     }
 
     public static func make(_ context: ScoringContext) throws -> GraSPScore {

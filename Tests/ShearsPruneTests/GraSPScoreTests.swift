@@ -76,4 +76,23 @@ final class GraSPScoreTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("grasp criterion needs at least one scoring batch"), "\($0)")
         }
     }
+
+    /// The default loss is the cross-entropy of the logits divided by the temperature (the authors' T = 200): the same
+    /// scores as that loss given explicitly, and other scores than at T = 1.
+    func testTemperatureDividesTheLogits() throws {
+        var g = Generator(seed: 3)
+        let net = try makeModel(.lenet300100, inputShape: [1, 4, 4], classes: 3, generator: &g)
+        let params = net.namedParameters.filter { $0.1.shape.count == 2 }
+        let batch = Batch(images: Tensor.normal([6, 1, 4, 4], generator: &g), labels: [0, 1, 2, 0, 1, 2], indices: Array(0..<6))
+        let mask = Mask.ones(for: params)
+        let byTemperature = try GraSPScore(batches: [batch], temperature: 5).scores(model: net, parameters: params, mask: mask)
+        let explicit = try GraSPScore(batches: [batch], lossOf: { m, b in
+            softmaxCrossEntropy(logits: scale(m(Variable(b.images)), by: 0.2), labels: b.labels)
+        }).scores(model: net, parameters: params, mask: mask)
+        let plain = try GraSPScore(batches: [batch], temperature: 1).scores(model: net, parameters: params, mask: mask)
+        for (name, _) in params {
+            XCTAssertEqual(byTemperature[name]!.scalars, explicit[name]!.scalars, name)
+            XCTAssertNotEqual(byTemperature[name]!.scalars, plain[name]!.scalars, name)
+        }
+    }
 }
