@@ -66,23 +66,17 @@ public struct GraSPScore: Criterion {
 
     /// (1/B) Σ_b H_b v at the masked weights, each term by `hessianVectorProduct`; the model is left as found.
     private func meanHessianGradientProduct(model: any Layer, parameters: [(String, Variable)], mask: Mask, vector: [Tensor]) -> [Tensor] {
-        let all = model.namedParameters
-        let savedValues = all.map { $0.1.value }
-        let savedGrads = all.map { $0.1.grad }
-        let savedBuffers = model.namedBuffers.map { $0.1.value }
-        defer {
-            for ((_, p), (v, gr)) in zip(all, zip(savedValues, savedGrads)) { p.value = v; p.grad = gr }
-            for ((_, b), v) in zip(model.namedBuffers, savedBuffers) { b.value = v }
-        }
-        mask.apply(to: parameters)
-        let variables = parameters.map(\.1)
-        var total = vector.map { Tensor.zeros(like: $0) }
-        for batch in batches {
-            let hv = hessianVectorProduct(parameters: variables, vector: vector) {
-                Context.with(phase) { lossOf(model, batch) }
+        preservingModelState(model) {
+            mask.apply(to: parameters)
+            let variables = parameters.map(\.1)
+            var total = vector.map { Tensor.zeros(like: $0) }
+            for batch in batches {
+                let hv = hessianVectorProduct(parameters: variables, vector: vector) {
+                    Context.with(phase) { lossOf(model, batch) }
+                }
+                for i in total.indices { total[i].addScaled(hv[i], alpha: 1 / Float(batches.count)) }
             }
-            for i in total.indices { total[i].addScaled(hv[i], alpha: 1 / Float(batches.count)) }
+            return total
         }
-        return total
     }
 }

@@ -83,20 +83,26 @@ public struct SNIPScore: PruningScore {
 /// found it: weights, every buffer (batch-norm running statistics move in train mode) and prior gradients.
 func accumulatedGradients(model: any Layer, parameters: [(String, Variable)], mask: Mask, batches: [Batch],
                           phase: LearningPhase, lossOf: PruningLoss) -> [String: Tensor] {
-    let all = model.namedParameters
-    let savedValues = all.map { $0.1.value }
-    let savedGrads = all.map { $0.1.grad }
-    let savedBuffers = model.namedBuffers.map { $0.1.value }
+    preservingModelState(model) {
+        for (_, p) in model.namedParameters { p.grad = nil }
+        mask.apply(to: parameters)   // copy-on-write: the saved values are untouched
+        Context.with(phase) {
+            for batch in batches { lossOf(model, batch).backward() }
+        }
+        var out: [String: Tensor] = [:]
+        for (name, p) in parameters { out[name] = p.grad?.contiguous() ?? Tensor.zeros(p.shape) }
+        return out
+    }
+}
+
+/// Runs `body`, then puts the model back as it found it: every parameter's value and gradient, and every buffer
+/// (batch-norm running statistics move in the training phase). Scoring passes must leave no trace.
+func preservingModelState<T>(_ model: any Layer, _ body: () throws -> T) rethrows -> T {
+    let all = model.namedParameters, buffers = model.namedBuffers
+    let savedValues = all.map { $0.1.value }, savedGrads = all.map { $0.1.grad }, savedBuffers = buffers.map { $0.1.value }
     defer {
         for ((_, p), (v, g)) in zip(all, zip(savedValues, savedGrads)) { p.value = v; p.grad = g }
-        for ((_, b), v) in zip(model.namedBuffers, savedBuffers) { b.value = v }
+        for ((_, b), v) in zip(buffers, savedBuffers) { b.value = v }
     }
-    for (_, p) in all { p.grad = nil }
-    mask.apply(to: parameters)   // copy-on-write: the saved values are untouched
-    Context.with(phase) {
-        for batch in batches { lossOf(model, batch).backward() }
-    }
-    var out: [String: Tensor] = [:]
-    for (name, p) in parameters { out[name] = p.grad?.contiguous() ?? Tensor.zeros(p.shape) }
-    return out
+    return try body()
 }
