@@ -14,13 +14,17 @@ B=$(realpath "${SHEARS:-.build/release/shears}")
 W=${1:-$(mktemp -d /tmp/shears-durations.XXXXXX)}
 mkdir -p "$W"
 cd "$W"
-rows=()
+# Resumable: each finished command's time is kept in $W/durations.tsv and not measured again; a command that fails
+# is recorded as FAILED (its log says why) and the others still run.
+touch "$W/durations.tsv"
 timed() {   # timed LABEL COMMAND… : runs it, records its wall time
     local label=$1; shift
-    local t0=$(date +%s.%N)
-    "$@" > "$W/$(echo "$label" | tr -c 'a-zA-Z0-9' '_').log" 2>&1
+    if grep -qF "$label"$'\t' "$W/durations.tsv"; then echo "$label: measured before" >&2; return; fi
+    local log="$W/$(echo "$label" | tr -c 'a-zA-Z0-9' '_').log" t0=$(date +%s.%N) status=0
+    "$@" > "$log" 2>&1 || status=$?
     local t=$(python3 -c "print(f'{$(date +%s.%N) - $t0:.0f}')")
-    rows+=("| \`${label}\` | ${t} s |")
+    [ $status -eq 0 ] || t="FAILED (exit $status, see $log)"
+    printf '%s\t%s\n' "$label" "$t" >> "$W/durations.tsv"
     echo "$label: $t s" >&2
 }
 
@@ -37,7 +41,7 @@ timed "analyze projection" "$B" analyze projection grda/sgd grda/grda
 timed "analyze connectivity (defaults)" "$B" analyze connectivity grda/grda grda/sgd --out connectivity
 timed "anytime (defaults: 8 megabatches)" "$B" anytime --megabatches 8 --tau 4.5 --pruner snip --out anytime
 timed "bench train resnet20 (20 steps, dense and sparse)" "$B" bench train --model resnet20 --batch-size 128 --steps 20 --threads 2 --sparsity 0.9
-python3 - <<'PY'
+[ -f cifar/test_batch.bin ] || python3 - <<'PY'
 import random
 r = random.Random(0)
 import os
@@ -50,8 +54,8 @@ PY
 timed "train resnet20 cifar10, ONE epoch of 160" "$B" train --model resnet20 --dataset cifar10 --data-dir cifar --epochs 1 --batch-size 128 \
     --lr 0.1 --momentum 0.9 --weight-decay 1e-4 --augment --out resnet20
 echo
-echo "| command | wall time |"
+echo "| command | wall time (s) |"
 echo "|---|---:|"
-printf '%s\n' "${rows[@]}"
+awk -F'\t' '{ printf "| `%s` | %s |\n", $1, $2 }' "$W/durations.tsv"
 echo
 echo "($(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; logs in $W)"

@@ -80,8 +80,9 @@ struct IterativePruningFlags: ParsableArguments {
     @Flag(help: "Cycle 0 is the --init model as trained: evaluate, record and prune it without training it again.")
     var skipFirstTraining = false
 
-    func makeConfig(data: DataFlags<IterativePruningDefaults>, training: TrainingFlags<IterativePruningDefaults>) throws -> IterativePruningConfig {
+    func makeConfig<D: TrainingDefaults>(data: DataFlags<D>, training: TrainingFlags<D>) throws -> IterativePruningConfig {
         var c = IterativePruningConfig()
+        c.training = D.training
         data.apply(to: &c.training)
         try training.apply(to: &c.training)
         c.rate = rate; c.cycles = cycles; c.criterion = criterion; c.scoringBatches = scoringBatches
@@ -111,8 +112,8 @@ struct PruneOracle: ParsableCommand {
         and oracle.svg; re-running the same command resumes after the last finished trial. --runs must be 1.
         """)
 
-    @OptionGroup(title: "Data") var data: DataFlags<IterativePruningDefaults>
-    @OptionGroup(title: "Model and training (per cycle)") var training: TrainingFlags<IterativePruningDefaults>
+    @OptionGroup(title: "Data") var data: DataFlags<OracleDefaults>
+    @OptionGroup(title: "Model and training (per cycle)") var training: TrainingFlags<OracleDefaults>
     @OptionGroup(title: "Pruning") var protocolFlags: IterativePruningFlags
     @Option(help: "max_lr values to try, comma-separated, increasing.") var grid: String = "0.01,0.02,0.03,0.05,0.07,0.1"
     @Option(help: "Feasible region: within this of the best validation accuracy (0.005 = 0.5 points).") var tolerance: Double = 0.005

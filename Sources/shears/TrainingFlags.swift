@@ -29,6 +29,18 @@ enum IterativePruningDefaults: TrainingDefaults {
     static var lengthUnit: String { " per cycle" }
 }
 
+/// The oracle trains every trial on the warmup shape (ramp --warmup, drops --drops) with the trial's peak and reports
+/// S-Cyc's max_lr (--l-min, --l-amp, --q, --beta) beside it: `scyc`, the schedule that takes all of these flags, is
+/// its default, so the protocol's flags work without naming a schedule.
+enum OracleDefaults: TrainingDefaults {
+    static var training: TrainingConfig {
+        var t = IterativePruningConfig().training
+        t.schedule = ScheduleSpec(SCycSchedule.scheduleName)
+        return t
+    }
+    static var lengthUnit: String { " per cycle" }
+}
+
 enum DirectionalPruningDefaults: TrainingDefaults {
     static var training: TrainingConfig { DirectionalPruningConfig().training }
     static var lengthUnit: String { " of each phase" }

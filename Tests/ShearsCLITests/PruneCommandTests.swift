@@ -28,6 +28,13 @@ final class PruneCommandTests: CommandTestCase {
         }
         XCTAssertNil(refusal(["prune", "iterative", "--lr-schedule", "scyc", "--warmup", "10", "--drops", "10,20"]))
         XCTAssertNil(refusal(["prune", "oracle", "--grid", "0.01,0.02"]))
+        // The README's command: the protocol's warmup and S-Cyc flags without naming a schedule (scyc is the default).
+        XCTAssertNil(refusal(["prune", "oracle", "--split", "pooled", "--model", "lenet300-100", "--iterations", "1400", "--cycles", "18",
+                              "--warmup", "440", "--drops", "440,560", "--grid", "0.02,0.03,0.05,0.07,0.1", "--l-min", "0.05", "--l-amp", "0.05"]))
+        let oracle = try XCTUnwrap(try Shears.parseAsRoot(["prune", "oracle", "--warmup", "440", "--drops", "440,560", "--l-min", "0.05"]) as? PruneOracle)
+        let config = try oracle.makeConfig()
+        XCTAssertEqual(config.pruning.training.schedule.name, "scyc")
+        XCTAssertEqual(try config.sCycMaxLR(cycle: 0), 0.05, accuracy: 1e-12, "l_min in the No-Growth cycles (Eq. 2, m ≤ q = 1)")
     }
 
     func testIterativeRunThenCompare() throws {
