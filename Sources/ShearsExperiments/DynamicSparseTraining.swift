@@ -198,11 +198,17 @@ final class DynamicSparsityHook: TrainHook {
         mask = next
         mask.apply(to: weights)          // the dropped weights become 0
         startAtZero(grown, in: weights)  // grown ones were pruned, hence 0 already; said here so that nothing relies on it
+        try setMask(zeroingStateAt: grown, &state)
+    }
+
+    /// Gives the optimizer the new mask and zeroes its state (momentum, moments) at `positions`: connections grown or
+    /// pruned by this update start from none.
+    private func setMask(zeroingStateAt positions: Mask, _ state: inout LoopState) throws {
         guard var optimizer = state.optimizer as? any MaskUpdatable else {
             throw TrainingError("prune dynamic: the optimizer does not take mask updates (expected a MaskedOptimizer)")
         }
         optimizer.mask = mask
-        optimizer.zeroState(at: grown)
+        optimizer.zeroState(at: positions)
         state.optimizer = optimizer
     }
 
@@ -213,12 +219,7 @@ final class DynamicSparsityHook: TrainHook {
         let (next, pruned) = gradualMagnitudeUpdate(mask: mask, weights: weights, sparsity: target, distribution: config.distribution)
         mask = next
         mask.apply(to: weights)
-        guard var optimizer = state.optimizer as? any MaskUpdatable else {
-            throw TrainingError("prune dynamic: the optimizer does not take mask updates (expected a MaskedOptimizer)")
-        }
-        optimizer.mask = mask
-        optimizer.zeroState(at: pruned)
-        state.optimizer = optimizer
+        try setMask(zeroingStateAt: pruned, &state)
         // The early-stop record starts again at every step, so that the summary's accuracy at best validation is that
         // of a network at the final sparsity (chosen among the evaluations after the last step), not of a denser one.
         state.position.best = BestRecord()
