@@ -5,26 +5,12 @@ import ShearsNN
 @testable import ShearsPrune
 import ShearsTensor
 
-/// A two-layer net without biases: y = W2 · relu(W1 · x).
-private struct TinyNet: Layer {
-    let l1: Linear, l2: Linear
-    init(w1: [Float], w2: [Float]) {
-        var g = Generator(seed: 0)
-        l1 = Linear(2, 2, bias: false, generator: &g)
-        l2 = Linear(2, 1, bias: false, generator: &g)
-        l1.weight.value = Tensor(shape: [2, 2], scalars: w1)
-        l2.weight.value = Tensor(shape: [1, 2], scalars: w2)
-    }
-    func callAsFunction(_ x: Variable) -> Variable { l2(relu(l1(x))) }
-    var namedParameters: [(String, Variable)] { prefixed("l1", l1.namedParameters) + prefixed("l2", l2.namedParameters) }
-}
-
 final class CriterionRegistryTests: XCTestCase {
     /// SynFlow by hand: with |W1| = [[1, 2], [3, 0.5]], |W2| = [1, 2] and x = 1, the hidden flow is |W1|·1 = [3, 3.5]
     /// and R = 1·3 + 2·3.5 = 10. ∂R/∂W1_ij = |W2_i|·x_j, so S(W1) = |W1| ⊙ [[1, 1], [2, 2]] = [[1, 2], [6, 1]];
     /// ∂R/∂W2_i = h_i, so S(W2) = [1·3, 2·3.5] = [3, 7]. The network's signed weights come back afterwards.
     func testSynFlowScoreMatchesTheHandComputedFlow() throws {
-        let net = TinyNet(w1: [1, -2, 3, 0.5], w2: [-1, 2])
+        let net = TwoLayerNet(w1: [1, -2, 3, 0.5], w2: [-1, 2], relu: true)
         let params = net.namedParameters
         let scores = try SynFlowScore(inputShape: [2]).scores(model: net, parameters: params, mask: Mask.ones(for: params))
         XCTAssertEqual(scores["l1.weight"]!.scalars, [1, 2, 6, 1])

@@ -4,20 +4,6 @@ import ShearsNN
 @testable import ShearsPrune
 import ShearsTensor
 
-/// A two-layer linear net without biases: f(x) = w2ᵀ W1 x (no activation, so its Hessian has a closed form).
-private struct LinearTwoLayer: Layer {
-    let l1: Linear, l2: Linear
-    init(w1: [Float], w2: [Float]) {
-        var g = Generator(seed: 0)
-        l1 = Linear(2, 2, bias: false, generator: &g)
-        l2 = Linear(2, 1, bias: false, generator: &g)
-        l1.weight.value = Tensor(shape: [2, 2], scalars: w1)
-        l2.weight.value = Tensor(shape: [1, 2], scalars: w2)
-    }
-    func callAsFunction(_ x: Variable) -> Variable { l2(l1(x)) }
-    var namedParameters: [(String, Variable)] { prefixed("l1", l1.namedParameters) + prefixed("l2", l2.namedParameters) }
-}
-
 /// L = ½ f(x)², the squared error against the target y = 0.
 private func halfSquaredOutput(_ model: any Layer, _ batch: Batch) -> Variable {
     let f = model(Variable(batch.images))
@@ -36,7 +22,7 @@ final class GraSPScoreTests: XCTestCase {
     ///   θ ⊙ H g:  W1 → [[−8, 0], [11, 11]],  w2 → [−7, 20]
     /// The paper's S = −θ ⊙ Hg is the negation; our score is θ ⊙ Hg (higher = kept).
     func testScoreIsThetaTimesHessianGradientByHand() throws {
-        let net = LinearTwoLayer(w1: [1, 0, 1, 1], w2: [1, -1])
+        let net = TwoLayerNet(w1: [1, 0, 1, 1], w2: [1, -1], relu: false)
         let params = net.namedParameters
         let batch = Batch(images: Tensor(shape: [1, 2], scalars: [1, 1]), labels: [0], indices: [0])
         let score = GraSPScore(batches: [batch], lossOf: halfSquaredOutput)
@@ -61,7 +47,7 @@ final class GraSPScoreTests: XCTestCase {
     ///   H₁ ḡ = ½ H₁ g₁ = [[−4, −4], [5.5, 5.5]], [−3.5, −10]
     ///   H̄ ḡ = ½ (H₁ ḡ + H₂ ḡ) = [[−3.25, −2], [4, 2.75]], [−3, −6.25];  θ ⊙ H̄ ḡ = [[−3.25, 0], [4, 2.75]], [−3, 6.25]
     func testTwoBatchesAverageGradientAndHessian() throws {
-        let net = LinearTwoLayer(w1: [1, 0, 1, 1], w2: [1, -1])
+        let net = TwoLayerNet(w1: [1, 0, 1, 1], w2: [1, -1], relu: false)
         let params = net.namedParameters
         let batches = [Batch(images: Tensor(shape: [1, 2], scalars: [1, 1]), labels: [0], indices: [0]),
                        Batch(images: Tensor(shape: [1, 2], scalars: [1, 0]), labels: [0], indices: [1])]
