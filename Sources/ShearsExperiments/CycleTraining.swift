@@ -63,10 +63,12 @@ struct CycleEnvironment {
 
     /// Trains cycle m from `state`'s iteration to T at `learningRate(t)` (t counts from 0 every cycle), evaluating
     /// every `--eval-every` and at T into the run's metrics (step m·T + t, a `cycle` column); hooks `before` run
-    /// before the evaluation's, `after` after it (the protocol's checkpoint goes into `afterEvaluation`).
+    /// before the evaluation's, `after` after it (the protocol's checkpoint goes into `afterEvaluation`). Returns the test
+    /// accuracy this process evaluated at T, if it did (the cycle's record then need not evaluate the same weights again).
+    @discardableResult
     func trainCycle(_ m: Int, state: inout LoopState, learningRate: @escaping (Int) -> Float,
                     afterEvaluation: @escaping (LoopState) throws -> Void = { _ in },
-                    before: [any TrainHook] = [], after: [any TrainHook] = []) throws {
+                    before: [any TrainHook] = [], after: [any TrainHook] = []) throws -> Double? {
         let run = self.run, say = self.say, bpe = setup.batchesPerEpoch
         let loop = TrainLoop(model: model, parameters: parameters, loader: setup.loader, total: total, learningRate: learningRate) { loss, at in
             "the training loss became \(loss) at cycle \(m), iteration \(at); \(checkpointNote(run)). "
@@ -82,11 +84,13 @@ struct CycleEnvironment {
         let progress = ProgressHook(total: total, start: state.position, batchSize: training.batchSize, terminal: terminal,
                                     label: "\(label)cycle \(m)/\(config.cycles)", overall: overall)
         try loop.run(&state, hooks: [progress] + before + [evaluation] + after)
+        return evaluation.row(at: total)?["test_acc"]
     }
 
-    /// The record of a finished cycle: densities from the mask, the early-stop record, the final test accuracy.
-    func cycleRecord(cycle m: Int, mask: Mask, best: BestRecord, maxLR: Double) -> CycleRecord {
-        let finalTest = evaluate(model, on: data.test, mean: data.mean, std: data.std)
+    /// The record of a finished cycle: densities from the mask, the early-stop record, the final test accuracy
+    /// (`finalTest` when `trainCycle` evaluated it, else evaluated here).
+    func cycleRecord(cycle m: Int, mask: Mask, best: BestRecord, maxLR: Double, finalTest: Double? = nil) -> CycleRecord {
+        let finalTest = finalTest ?? evaluate(model, on: data.test, mean: data.mean, std: data.std).accuracy
         let hasVal = data.validation.count > 0
         let all = allParameters
         return CycleRecord(
@@ -95,7 +99,7 @@ struct CycleEnvironment {
             bestValidationAccuracy: hasVal ? best.validationAccuracy : nil,
             bestIteration: hasVal ? best.iteration : nil,
             testAccuracyAtBestValidation: hasVal ? best.testAccuracy : nil,
-            finalTestAccuracy: finalTest.accuracy, maxLR: maxLR)
+            finalTestAccuracy: finalTest, maxLR: maxLR)
     }
 
     /// The criterion of the run for the pruning step after cycle m; scoring batches come from a loader of their own

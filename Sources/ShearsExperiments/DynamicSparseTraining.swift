@@ -62,7 +62,7 @@ public enum DynamicSparseTraining {
         mask.apply(to: prunable)
         try Checkpoint.truncateMetrics(in: dir, after: state.iteration)
         updates.mask = mask
-        try train(config, setup, updates: updates, state: &state, in: dir, options: options, say: say)
+        let evaluated = try train(config, setup, updates: updates, state: &state, in: dir, options: options, say: say)
 
         try saveStateDict(model, to: dir.path("model.safetensors"), metadata: modelMetadata(data))
         try SafetensorsFile.write(path: dir.path("mask.safetensors"), tensors: updates.mask.tensors.mapValues { $0.contiguous() },
@@ -71,7 +71,7 @@ public enum DynamicSparseTraining {
         let summary = DynamicSparseSummary(
             method: config.method.rawValue, split: config.training.split.rawValue, percentRemaining: 100 * updates.mask.density,
             remaining: updates.mask.remaining, total: updates.mask.total, maskUpdates: updates.updateCount(through: total),
-            testAccuracyFinal: evaluate(model, on: data.test, mean: data.mean, std: data.std).accuracy,
+            testAccuracyFinal: evaluated?["test_acc"] ?? evaluate(model, on: data.test, mean: data.mean, std: data.std).accuracy,
             bestValidationAccuracy: hasValidation ? best.validationAccuracy : nil,
             testAccuracyAtBestValidation: hasValidation ? best.testAccuracy : nil, trainingSeconds: state.position.seconds)
         try dir.writeJSON(summary, to: "summary.json")
@@ -91,9 +91,10 @@ public enum DynamicSparseTraining {
     }
 
     /// The training: the standard step, which hands RigL the dense gradient before the optimizer masks it, the mask
-    /// updates after the step, then evaluation with a checkpoint that holds the current mask.
+    /// updates after the step, then evaluation with a checkpoint that holds the current mask. Returns the last
+    /// iteration's evaluation row when this process made it.
     static func train(_ config: DynamicSparseConfig, _ setup: TrainingSetup, updates: DynamicSparsityHook, state: inout LoopState,
-                      in dir: RunDirectory, options: TrainingOptions, say: @escaping (String) -> Void) throws {
+                      in dir: RunDirectory, options: TrainingOptions, say: @escaping (String) -> Void) throws -> [String: Double]? {
         let model = setup.model, bpe = setup.batchesPerEpoch, schedule = try setup.schedule()
         var loop = TrainLoop(model: model, parameters: setup.parameters, loader: setup.loader, total: setup.total,
                              learningRate: { schedule.learningRate(iteration: $0) }) { loss, at in
@@ -116,6 +117,7 @@ public enum DynamicSparseTraining {
                                     terminal: options.quiet ? false : options.terminalProgress)
         // The mask update before the evaluation: the checkpoint of iteration t holds the mask that step t left.
         try loop.run(&state, hooks: [progress, updates, evaluation] + options.interruptHooks(stage: 0))
+        return evaluation.row(at: setup.total)
     }
 }
 

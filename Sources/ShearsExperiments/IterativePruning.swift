@@ -128,6 +128,8 @@ public enum IterativePruning {
         var mask: Mask
         var snapshot: WeightSnapshot?
         var loop: LoopState
+        /// The test accuracy this process evaluated at the end of the current cycle's training (not checkpointed).
+        var finalTest: Double? = nil
     }
 
     /// Algorithm 1 for run r: for m = 0 … L: train; record; if m < L, prune and reset.
@@ -195,7 +197,7 @@ public enum IterativePruning {
         })
         let mask = s.mask, cycle = s.cycle
         env.overall?.enter(before: env.iterationsBefore(cycle: m), startingAt: env.cycleStart(m))
-        try env.trainCycle(m, state: &s.loop, learningRate: lr, afterEvaluation: { st in
+        s.finalTest = try env.trainCycle(m, state: &s.loop, learningRate: lr, afterEvaluation: { st in
             try saveCheckpoint(env, RunState(cycle: cycle, mask: mask, snapshot: snapshot, loop: st))
         }, before: [rewindCapture], after: options.interruptHooks(stage: m))
         s.snapshot = snapshot
@@ -216,7 +218,7 @@ public enum IterativePruning {
     /// Cycle m's record, its sparsity report and (with `--distributions`) the Fig. 1 probes.
     static func record(_ env: CycleEnvironment, _ s: RunState, maxLR: Double) throws -> CycleRecord {
         let m = s.cycle
-        let record = env.cycleRecord(cycle: m, mask: s.mask, best: s.loop.position.best, maxLR: maxLR)
+        let record = env.cycleRecord(cycle: m, mask: s.mask, best: s.loop.position.best, maxLR: maxLR, finalTest: s.finalTest)
         try env.run.writeJSON(SparsityReport(mask: s.mask, parameters: env.prunable), to: "sparsity/cycle_\(m).json")
         try FileManager.default.createDirectory(atPath: env.run.path("cycle_\(m)"), withIntermediateDirectories: true)
         try saveStateDict(env.model, to: env.run.path("cycle_\(m)/model.safetensors"), metadata: modelMetadata(env.data))

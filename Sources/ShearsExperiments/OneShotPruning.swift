@@ -84,14 +84,16 @@ public enum OneShotPruning {
         if let saved { state.position = saved.position; try saved.restore(&state.optimizer) }
         var extra = ProtocolState(fields: ["test_accuracy_before": String(before), "test_accuracy_pruned": String(pruned)])
         extra.add(mask)
-        if config.finetuneEpochs > 0 { try finetune(config, setup, state: &state, extra: extra, in: dir, options: options, say: say) }
+        var evaluated: [String: Double]? = nil
+        if config.finetuneEpochs > 0 { evaluated = try finetune(config, setup, state: &state, extra: extra, in: dir, options: options, say: say) }
         try saveStateDict(model, to: dir.path("model.safetensors"), metadata: modelMetadata(data))
         try SafetensorsFile.write(path: dir.path("mask.safetensors"), tensors: mask.tensors.mapValues { $0.contiguous() }, dtypes: [:],
                                   metadata: ["format": "pt"])
         let best = state.position.best
         let summary = OneShotSummary(split: config.training.split.rawValue, criterion: config.criterion,
                                      percentRemaining: 100 * mask.density, remaining: mask.remaining, total: mask.total,
-                                     testAccuracyBefore: before, testAccuracyPruned: pruned, testAccuracyFinal: test(),
+                                     testAccuracyBefore: before, testAccuracyPruned: pruned,
+                                     testAccuracyFinal: config.finetuneEpochs == 0 ? pruned : evaluated?["test_acc"] ?? test(),
                                      testAccuracyAtBestValidation: data.validation.count > 0 && config.finetuneEpochs > 0 ? best.testAccuracy : nil,
                                      trainingSeconds: state.position.seconds)
         try dir.writeJSON(summary, to: "summary.json")
@@ -116,7 +118,7 @@ public enum OneShotPruning {
     /// Fine-tuning with the mask fixed: the one loop with the evaluation hook, checkpointing the mask and the
     /// accuracies before and after pruning (a killed run resumes here).
     static func finetune(_ config: OneShotConfig, _ setup: TrainingSetup, state: inout LoopState, extra: ProtocolState,
-                         in dir: RunDirectory, options: TrainingOptions, say: @escaping (String) -> Void) throws {
+                         in dir: RunDirectory, options: TrainingOptions, say: @escaping (String) -> Void) throws -> [String: Double]? {
         let bpe = setup.batchesPerEpoch, total = config.finetuneEpochs * bpe, model = setup.model
         let schedule = try ScheduleRegistry.make(config.training.schedule, ScheduleContext(baseLR: config.training.lr, iterationsPerEpoch: bpe,
                                                                                            totalIterations: total))
@@ -131,5 +133,6 @@ public enum OneShotPruning {
         }
         let progress = ProgressHook(total: total, start: state.position, batchSize: config.training.batchSize, terminal: options.terminalProgress)
         try loop.run(&state, hooks: [progress, evaluation] + options.interruptHooks(stage: 0))
+        return evaluation.row(at: total)
     }
 }

@@ -217,15 +217,15 @@ public enum SCycOracle {
         let warmup = try config.trialSchedule(peak: peak, ScheduleContext(baseLR: env.training.lr, iterationsPerEpoch: env.setup.batchesPerEpoch,
                                                                           totalIterations: env.total))
         var state = LoopState(optimizer: masked(makeOptimizer(env.training), mask: mask))
-        var diverged = false
+        var diverged = false, finalTest: Double? = nil
         do {
-            try trialEnv.trainCycle(m, state: &state, learningRate: { warmup.learningRate(iteration: $0, cycle: m) })
+            finalTest = try trialEnv.trainCycle(m, state: &state, learningRate: { warmup.learningRate(iteration: $0, cycle: m) })
         } catch let e as LossDiverged {
             diverged = true
             env.say("oracle cycle \(m) max_lr \(peak): \(e.description) — recorded as a failed trial")
         }
         let best = state.position.best
-        let record = trialEnv.cycleRecord(cycle: m, mask: mask, best: best, maxLR: peak)
+        let record = trialEnv.cycleRecord(cycle: m, mask: mask, best: best, maxLR: peak, finalTest: finalTest)
         let trial = OracleTrial(cycle: m, percentRemaining: record.percentRemaining,
                                 percentRemainingAllParameters: record.percentRemainingAllParameters, maxLR: peak,
                                 bestValidationAccuracy: diverged ? 0 : best.validationAccuracy,

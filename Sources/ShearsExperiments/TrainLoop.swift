@@ -122,6 +122,11 @@ public final class EvaluationHook: TrainHook {
     let columns: (LoopState) -> [String: Double]
     let after: (LoopState, [String: Double]) throws -> Void
     let trainProbe: Dataset
+    /// The last row this hook evaluated, with its iteration: the end of a training reads its final accuracies here
+    /// rather than evaluating the same weights again (a full pass over probe, validation and test — for a conv net as
+    /// long as a fifth of an epoch's training). Only this process's evaluations: a resumed run that ends without one
+    /// evaluates.
+    public private(set) var last: (iteration: Int, row: [String: Double])?
 
     public init(data: PreparedData, run: RunDirectory, every: Int, stepOffset: Int = 0,
                 columns: @escaping (LoopState) -> [String: Double] = { _ in [:] },
@@ -136,12 +141,16 @@ public final class EvaluationHook: TrainHook {
         guard it % every == 0 || it == loop.total else { return }
         var row = evaluationRow(model: loop.model, data: data, trainProbe: trainProbe, lr: state.optimizer.learningRate)
         row.merge(columns(state)) { _, b in b }
+        last = (it, row)
         if data.validation.count > 0, let v = row["val_acc"], v > state.position.best.validationAccuracy {
             state.position.best = BestRecord(validationAccuracy: v, iteration: it, testAccuracy: row["test_acc"] ?? .nan)
         }
         try run.appendMetrics(row, step: stepOffset + it, epoch: Double(it) / Double(loop.batchesPerEpoch))
         try after(state, row)
     }
+
+    /// The row evaluated at `iteration` when it was the last evaluation, else nil.
+    public func row(at iteration: Int) -> [String: Double]? { last?.iteration == iteration ? last?.row : nil }
 }
 
 /// Runs `action` every `every` iterations and at the end (weight snapshots along training).

@@ -220,17 +220,25 @@ public enum Trainer {
         let progress = ProgressHook(total: total, start: state.position, batchSize: config.batchSize,
                                     terminal: options.quiet ? false : options.terminalProgress)
         try loop.run(&state, hooks: [progress, evaluation] + options.interruptHooks(stage: 0))
-        return try finish(setup, state: state, in: run, say: say)
+        return try finish(setup, state: state, in: run, say: say, evaluated: evaluation.row(at: total))
     }
 
     /// The end of a plain training: `model.safetensors` (with the normalisation in its metadata), the final
-    /// evaluations and `summary.json`.
-    static func finish(_ setup: TrainingSetup, state: LoopState, in run: RunDirectory, say: (String) -> Void) throws -> TrainingSummary {
+    /// evaluations (`evaluated`: the row the loop's last evaluation made of these weights, when there was one) and
+    /// `summary.json`.
+    static func finish(_ setup: TrainingSetup, state: LoopState, in run: RunDirectory, say: (String) -> Void,
+                       evaluated: [String: Double]? = nil) throws -> TrainingSummary {
         let config = setup.config, data = setup.data, model = setup.model, total = setup.total
         try saveStateDict(model, to: run.path("model.safetensors"), metadata: modelMetadata(data))
-        let final = Dictionary(uniqueKeysWithValues: [("train", data.trainProbe), ("validation", data.validation), ("test", data.test)]
+        let final = Dictionary(uniqueKeysWithValues: [("train", data.trainProbe, "train"), ("validation", data.validation, "val"),
+                                                      ("test", data.test, "test")]
             .filter { $0.1.count > 0 }
-            .map { ($0.0, evaluate(model, on: $0.1, mean: data.mean, std: data.std)) })
+            .map { split, set, column in
+                if let row = evaluated, let loss = row[column + "_loss"], let acc = row[column + "_acc"] {
+                    return (split, EvaluationResult(loss: loss, accuracy: acc))
+                }
+                return (split, evaluate(model, on: set, mean: data.mean, std: data.std))
+            })
         let hasValidation = data.validation.count > 0, best = state.position.best
         let summary = TrainingSummary(
             model: config.model.rawValue, dataset: config.dataset.rawValue, parameters: model.parameterCount,

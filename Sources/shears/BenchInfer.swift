@@ -94,7 +94,7 @@ struct BenchInfer: ParsableCommand {
             run: { _ = forward() })
         printJSON([
             ("framework", "\"shears\""), ("model", "\"\(model.rawValue)\""), ("batch_size", "\(batchSize)"),
-            ("sparsity", "\(sparsity)"), ("threads", "\(threads)"),
+            ("sparsity", "\(sparsity)"), ("threads", "\(threads)"), ("blas", "\"\(BLASKernels.coreName)\""),
             ("dense_img_s", format(Double(batchSize) / denseTime)), ("sparse_img_s", format(Double(batchSize) / sparseTime)),
             ("speedup", String(format: "%.3f", denseTime / sparseTime)),
             ("max_abs_diff", String(format: "%.3g", dense.maxAbsDifference(sparse))),

@@ -139,7 +139,7 @@ struct BenchTrain: ParsableCommand {
 
         var fields: [(String, String)] = [
             ("model", "\"\(model.rawValue)\""), ("batch_size", "\(batchSize)"), ("threads", "\(threads)"),
-            ("images_per_second", String(format: "%.1f", Double(batchSize * steps) / elapsed)),
+            ("blas", "\"\(BLASKernels.coreName)\""), ("images_per_second", String(format: "%.1f", Double(batchSize * steps) / elapsed)),
             ("peak_rss_mb", String(format: "%.1f", peakResidentMegabytes())),
             ("steps", "\(steps)"), ("parameters", "\(net.parameterCount)"),
         ]
@@ -259,7 +259,7 @@ extension BenchTrain {
         let ips = sides.map { Double(batchSize * steps) / median($0.seconds) }
         let fields: [(String, String)] = [
             ("model", "\"\(model.rawValue)\""), ("batch_size", "\(batchSize)"), ("threads", "\(threads)"),
-            ("sparsity", String(format: "%.4f", 1 - density)), ("sparse_kernels", "\"\(sparseKernels.rawValue)\""),
+            ("blas", "\"\(BLASKernels.coreName)\""), ("sparsity", String(format: "%.4f", 1 - density)), ("sparse_kernels", "\"\(sparseKernels.rawValue)\""),
             ("kernel_build", "\"\(SparseTrainingKernelBuild.name)\""),
             ("sparse_layers", "\(sides[1].decisions.filter(\.chosen).count)"), ("layers", "\(sides[1].decisions.count)"),
             ("images_per_second_dense_masked", String(format: "%.1f", ips[0])),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ShearsTensor
 
 @main
 struct Shears: ParsableCommand {
@@ -9,6 +10,7 @@ struct Shears: ParsableCommand {
         subcommands: [Train.self, Eval.self, Prune.self, Anytime.self, Analyze.self, Schedule.self, ReportCommand.self, Export.self, Bench.self, Sweep.self])
 
     static func main() {
+        BLASKernels.reexecIfFallback()   // before any work: OpenBLAS' kernels are chosen when it loads
         main(normalizedArguments(Array(CommandLine.arguments.dropFirst())))
     }
 
