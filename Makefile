@@ -23,6 +23,7 @@ test: setup
 	@bash scripts/setup_pyenv.sh
 	$(SWIFT) build --build-tests
 	bash scripts/mpi_check.sh
+	bash scripts/mpi_commands_check.sh .build/debug/shears
 	$(SWIFT) test --skip-build --disable-swift-testing
 	bash scripts/test_slurm_sweep.sh .build/debug/shears
 

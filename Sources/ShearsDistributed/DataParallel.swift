@@ -27,12 +27,18 @@ public final class DataParallel {
 
     /// - syncBatchNorm: normalise with the global batch's statistics (sets `Context.batchNormSynchronizer`, for
     ///   this process, until `deinit`); off, each rank's batch norm uses its own shard, as PyTorch DDP does.
-    public init(model: any Layer, communicator: Communicator? = nil, syncBatchNorm: Bool = false,
+    public convenience init(model: any Layer, communicator: Communicator? = nil, syncBatchNorm: Bool = false,
+                            bucketBytes: Int = 2 << 20, overlap: Bool = true) throws {
+        try self.init(parameters: model.namedParameters, communicator: communicator, syncBatchNorm: syncBatchNorm,
+                      bucketBytes: bucketBytes, overlap: overlap)
+    }
+
+    /// Averages the gradients of `parameters` only (what a training updates, when it trains part of a model).
+    public init(parameters: [(String, Variable)], communicator: Communicator? = nil, syncBatchNorm: Bool = false,
                 bucketBytes: Int = 2 << 20, overlap: Bool = true) throws {
         let comm = try communicator ?? Communicator.world()
         self.communicator = comm
-        averager = try GradientAverager(parameters: model.namedParameters, communicator: comm,
-                                        bucketBytes: bucketBytes, overlap: overlap)
+        averager = try GradientAverager(parameters: parameters, communicator: comm, bucketBytes: bucketBytes, overlap: overlap)
         if syncBatchNorm && comm.size > 1 {
             let sync = ReplicaBatchNormSync(communicator: comm)
             batchNormSync = sync

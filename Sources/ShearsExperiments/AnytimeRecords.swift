@@ -173,10 +173,10 @@ final class EpochEndHook: TrainHook {
     }
 
     func afterStep(_ loop: TrainLoop, _ state: inout LoopState, _ outcome: StepOutcome) throws {
-        let n = outcome.batch.labels.count
+        let n = outcome.examples
         seen += n
         lossSum += Double(outcome.loss) * Double(n)
-        if let logits = outcome.logits { correct += accuracy(logits: logits, labels: outcome.batch.labels) * Double(n) }
+        if let a = outcome.accuracy { correct += a * Double(n) }
         guard state.iteration % batchesPerEpoch == 0 else { return }
         try action(state, correct / Double(max(seen, 1)), lossSum / Double(max(seen, 1)))
         seen = 0; correct = 0; lossSum = 0

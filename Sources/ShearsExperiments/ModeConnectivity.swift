@@ -31,6 +31,10 @@ public enum ModeConnectivity {
 
     public static func run(_ config: ConnectivityConfig, in dir: RunDirectory, options: TrainingOptions = TrainingOptions()) throws -> ConnectivityReport {
         try config.validate()
+        guard !DataParallelRun.isParallel else {
+            throw TrainingError("analyze connectivity runs in one process (its curve step draws t per minibatch and is not "
+                + "data-parallel); start it without mpirun")
+        }
         Threads.set(options.threads)
         if case .finished(let done) = try dir.open(config: config, summaryFile: "connectivity.json", summary: ConnectivityReport.self) {
             return done

@@ -1,5 +1,6 @@
 import Foundation
 import ShearsData
+import ShearsDistributed
 import ShearsIO
 import ShearsNN
 import ShearsOptim
@@ -10,6 +11,18 @@ public struct StepOutcome {
     public let loss: Float
     public let logits: Tensor?
     public let batch: Batch
+    /// The global batch's size and training accuracy when the step ran on one rank's shard of it (data-parallel);
+    /// nil: `batch` is the whole batch and the accuracy is its logits'.
+    public var global: (examples: Int, accuracy: Double)? = nil
+
+    public init(loss: Float, logits: Tensor?, batch: Batch, global: (examples: Int, accuracy: Double)? = nil) {
+        self.loss = loss; self.logits = logits; self.batch = batch; self.global = global
+    }
+
+    /// Examples the step trained on, over every rank.
+    public var examples: Int { global?.examples ?? batch.labels.count }
+    /// Training accuracy on those examples (nil for steps that do not classify).
+    public var accuracy: Double? { global?.accuracy ?? logits.map { ShearsTensor.accuracy(logits: $0, labels: batch.labels) } }
 }
 
 /// The state a training carries from step to step: where it is and the optimizer (hooks may replace it, as gradual
@@ -57,6 +70,9 @@ public struct TrainLoop {
     /// The message of a diverged loss at an iteration (it says where, and that the last checkpoint is intact).
     public var divergence: (Float, Int) -> String
     public var step: Step?
+    /// Set by `run` when this process is one rank of a data-parallel job (`DataParallelRun`); the standard step then
+    /// trains on the rank's shard. A protocol with a step of its own must refuse to run data-parallel.
+    public var dataParallel: DataParallel?
 
     public init(model: any Layer, parameters: [(String, Variable)], loader: DataLoader, total: Int,
                 learningRate: @escaping (Int) -> Float, divergence: @escaping (Float, Int) -> String, step: Step? = nil) {
@@ -68,6 +84,15 @@ public struct TrainLoop {
 
     /// Trains from `state.iteration` to `total`.
     public func run(_ state: inout LoopState, hooks: [any TrainHook]) throws {
+        var loop = self
+        if loop.dataParallel == nil, state.iteration < total { loop.dataParallel = try joinDataParallel(at: state.iteration) }
+        try loop.runSteps(&state, hooks: hooks)
+        // Per-rank batch norm leaves each rank its own running statistics: rank 0's for every rank's model after a
+        // training, as at every evaluation, so that what follows (evaluation, pruning, saving) sees one model.
+        try loop.dataParallel?.broadcastBuffers(of: model)
+    }
+
+    private func runSteps(_ state: inout LoopState, hooks: [any TrainHook]) throws {
         let bpe = batchesPerEpoch
         var t0 = monotonicSeconds()
         while state.iteration < total {
@@ -93,6 +118,7 @@ public struct TrainLoop {
     /// gradients are then the plain backward's, not yet masked by a `MaskedOptimizer` (RigL reads the dense gradient there).
     public static func standardStep(_ loop: TrainLoop, _ batch: Batch, _ iteration: Int, _ optimizer: inout any Optimizer,
                                     beforeUpdate: () throws -> Void) throws -> StepOutcome {
+        if let dp = loop.dataParallel { return try dataParallelStep(loop, dp, batch, iteration, &optimizer, beforeUpdate: beforeUpdate) }
         optimizer.learningRate = loop.learningRate(iteration)
         loop.model.zeroGrad()
         let logits = loop.model(Variable(batch.images))
@@ -139,6 +165,7 @@ public final class EvaluationHook: TrainHook {
     public func afterStep(_ loop: TrainLoop, _ state: inout LoopState, _ outcome: StepOutcome) throws {
         let it = state.iteration
         guard it % every == 0 || it == loop.total else { return }
+        try loop.dataParallel?.broadcastBuffers(of: loop.model)   // every rank evaluates (and saves) rank 0's statistics
         var row = evaluationRow(model: loop.model, data: data, trainProbe: trainProbe, lr: state.optimizer.learningRate)
         row.merge(columns(state)) { _, b in b }
         last = (it, row)
@@ -203,9 +230,9 @@ public final class ProgressHook: TrainHook {
     public func afterStep(_ loop: TrainLoop, _ state: inout LoopState, _ outcome: StepOutcome) throws {
         overall?.stepped()
         guard bar.isTerminal else { return }
-        let n = outcome.batch.labels.count
+        let n = outcome.examples
         seen += n
-        if let logits = outcome.logits { correct += accuracy(logits: logits, labels: outcome.batch.labels) * Double(n) }
+        if let a = outcome.accuracy { correct += a * Double(n) }
         let images = Double((state.iteration - startIteration) * batchSize)
         let bpe = Double(loop.batchesPerEpoch)
         bar.step(iteration: state.iteration, epoch: Double(state.iteration) / bpe, loss: outcome.loss,

@@ -6,7 +6,7 @@ import ShearsNN
 import ShearsOptim
 import ShearsTensor
 
-/// The training commands' own loop: `TrainLoop` with `standardStep` in one process, with `dataParallelStep`
+/// The training commands' own loop: `TrainLoop` with `standardStep` in one process, with its data-parallel step (`TrainLoop.dataParallel`)
 /// under mpirun, on LeNet-300-100 (12 steps, global batch 64, momentum SGD with a decaying rate); the final
 /// weights are compared like the scenarios' (file `trainloop.f32` beside them).
 func trainLoopWeights(comm: Communicator) throws -> [Float] {
@@ -17,11 +17,11 @@ func trainLoopWeights(comm: Communicator) throws -> [Float] {
                          loader: DataLoader(dataset: data, batchSize: 64, shuffle: true, seed: 13, dropLast: true, prefetch: 0),
                          total: 12, learningRate: { it in 0.05 / Float(1 + it / 4) }, divergence: { l, at in "diverged \(l) at \(at)" })
     let dp: DataParallel? = comm.size > 1 ? try DataParallel(model: model, communicator: comm, bucketBytes: 4 << 10) : nil
-    if let dp { loop.step = TrainLoop.dataParallelStep(dp) }
+    loop.dataParallel = dp
     var state = LoopState(optimizer: SGD(learningRate: 0.05, momentum: 0.9, weightDecay: 1e-4))
     try loop.run(&state, hooks: [])
     if let dp, try !dp.communicator.differingFromRoot(model.namedParameters).isEmpty {
-        throw DistributedError("TrainLoop.dataParallelStep: ranks differ from rank 0 after 12 steps")
+        throw DistributedError("TrainLoop's data-parallel step: ranks differ from rank 0 after 12 steps")
     }
     return flat(model.namedParameters.map(\.1.value))
 }
@@ -31,6 +31,6 @@ func checkTrainLoop(directory: String, comm: Communicator) throws -> [String] {
     guard comm.isWriter else { return [] }
     let reference = try read((directory as NSString).appendingPathComponent("trainloop.f32"))
     let d = maxDifference(weights, reference)
-    print("compare trainloop on \(comm.size) ranks: TrainLoop.dataParallelStep, 12 steps, ranks bit-identical, max |Δ| to one process \(d) (bound 1e-05)")
+    print("compare trainloop on \(comm.size) ranks: TrainLoop's data-parallel step, 12 steps, ranks bit-identical, max |Δ| to one process \(d) (bound 1e-05)")
     return d <= 1e-5 ? [] : ["trainloop: max |Δ| to one process \(d) > 1e-5"]
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ShearsDistributed
 import ShearsExperiments
 import ShearsIO
 import ShearsOptim
@@ -11,6 +12,9 @@ struct RunOptions: ParsableArguments {
     @Option(help: "Batches prepared ahead on a background thread (0: on demand). Does not change results.") var prefetch: Int = 2
     @Option(help: "Run directory (default: named from the non-default hyperparameters under --runs-root).") var out: String?
     @Option(help: "Where named run directories go.") var runsRoot: String = "runs"
+    @Flag(help: ArgumentHelp("Under mpirun: batch norm normalises with the global batch's statistics (two small allreduces per "
+        + "layer) instead of each rank's own, PyTorch DDP's default. Changes nothing in one process."))
+    var syncBatchNorm = false
 
     func validate() throws {
         guard (1...256).contains(threads) else { throw ValidationError("--threads must be between 1 and 256, got \(threads)") }
@@ -27,8 +31,12 @@ struct RunOptions: ParsableArguments {
     /// Runs `body` in the run directory: refuses to continue a run made with another --threads (kernels' sums
     /// depend on it, so results would not be bit-identical), logs a failure to the run's log.txt as well, and removes
     /// a directory this launch created when it fails before writing a checkpoint (no stale directories).
+    /// Under `mpirun -np N` (docs/distributed.md) this process is one rank of a data-parallel job: rank 0 runs the
+    /// command as above and alone writes the directory; the other ranks run it in a private copy (`launchReplica`).
     func launch(prefix: String, nonDefault: [String: String], _ body: (RunDirectory, TrainingOptions) throws -> Void) throws {
+        let world = try DataParallelRun.join(syncBatchNorm: syncBatchNorm)
         let path = directoryPath(prefix: prefix, nonDefault: nonDefault)
+        if world.rank > 0 { return try launchReplica(of: path, world: world, body) }
         let existed = FileManager.default.fileExists(atPath: path)
         let dir = try RunDirectory(path: path)
         // One process per run directory: a second one is refused at once, naming the holder.
@@ -38,8 +46,12 @@ struct RunOptions: ParsableArguments {
             throw error
         }
         defer { lock.release() }
+        if world.size > 1 {
+            try world.barrier()   // the directory is ours and as the last launch left it: the other ranks copy it now
+            try world.barrier()   // they have; from here on rank 0 writes
+        }
         do {
-            try checkThreads(dir)
+            try checkThreads(dir, ranks: world.size)
             try body(dir, trainingOptions)
         } catch {
             try? dir.log("error: \(error)")
@@ -48,16 +60,44 @@ struct RunOptions: ParsableArguments {
         }
     }
 
-    /// `execution.json` records the thread count of the run's first launch.
-    func checkThreads(_ dir: RunDirectory) throws {
-        struct Execution: Codable { var threads: Int }
+    /// Ranks 1 … N−1 of an mpirun job. Rank 0 alone writes the run directory; each other rank runs the same command,
+    /// quietly, in a private copy of what the directory held when the job started (its checkpoint included, so a job
+    /// started again after a kill resumes on every rank from the same point) and removes the copy at the end. Every
+    /// rank computes the same thing, so the copies evolve as rank 0's directory does.
+    func launchReplica(of path: String, world: Communicator, _ body: (RunDirectory, TrainingOptions) throws -> Void) throws {
+        try world.barrier()   // rank 0 holds the lock and has not written yet
+        let fm = FileManager.default
+        let copy = fm.temporaryDirectory.appendingPathComponent("shears-rank\(world.rank)-\(getpid())").path
+        try? fm.removeItem(atPath: copy)
+        if fm.fileExists(atPath: path) {
+            try fm.copyItem(atPath: path, toPath: copy)
+            try? fm.removeItem(atPath: (copy as NSString).appendingPathComponent(".lock"))
+        }
+        try world.barrier()
+        defer { try? fm.removeItem(atPath: copy) }
+        var options = trainingOptions
+        options.quiet = true
+        options.terminalProgress = false
+        let dir = try RunDirectory(path: copy)
+        try checkThreads(dir, ranks: world.size)
+        try body(dir, options)
+    }
+
+    /// `execution.json` records the thread count and the number of ranks of the run's first launch.
+    func checkThreads(_ dir: RunDirectory, ranks: Int = 1) throws {
+        struct Execution: Codable { var threads: Int; var ranks: Int? }
         if let saved = try dir.readJSON(Execution.self, from: "execution.json") {
             guard saved.threads == threads else {
                 throw ValidationError("\(dir.url.path) was run with --threads \(saved.threads); continue it with --threads \(saved.threads) "
                     + "(results depend on the thread count), or choose another --out")
             }
+            let savedRanks = saved.ranks ?? 1
+            guard savedRanks == ranks else {
+                throw ValidationError("\(dir.url.path) was run on \(savedRanks) rank\(savedRanks == 1 ? "" : "s") (mpirun -np); continue it "
+                    + "on \(savedRanks) (the shards, hence the sums, depend on it), or choose another --out")
+            }
         } else {
-            try dir.writeJSON(Execution(threads: threads), to: "execution.json")
+            try dir.writeJSON(Execution(threads: threads, ranks: ranks == 1 ? nil : ranks), to: "execution.json")
         }
     }
 
