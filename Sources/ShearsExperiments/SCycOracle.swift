@@ -138,6 +138,10 @@ public struct OracleSummary: Codable, Equatable, Sendable {
     public var trials: [OracleTrial]
 }
 
+/// Runs the trials of cycle `cycle` for the grid values `peaks` somewhere else (worker processes, a Slurm array), each
+/// through `SCycOracle.runTrial`, and returns when all have ended.
+public typealias OracleTrialRunner = (_ cycle: Int, _ peaks: [Double]) throws -> Void
+
 public enum SCycOracle {
     static let trialsFile = "trials.jsonl", cycleStartFile = "cycle_start.safetensors", bestTrialFile = "best_trial.safetensors"
 
@@ -145,7 +149,12 @@ public enum SCycOracle {
     /// trial cut short is retrained from the start of its cycle). Writes `trials.jsonl`, per trial
     /// `trials/cycle_<m>/max_lr_<v>/metrics.*`, and at the end `oracle.json`, `oracle.md` (Table 3's layout) and
     /// `oracle.svg` (max_lr vs % remaining: well-tuned, the feasible region's bounds and S-Cyc's Eq. 2).
-    public static func run(_ config: OracleConfig, in dir: RunDirectory, options: TrainingOptions = TrainingOptions()) throws -> OracleSummary {
+    ///
+    /// `trials`: where the trials of a cycle run — here, one after another (nil), or elsewhere (`--jobs`, `--slurm`):
+    /// the runner is handed the cycle and its missing grid values, and each trial it runs (`runTrial`) leaves
+    /// `trial.json` and `model.safetensors` in its directory, gathered here in grid order.
+    public static func run(_ config: OracleConfig, in dir: RunDirectory, options: TrainingOptions = TrainingOptions(),
+                           trials runner: OracleTrialRunner? = nil) throws -> OracleSummary {
         try config.validate()
         Threads.set(options.threads)
         if case .finished(let done) = try dir.open(config: config, summaryFile: "oracle.json", summary: OracleSummary.self) { return done }
@@ -158,11 +167,17 @@ public enum SCycOracle {
         var cycles: [OracleCycle] = []
         for done in 0..<m { cycles.append(try column(config, cycle: done, trials: trials, dir: dir)) }
         while m <= pc.cycles {
-            let start = WeightSnapshot(env.model.stateDict)                                   // the cycle's starting point
-            for (j, peak) in config.grid.enumerated() where !trials.contains(where: { $0.cycle == m && $0.maxLR == peak }) {
-                start.restore(into: env.model.stateDict)
-                env.overall?.enter(before: (m * config.grid.count + j) * env.total)
-                trials.append(try trial(config, env, cycle: m, peak: peak, mask: mask, previous: trials, in: dir))
+            let missing = config.grid.filter { peak in !trials.contains(where: { $0.cycle == m && $0.maxLR == peak }) }
+            if let runner, !missing.isEmpty {
+                try runner(m, missing)
+                for peak in missing { trials.append(try gatherTrial(env, cycle: m, peak: peak, previous: trials, in: dir)) }
+            } else {
+                let start = WeightSnapshot(env.model.stateDict)                               // the cycle's starting point
+                for peak in missing {
+                    start.restore(into: env.model.stateDict)
+                    env.overall?.enter(before: (m * config.grid.count + config.grid.firstIndex(of: peak)!) * env.total)
+                    trials.append(try trial(config, env, cycle: m, peak: peak, mask: mask, previous: trials, in: dir))
+                }
             }
             let col = try column(config, cycle: m, trials: trials, dir: dir)
             cycles.append(col)
@@ -209,10 +224,78 @@ public enum SCycOracle {
     /// Keeps the weights of the best trial so far of the cycle (the network the next cycle prunes).
     static func trial(_ config: OracleConfig, _ env: CycleEnvironment, cycle m: Int, peak: Double, mask: Mask,
                       previous: [OracleTrial], in dir: RunDirectory) throws -> OracleTrial {
-        var trialEnv = env
-        let trialPath = dir.path("trials/cycle_\(m)/max_lr_\(peak)")
+        let trialPath = trialDirectory(dir, cycle: m, peak: peak)
         try? FileManager.default.removeItem(atPath: trialPath)   // a trial cut short starts over
-        trialEnv.run = try RunDirectory(path: trialPath)
+        let trial = try trainTrial(config, env, cycle: m, peak: peak, mask: mask, in: try RunDirectory(path: trialPath))
+        try keep(trial, env: env, previous: previous, in: dir) { try saveStateDict(env.model, to: $0, metadata: $1) }
+        return trial
+    }
+
+    static func trialDirectory(_ dir: RunDirectory, cycle m: Int, peak: Double) -> String { dir.path("trials/cycle_\(m)/max_lr_\(peak)") }
+
+    /// The oracle's record of a finished trial: `trials.jsonl`, and its weights as `best_trial.safetensors` when it is
+    /// the cycle's best so far (`save(path, metadata)` writes them).
+    static func keep(_ trial: OracleTrial, env: CycleEnvironment, previous: [OracleTrial], in dir: RunDirectory,
+                     save: (String, [String: String]) throws -> Void) throws {
+        let m = trial.cycle
+        let previousBest = previous.filter { $0.cycle == m }.map(\.bestValidationAccuracy).max() ?? -.infinity
+        if !trial.diverged, trial.bestValidationAccuracy > previousBest {
+            try save(dir.path(bestTrialFile), ["format": "pt", "cycle": String(m), "max_lr": String(trial.maxLR)])
+        }
+        try JSONLines.append(trial, to: dir.path(trialsFile))
+        env.say(String(format: "oracle cycle %d (%.2f%% remaining) max_lr %.4g: best val acc %.2f%%, test acc at best val %.2f%%",
+                       m, trial.percentRemaining, trial.maxLR, 100 * trial.bestValidationAccuracy, 100 * trial.testAccuracyAtBestValidation))
+    }
+
+    /// A trial another process ran (`runTrial`), read from its directory and kept as `trial` keeps its own.
+    static func gatherTrial(_ env: CycleEnvironment, cycle m: Int, peak: Double, previous: [OracleTrial], in dir: RunDirectory) throws -> OracleTrial {
+        let trialDir = try RunDirectory(path: trialDirectory(dir, cycle: m, peak: peak))
+        guard let trial = try trialDir.readJSON(OracleTrial.self, from: trialRecordFile) else {
+            throw TrainingError("the oracle's trial of cycle \(m), max_lr \(peak) did not finish: no \(trialDir.path(trialRecordFile)) "
+                + "(its log is in \(dir.path("trials/cycle_\(m)/pool/logs"))); run the same command again to retry it")
+        }
+        try keep(trial, env: env, previous: previous, in: dir) { path, metadata in
+            let weights = try SafetensorsFile.read(path: trialDir.path("model.safetensors"))
+            try SafetensorsFile.write(path: path, tensors: weights.tensors, dtypes: [:], metadata: metadata)
+        }
+        return trial
+    }
+
+    static let trialRecordFile = "trial.json"
+
+    /// Runs one trial of the oracle in `dir` on its own — the work of one `--jobs` worker or Slurm array task
+    /// (`shears prune oracle-trial`): the cycle's saved start (weights, mask), the trial's training in
+    /// `trials/cycle_<m>/max_lr_<v>/` (emptied first but for its lock: a trial cut short starts over), and there
+    /// `trial.json` and the trained `model.safetensors`. It writes nothing else of the oracle's directory.
+    public static func runTrial(_ config: OracleConfig, in dir: RunDirectory, cycle m: Int, peak: Double,
+                                options: TrainingOptions = TrainingOptions()) throws -> OracleTrial {
+        try config.validate()
+        guard config.grid.contains(peak) else { throw TrainingError("max_lr \(peak) is not on the oracle's grid \(config.grid)") }
+        Threads.set(options.threads)
+        let trialPath = trialDirectory(dir, cycle: m, peak: peak), fm = FileManager.default
+        for name in (try? fm.contentsOfDirectory(atPath: trialPath)) ?? [] where name != ".lock" {
+            try fm.removeItem(atPath: (trialPath as NSString).appendingPathComponent(name))
+        }
+        let trialDir = try RunDirectory(path: trialPath)
+        // The trial's own directory for its log and config: the oracle's directory is its parent's to write.
+        let env = try CycleEnvironment(config.pruning, index: 0, run: trialDir, options: options, configFile: "training_config.json")
+        guard dir.fileExists(cycleStartFile) else { throw TrainingError("\(dir.path(cycleStartFile)) is missing: the oracle has not started cycle \(m)") }
+        let saved = try Checkpoint.load(dir.path(cycleStartFile), into: env.model)
+        guard try saved.int("cycle") == m else {
+            throw TrainingError("\(dir.path(cycleStartFile)) is the start of cycle \(try saved.int("cycle")), not \(m): the oracle has moved on")
+        }
+        let mask = try saved.mask(like: Mask.ones(for: env.prunable), model: env.model)
+        let trial = try trainTrial(config, env, cycle: m, peak: peak, mask: mask, in: trialDir)
+        try saveStateDict(env.model, to: trialDir.path("model.safetensors"), metadata: ["format": "pt", "cycle": String(m), "max_lr": String(peak)])
+        try trialDir.writeJSON(trial, to: trialRecordFile)
+        return trial
+    }
+
+    /// The training of one trial in `trialDir`, from the model as it stands (the cycle's start) with a fresh optimizer.
+    static func trainTrial(_ config: OracleConfig, _ env: CycleEnvironment, cycle m: Int, peak: Double, mask: Mask,
+                           in trialDir: RunDirectory) throws -> OracleTrial {
+        var trialEnv = env
+        trialEnv.run = trialDir
         trialEnv.label = String(format: "max_lr %g · ", peak)
         let warmup = try config.trialSchedule(peak: peak, ScheduleContext(baseLR: env.training.lr, iterationsPerEpoch: env.setup.batchesPerEpoch,
                                                                           totalIterations: env.total))
@@ -231,13 +314,6 @@ public enum SCycOracle {
                                 bestValidationAccuracy: diverged ? 0 : best.validationAccuracy,
                                 testAccuracyAtBestValidation: diverged ? 0 : best.testAccuracy,
                                 finalTestAccuracy: diverged ? 0 : record.finalTestAccuracy, diverged: diverged)
-        let previousBest = previous.filter { $0.cycle == m }.map(\.bestValidationAccuracy).max() ?? -.infinity
-        if !diverged, trial.bestValidationAccuracy > previousBest {
-            try saveStateDict(env.model, to: dir.path(bestTrialFile), metadata: ["format": "pt", "cycle": String(m), "max_lr": String(peak)])
-        }
-        try JSONLines.append(trial, to: dir.path(trialsFile))
-        env.say(String(format: "oracle cycle %d (%.2f%% remaining) max_lr %.4g: best val acc %.2f%%, test acc at best val %.2f%%",
-                       m, 100 * mask.density, peak, 100 * trial.bestValidationAccuracy, 100 * trial.testAccuracyAtBestValidation))
         return trial
     }
 

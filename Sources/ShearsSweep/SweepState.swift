@@ -31,8 +31,11 @@ public struct SweepState: Sendable {
     }
 
     /// Creates the state directory and writes the points list (point i on line i: a worker's index is its line).
-    public func write(_ plan: SweepPlan) throws {
-        if let p = plan.points.enumerated().first(where: { $0.offset != $0.element.index }) {
+    public func write(_ plan: SweepPlan) throws { try write(points: plan.points) }
+
+    /// Creates the state directory and writes `points` (numbered 0, 1, 2, … in order) for workers to read.
+    public func write(points: [SweepPoint]) throws {
+        if let p = points.enumerated().first(where: { $0.offset != $0.element.index }) {
             throw SweepError(listPath, "point \(p.element.index) (\(p.element.label)) is at position \(p.offset): points must be numbered 0, 1, 2, … in order")
         }
         for sub in ["logs", "status", "slurm"] {
@@ -43,7 +46,7 @@ public struct SweepState: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var text = ""
-        for p in plan.points { text += String(decoding: try encoder.encode(p), as: UTF8.self) + "\n" }
+        for p in points { text += String(decoding: try encoder.encode(p), as: UTF8.self) + "\n" }
         let tmp = listPath + ".\(getpid()).tmp"
         do {
             try text.write(toFile: tmp, atomically: false, encoding: .utf8)

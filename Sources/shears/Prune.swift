@@ -14,7 +14,7 @@ extension Allocation: ExpressibleByArgument {}
 struct Prune: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Prune networks (iterative pruning as in the S-Cyc paper).",
-        subcommands: [PruneIterative.self, PruneOneShot.self, PruneDynamic.self, PruneOracle.self, PruneCompare.self, PruneGRDA.self,
+        subcommands: [PruneIterative.self, PruneOneShot.self, PruneDynamic.self, PruneOracle.self, PruneOracleTrial.self, PruneCompare.self, PruneGRDA.self,
                       PruneStructured.self])
 }
 
@@ -118,6 +118,7 @@ struct PruneOracle: ParsableCommand {
     @Option(help: "max_lr values to try, comma-separated, increasing.") var grid: String = "0.01,0.02,0.03,0.05,0.07,0.1"
     @Option(help: "Feasible region: within this of the best validation accuracy (0.005 = 0.5 points).") var tolerance: Double = 0.005
     @OptionGroup(title: "Run") var execution: RunOptions
+    @OptionGroup(title: "Trials elsewhere") var trialPlaces: OracleTrialOptions
 
     func makeConfig() throws -> OracleConfig {
         var pruning = try protocolFlags.makeConfig(data: data, training: training)
@@ -149,7 +150,9 @@ struct PruneOracle: ParsableCommand {
     func run() throws {
         let config = try makeConfig()
         try execution.launch(prefix: "oracle", nonDefault: try namedFields()) { dir, options in
-            let summary = try SCycOracle.run(config, in: dir, options: options)
+            let say: (String) -> Void = { line in print(line); fflush(stdout); try? dir.log(line) }
+            let runner = trialPlaces.runner(oracle: dir, threads: options.threads, prefetch: options.prefetch, say: say)
+            let summary = try SCycOracle.run(config, in: dir, options: options, trials: runner)
             let t = config.pruning.training, table = OracleTables.markdown(summary, split: t.split)
             try table.write(toFile: dir.path("oracle.md"), atomically: true, encoding: .utf8)
             try OracleTables.chart(summary, title: "max_lr oracle: \(t.model.rawValue) on \(t.dataset.rawValue)").write(to: dir.path("oracle.svg"))

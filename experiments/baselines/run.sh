@@ -61,10 +61,15 @@ train_images=${TRAIN_SUBSET:-55000}
 if [ "$train_images" -gt 55000 ]; then train_images=55000; fi
 REWIND=${REWIND:-$(python3 -c "import math; print(max(1, round(0.01 * $EPOCHS * math.ceil($train_images / 60))))")}
 
-# Prints and runs one training; a finished run directory is reported, not trained again (see above).
+# Prints and runs one training; a finished run directory is reported, not trained again (see above). A training that
+# fails (a loss that diverges to NaN, for one) is a result too: its --out (the last argument) and last line go to
+# $OUT/failures.jsonl, which table.py counts in the method's cell, and the script goes on with the next one.
 step() {
     echo "+ $*"
-    "$@"
+    if "$@" 2>&1 | tee "$OUT/.last-step.log"; then return 0; fi
+    python3 -c 'import json, sys; print(json.dumps({"out": sys.argv[1], "error": sys.argv[2]}))' \
+        "${@: -1}" "$(grep -v '^\s*$' "$OUT/.last-step.log" | grep -v '^Usage\|--help' | tail -1)" >> "$OUT/failures.jsonl"
+    echo "run.sh: that training failed; recorded in $OUT/failures.jsonl, going on"
 }
 
 mkdir -p "$OUT"

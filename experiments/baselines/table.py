@@ -80,13 +80,35 @@ def mean_std(xs):
     return statistics.mean(xs), (statistics.stdev(xs) if len(xs) > 1 else 0.0)
 
 
-def cell(points, seeds):
+def failures(root):
+    """{(sparsity folder, method): [error, …]} from run.sh's failures.jsonl (trainings that stopped, e.g. diverged)."""
+    out = {}
+    path = os.path.join(root, "failures.jsonl")
+    if os.path.exists(path):
+        seen = set()
+        with open(path) as f:
+            for line in f:
+                if not line.strip():
+                    continue
+                rec = json.loads(line)
+                parts = os.path.normpath(rec["out"]).split(os.sep)
+                if rec["out"] in seen or len(parts) < 3 or os.path.exists(os.path.join(rec["out"], "summary.json")):
+                    continue  # a later re-run finished it
+                seen.add(rec["out"])
+                out.setdefault((parts[-3], parts[-2]), []).append(rec["error"])
+    return out
+
+
+def cell(points, seeds, failed=()):
+    n_failed = len(failed)
+    failed_note = f"; {n_failed} failed: diverged" if n_failed and all("nan" in e.lower() for e in failed) else \
+        (f"; {n_failed} failed" if n_failed else "")
     if not points:
-        return "—"
+        return f"failed in {n_failed} of {n_failed} seeds (loss diverged)" if n_failed else "—"
     acc, std = mean_std([100 * a for a, _ in points])
     rem = statistics.mean(r for _, r in points)
-    n = "" if len(points) == seeds else f", n={len(points)}"
-    return f"{acc:.2f} ± {std:.2f} ({rem:.1f} %{n})"
+    n = "" if len(points) == seeds and not n_failed else f", n={len(points)}"
+    return f"{acc:.2f} ± {std:.2f} ({rem:.1f} %{n}{failed_note})""
 
 
 def svg_chart(series, dense, path):
@@ -159,6 +181,7 @@ def main():
         sys.exit(f"table.py: no s<sparsity> folders in {root}")
     seeds = max([len(glob(os.path.join(root, "dense", "seed*")))]
                 + [len(glob(os.path.join(root, f"s{s}", m, "seed*"))) for s in sparsities for m, _ in METHODS])
+    failed = failures(root)
     header = "| method | " + " | ".join(f"{100 * float(s):g} % sparse" for s in sparsities) + " |"
     lines = [header, "|---|" + "---:|" * len(sparsities)]
     series = []
@@ -171,12 +194,13 @@ def main():
         cells, pts = [], []
         for s in sparsities:
             p = gather(method, os.path.join(root, f"s{s}", method, "seed*"))
-            cells.append(cell(p, seeds))
+            cells.append(cell(p, seeds, failed.get((f"s{s}", method), [])))
             if p:
                 m, d = mean_std([100 * a for a, _ in p])
                 pts.append((statistics.mean(r for _, r in p), m, d))
-        if pts:
+        if pts or any(failed.get((f"s{s}", method)) for s in sparsities):
             lines.append(f"| {label} | " + " | ".join(cells) + " |")
+        if pts:
             series.append((label, pts))
     grda_pts = []
     for run in sorted(glob(os.path.join(root, "grda-mu*")), key=lambda d: float(d.rsplit("mu", 1)[1])):
