@@ -11,14 +11,8 @@ cd "$(dirname "$0")/.."
 BIN=${1:-.build/debug/shears-mpi-check}
 
 fail() { echo "mpi-check: FAIL: $*"; exit 1; }
-command -v mpirun >/dev/null || fail "mpirun not found after setup; apt-get install openmpi-bin libopenmpi-dev (scripts/setup.sh)"
+source scripts/mpi_env.sh
 [ -x "$BIN" ] || fail "$BIN not built; run swift build first"
-
-# Shared memory between the ranks of this machine only: no network interface but loopback is ever probed.
-export OMPI_MCA_btl=self,vader OMPI_MCA_oob_tcp_if_include=lo OMPI_MCA_btl_tcp_if_include=lo
-# Containers often forbid the cross-memory-attach syscalls vader uses for large messages; copy through shared memory.
-export OMPI_MCA_btl_vader_single_copy_mechanism=none
-export OMP_NUM_THREADS=1
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

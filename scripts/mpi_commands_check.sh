@@ -18,11 +18,8 @@ B=${1:-.build/debug/shears}
 B=$(readlink -f "$B")
 
 fail() { echo "mpi-commands: FAIL: $*"; exit 1; }
-command -v mpirun >/dev/null || fail "mpirun not found after setup; apt-get install openmpi-bin libopenmpi-dev (scripts/setup.sh)"
+source scripts/mpi_env.sh
 [ -x "$B" ] || fail "$B not built; run swift build first"
-export OMPI_MCA_btl=self,vader OMPI_MCA_oob_tcp_if_include=lo OMPI_MCA_btl_tcp_if_include=lo
-export OMPI_MCA_btl_vader_single_copy_mechanism=none
-export OMP_NUM_THREADS=1
 MPIRUN=(timeout 600 mpirun -np 2 --oversubscribe --allow-run-as-root -x OMP_NUM_THREADS)
 
 work=$(mktemp -d)

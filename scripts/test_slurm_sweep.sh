@@ -2,7 +2,8 @@
 # The sweep against a real Slurm (issue 18): a one-node cluster on localhost (scripts/slurm_cluster.sh), a sweep of
 # 6 LeNet trainings on 2000 images submitted as an sbatch array and waited for, the same sweep with --jobs 2, and
 # each command run by hand: all three must give the same run directories, the same model.safetensors (sha256) and
-# the same summary.json (but for its timings). Prints "slurm sweep test: N passed, M failed"; exits non-zero when
+# the same summary.json (but for its timings); then prune oracle's trials in one process, with --jobs 2 and with
+# --slurm (one array per cycle): the same oracle.json and best-trial weights. Prints "slurm sweep test: N passed, M failed"; exits non-zero when
 # anything failed — including when Slurm cannot start on this machine (never a silent pass).
 # Usage: scripts/test_slurm_sweep.sh [path/to/shears]   (default .build/debug/shears; run by `make test`)
 set -uo pipefail
@@ -95,5 +96,29 @@ check "sweep status shows the failure and its last log line" \
 
 check "sweep report over the finished points" bash -c "'$SHEARS' sweep report jobs.yaml > /dev/null && test -s runs/sweeps/jobs/report/report.html"
 
-echo "timings (s): slurm sweep $slurm_s, --jobs 2 sweep $jobs_s, by hand $hand_s; CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores"
+# prune oracle's trials through the same machinery: a 1-cycle oracle with a 3-value grid, in this process, with
+# --jobs 2 and with --slurm (one array per cycle), must give the same oracle.json and best-trial weights.
+ORACLE="prune oracle --model lenet300-100 --train-subset 2000 --validation 500 --epochs 1 --cycles 1 --rate 0.5 --grid 0.02,0.05,0.1 --warmup 5 --drops 20,25,30 --threads 1"
+# shellcheck disable=SC2086
+check "prune oracle in one process" "$SHEARS" $ORACLE --out oracle-serial > oracle-serial.log 2>&1
+# shellcheck disable=SC2086
+check "prune oracle --jobs 2" "$SHEARS" $ORACLE --out oracle-jobs --jobs 2 > oracle-jobs.log 2>&1
+start=$(date +%s)
+# shellcheck disable=SC2086
+check "prune oracle --slurm: each cycle's trials as a Slurm array" timeout 300 "$SHEARS" $ORACLE --out oracle-slurm --slurm > oracle-slurm.log 2>&1
+oracle_s=$(( $(date +%s) - start ))
+check "prune oracle --slurm submitted arrays" grep -q "Slurm job [0-9]*, 3 array tasks" oracle-slurm.log
+same_oracle() {
+    python3 - "$1" <<'PY' || return 1
+import json, sys
+a, b = (json.load(open(f"{d}/oracle.json")) for d in ("oracle-serial", sys.argv[1]))
+sys.exit(0 if a == b else 1)
+PY
+    [ "$(python3 "$ROOT/scripts/tensor_digest.py" oracle-serial/best_trial.safetensors | cut -d' ' -f1)" = \
+      "$(python3 "$ROOT/scripts/tensor_digest.py" "$1/best_trial.safetensors" | cut -d' ' -f1)" ]
+}
+check "prune oracle --jobs 2: oracle.json and best-trial weights as in one process" same_oracle oracle-jobs
+check "prune oracle --slurm: oracle.json and best-trial weights as in one process" same_oracle oracle-slurm
+
+echo "timings (s): oracle --slurm $oracle_s; slurm sweep $slurm_s, --jobs 2 sweep $jobs_s, by hand $hand_s; CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores"
 finish
