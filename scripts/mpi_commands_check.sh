@@ -10,6 +10,7 @@
 #   - rank 0 alone wrote the directory (execution.json says 2 ranks) and no rank's private copy is left behind;
 #   - resume: `prune iterative` on 2 ranks killed with SIGKILL (rank 1, then in a second round rank 0) after its
 #     first cycle, run again, ends bit-identical to the uninterrupted 2-rank run;
+#   - batch norm (ResNet-20, one step): --sync-batch-norm within 1e-4 of one process, per-rank batch norm not;
 #   - a 2-rank directory continued on 1 process is refused with a message naming the rank count.
 # Prints one "mpi-commands: PASS" line or "mpi-commands: FAIL …" and exits non-zero.
 set -uo pipefail
@@ -35,12 +36,12 @@ run() {
     "${MPIRUN[@]}" "$B" "$@" "${DATA[@]}" --out "$work/$name.2" > "$work/$name.2.log" 2>&1 || { tail -15 "$work/$name.2.log"; fail "$name on 2 ranks"; }
     grep -q '"ranks" : 2' "$work/$name.2/execution.json" || fail "$name: execution.json does not record 2 ranks"
 }
-# same NAME FILE…: each file of the 2-rank run within 1e-5 of one process's, zero patterns equal.
+# same NAME FILE…: each file of the 2-rank run within $BOUND (1e-5) of one process's, zero patterns equal.
 same() {
     local name=$1; shift
     for f in "$@"; do
         local out
-        out=$(python3 scripts/compare_tensors.py "$work/$name.1/$f" "$work/$name.2/$f" --bound 1e-5) || fail "$name $f: $out"
+        out=$(python3 scripts/compare_tensors.py "$work/$name.1/$f" "$work/$name.2/$f" --bound "${BOUND:-1e-5}") || fail "$name $f: $out"
         echo "mpi-commands: $name $f: 2 ranks vs 1 process: $out"
     done
 }
@@ -57,6 +58,31 @@ DATA=(--model lenet300-100 --threads 1 --prefetch 0)   # anytime draws its strea
 run app anytime --megabatches 4 --tau 4.5 --pruner magnitude --epochs 1 --pool-size 2000 --batch-size 64
 DATA=("${TRAIN_DATA[@]}")
 same app mask.safetensors model.safetensors
+# Batch norm: ResNet-20 on 256 random 32×32 RGB images (an .npz written with the standard library), one step of
+# global batch 32. With --sync-batch-norm the 2 ranks normalise with the global batch's statistics as one process
+# does (within 1e-4: one step, through ReLU kinks); per-rank batch norm (the default, as PyTorch DDP) does not.
+python3 - "$work/rgb.npz" <<'PY'
+import io, random, struct, sys, zipfile
+def npy(shape, dtype, data):
+    header = "{'descr': '%s', 'fortran_order': False, 'shape': %s, }" % (dtype, repr(tuple(shape)))
+    header += " " * (63 - (10 + len(header)) % 64) + "\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() + data
+r = random.Random(0)
+with zipfile.ZipFile(sys.argv[1], "w") as z:
+    for split, n in (("train", 256), ("test", 64)):
+        z.writestr(f"x_{split}.npy", npy((n, 32, 32, 3), "|u1", bytes(r.randrange(256) for _ in range(n * 32 * 32 * 3))))
+        z.writestr(f"y_{split}.npy", npy((n,), "<i8", struct.pack(f"<{n}q", *(r.randrange(10) for _ in range(n)))))
+PY
+DATA=(--model resnet20 --dataset npz --data-path "$work/rgb.npz" --validation 32 --threads 1 --prefetch 0)
+run bn train --iterations 1 --batch-size 32 --eval-every 1it --sync-batch-norm
+BOUND=1e-4 same bn model.safetensors
+"${MPIRUN[@]}" "$B" train --iterations 1 --batch-size 32 --eval-every 1it "${DATA[@]}" --out "$work/bn.rank" > "$work/bn.rank.log" 2>&1 \
+    || { tail -15 "$work/bn.rank.log"; fail "resnet20 with per-rank batch norm on 2 ranks"; }
+python3 scripts/compare_tensors.py "$work/bn.1/model.safetensors" "$work/bn.rank/model.safetensors" --bound 1e-3 > /dev/null \
+    && fail "per-rank batch norm matched one process as closely as --sync-batch-norm: the flag did nothing"
+echo "mpi-commands: bn per-rank batch norm vs 1 process: $(python3 scripts/compare_tensors.py "$work/bn.1/model.safetensors" "$work/bn.rank/model.safetensors")"
+DATA=("${TRAIN_DATA[@]}")
+
 left=$(ls -A "$TMPDIR")
 [ -z "$left" ] || fail "a rank's private copy was left behind: $left"
 
@@ -87,4 +113,4 @@ done
 
 msg=$("$B" "${IMP3[@]}" "${DATA[@]}" --out "$work/whole" 2>&1) && fail "continuing a 2-rank directory on one process was accepted"
 echo "$msg" | grep -q "was run on 2 ranks" || fail "unclear refusal of a 2-rank directory on one process: $msg"
-echo "mpi-commands: PASS (train, prune iterative, prune grda, anytime on 2 ranks match one process; kill -9 of either rank resumes bit-identically)"
+echo "mpi-commands: PASS (train, prune iterative, prune grda, anytime on 2 ranks match one process; --sync-batch-norm matches, per-rank BN does not; kill -9 of either rank resumes bit-identically)"
