@@ -21,6 +21,8 @@ public struct LoopPosition: Equatable, Sendable {
     public var iteration = 0
     public var seconds = 0.0
     public var best = BestRecord()
+    /// `--sparse-kernels`: the layers this training runs on the sparse kernels, for the mask it was chosen for.
+    public var sparseKernels: SparseKernelChoice? = nil
     public init(iteration: Int = 0) { self.iteration = iteration }
 }
 
@@ -67,6 +69,10 @@ public enum Checkpoint {
         metadata["best_validation_accuracy"] = String(position.best.validationAccuracy)
         metadata["best_iteration"] = String(position.best.iteration)
         metadata["test_accuracy_at_best_validation"] = String(position.best.testAccuracy)
+        if let sparse = position.sparseKernels {
+            metadata["sparse_kernels_mask"] = sparse.maskDigest
+            metadata["sparse_kernels_layers"] = sparse.layers.joined(separator: ",")
+        }
         try SafetensorsFile.write(path: path, tensors: tensors, dtypes: dtypes, metadata: metadata)
     }
 
@@ -136,6 +142,9 @@ public enum Checkpoint {
         p.best = BestRecord(validationAccuracy: file.metadata["best_validation_accuracy"].flatMap(Double.init) ?? -.infinity,
                             iteration: file.metadata["best_iteration"].flatMap(Int.init) ?? 0,
                             testAccuracy: file.metadata["test_accuracy_at_best_validation"].flatMap(Double.init) ?? .nan)
+        if let digest = file.metadata["sparse_kernels_mask"], let layers = file.metadata["sparse_kernels_layers"] {
+            p.sparseKernels = SparseKernelChoice(maskDigest: digest, layers: layers.split(separator: ",").map(String.init))
+        }
         return Loaded(path: path, file: file, position: p)
     }
 

@@ -201,6 +201,7 @@ final class DynamicSparsityHook: TrainHook {
         mask.apply(to: weights)          // the dropped weights become 0
         startAtZero(grown, in: weights)  // grown ones were pruned, hence 0 already; said here so that nothing relies on it
         try setMask(zeroingStateAt: grown, &state)
+        refreshSparseKernels(loop.model, mask: mask, &state)   // the grown connections join the sparse layers' structure
     }
 
     /// Gives the optimizer the new mask and zeroes its state (momentum, moments) at `positions`: connections grown or

@@ -86,6 +86,8 @@ public struct TrainLoop {
     public func run(_ state: inout LoopState, hooks: [any TrainHook]) throws {
         var loop = self
         if loop.dataParallel == nil, state.iteration < total { loop.dataParallel = try joinDataParallel(at: state.iteration) }
+        if state.iteration < total { loop.attachSparseKernels(&state) }
+        defer { if SparseKernelsRun.mode != .off { SparseTraining.release(model) } }
         try loop.runSteps(&state, hooks: hooks)
         // Per-rank batch norm leaves each rank its own running statistics: rank 0's for every rank's model after a
         // training, as at every evaluation, so that what follows (evaluation, pruning, saving) sees one model.

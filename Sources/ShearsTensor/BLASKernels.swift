@@ -21,13 +21,19 @@ public enum BLASKernels {
     /// Kernel sets older than AVX2: on a CPU with AVX2 or AVX-512 they mean OpenBLAS did not recognise the model.
     static let preAVX2: Set<String> = ["prescott", "core2", "penryn", "dunnington", "nehalem", "sandybridge", "atom",
                                        "katmai", "coppermine", "northwood", "banias", "opteron", "barcelona", "bobcat"]
+    /// Kernel sets that use AVX-512.
+    static let avx512Kernels: Set<String> = ["skylakex", "cooperlake", "sapphirerapids"]
 
     /// The kernel set to ask for on a CPU with `flags` (as /proc/cpuinfo spells them) when OpenBLAS chose `current`;
-    /// nil when its own choice stands.
+    /// nil when its own choice stands. Narrower kernels than the CPU runs are replaced: pre-AVX2 ones on an AVX2 CPU
+    /// (Haswell's), anything but AVX-512 ones on an AVX-512 CPU (SkylakeX's; 0.3.21 gives AMD's Zen 4 the AVX2
+    /// kernels of Zen/Haswell).
     public static func replacement(current: String, flags: Set<String>) -> String? {
-        guard preAVX2.contains(current.lowercased()) else { return nil }
-        if flags.isSuperset(of: ["avx512f", "avx512bw", "avx512vl", "avx512dq"]) { return "SkylakeX" }
-        if flags.isSuperset(of: ["avx2", "fma"]) { return "Haswell" }
+        let name = current.lowercased()
+        if flags.isSuperset(of: ["avx512f", "avx512bw", "avx512vl", "avx512dq"]) {
+            return avx512Kernels.contains(name) ? nil : "SkylakeX"
+        }
+        if flags.isSuperset(of: ["avx2", "fma"]), preAVX2.contains(name) { return "Haswell" }
         return nil
     }
 
@@ -47,8 +53,8 @@ public enum BLASKernels {
         return []
     }
 
-    /// Re-executes this process with `OPENBLAS_CORETYPE` set when OpenBLAS fell back to pre-AVX2 kernels on a CPU
-    /// that has AVX2 or AVX-512. A variable the user set is left alone (and stops any re-execution, so this happens at
+    /// Re-executes this process with `OPENBLAS_CORETYPE` set when OpenBLAS chose kernels narrower than the CPU's
+    /// (`replacement`). A variable the user set is left alone (and stops any re-execution, so this happens at
     /// most once); so is every case where the new image cannot be started.
     public static func reexecIfFallback() {
         guard getenv("OPENBLAS_CORETYPE") == nil,

@@ -3,6 +3,7 @@ import Foundation
 import ShearsDistributed
 import ShearsExperiments
 import ShearsIO
+import ShearsNN
 import ShearsOptim
 
 /// How and where a run executes — flags shared by `shears train` and `shears prune …`. None of them changes the
@@ -15,6 +16,10 @@ struct RunOptions: ParsableArguments {
     @Flag(help: ArgumentHelp("Under mpirun: batch norm normalises with the global batch's statistics (two small allreduces per "
         + "layer) instead of each rank's own, PyTorch DDP's default. Changes nothing in one process."))
     var syncBatchNorm = false
+    @Option(help: ArgumentHelp("Pruned layers train on the sparse kernels: auto (per layer where one forward + backward measured "
+        + "faster, at each pruning event), on (every masked layer) or off (dense masked kernels). Results agree with off to "
+        + "float rounding (docs/sparse-training.md)."))
+    var sparseKernels: SparseKernelMode = .off
 
     func validate() throws {
         guard (1...256).contains(threads) else { throw ValidationError("--threads must be between 1 and 256, got \(threads)") }
@@ -35,6 +40,7 @@ struct RunOptions: ParsableArguments {
     /// command as above and alone writes the directory; the other ranks run it in a private copy (`launchReplica`).
     func launch(prefix: String, nonDefault: [String: String], _ body: (RunDirectory, TrainingOptions) throws -> Void) throws {
         let world = try DataParallelRun.join(syncBatchNorm: syncBatchNorm)
+        SparseKernelsRun.mode = sparseKernels
         let path = directoryPath(prefix: prefix, nonDefault: nonDefault)
         if world.rank > 0 { return try launchReplica(of: path, world: world, body) }
         let existed = FileManager.default.fileExists(atPath: path)
@@ -85,11 +91,16 @@ struct RunOptions: ParsableArguments {
 
     /// `execution.json` records the thread count and the number of ranks of the run's first launch.
     func checkThreads(_ dir: RunDirectory, ranks: Int = 1) throws {
-        struct Execution: Codable { var threads: Int; var ranks: Int? }
+        struct Execution: Codable { var threads: Int; var ranks: Int?; var sparseKernels: String? }
         if let saved = try dir.readJSON(Execution.self, from: "execution.json") {
             guard saved.threads == threads else {
                 throw ValidationError("\(dir.url.path) was run with --threads \(saved.threads); continue it with --threads \(saved.threads) "
                     + "(results depend on the thread count), or choose another --out")
+            }
+            let savedKernels = saved.sparseKernels ?? SparseKernelMode.off.rawValue
+            guard savedKernels == sparseKernels.rawValue else {
+                throw ValidationError("\(dir.url.path) was run with --sparse-kernels \(savedKernels); continue it with the same "
+                    + "(the kernels' sums run in another order), or choose another --out")
             }
             let savedRanks = saved.ranks ?? 1
             guard savedRanks == ranks else {
@@ -97,7 +108,8 @@ struct RunOptions: ParsableArguments {
                     + "on \(savedRanks) (the shards, hence the sums, depend on it), or choose another --out")
             }
         } else {
-            try dir.writeJSON(Execution(threads: threads, ranks: ranks == 1 ? nil : ranks), to: "execution.json")
+            try dir.writeJSON(Execution(threads: threads, ranks: ranks == 1 ? nil : ranks,
+                                        sparseKernels: sparseKernels == .off ? nil : sparseKernels.rawValue), to: "execution.json")
         }
     }
 

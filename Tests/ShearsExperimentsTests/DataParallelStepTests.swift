@@ -6,8 +6,10 @@ import ShearsNN
 import ShearsOptim
 import ShearsTensor
 
-/// `TrainLoop.dataParallelStep` in one process computes what `standardStep` computes, bit for bit (under mpirun
-/// the same calls are checked against one process by scripts/mpi_check.sh), and refuses a batch it cannot share.
+/// The standard step's data-parallel path (`TrainLoop.dataParallel` set) in one process computes what the plain
+/// step computes, bit for bit (under mpirun the same calls are checked against one process by scripts/mpi_check.sh
+/// and, through the commands, scripts/mpi_commands_check.sh), and refuses a batch it cannot share. One process
+/// joins no data parallelism by itself.
 final class DataParallelStepTests: XCTestCase {
     private func loop(seed: UInt64) -> TrainLoop {
         var g = Generator(seed: seed)
@@ -21,7 +23,8 @@ final class DataParallelStepTests: XCTestCase {
     func testAloneItIsTheStandardStep() throws {
         let plain = loop(seed: 1)
         var wired = loop(seed: 1)
-        wired.step = TrainLoop.dataParallelStep(try DataParallel(model: wired.model, communicator: .single))
+        wired.dataParallel = try DataParallel(model: wired.model, communicator: .single)
+        XCTAssertNil(try plain.joinDataParallel(at: 0), "one process is not data-parallel")
         var a = LoopState(optimizer: SGD(learningRate: 0.1, momentum: 0.9)), b = LoopState(optimizer: SGD(learningRate: 0.1, momentum: 0.9))
         try plain.run(&a, hooks: [])
         try wired.run(&b, hooks: [])
@@ -34,7 +37,7 @@ final class DataParallelStepTests: XCTestCase {
         let dp = try DataParallel(model: l.model, communicator: .single)
         var optimizer: any Optimizer = SGD(learningRate: 0.1)
         let empty = Batch(images: Tensor.zeros([0, 1, 28, 28]), labels: [], indices: [])
-        XCTAssertThrowsError(try TrainLoop.dataParallelStep(dp)(l, empty, 7, &optimizer)) { e in
+        XCTAssertThrowsError(try TrainLoop.dataParallelStep(l, dp, empty, 7, &optimizer, beforeUpdate: {})) { e in
             XCTAssertTrue("\(e)".contains("iteration 7") && "\(e)".contains("global batch of 0 over 1 ranks"), "\(e)")
         }
     }
