@@ -11,8 +11,8 @@ B=${SHEARS:-.build/release/shears}
 [ -x "$B" ] || { echo "sparse_imp.sh: build first (swift build -c release)" >&2; exit 1; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-ARGS=(prune iterative --model lenet300-100 --cycles "$CYCLES" --rate 0.2 --retrain rewind:50 --epochs "$EPOCHS" --threads "$THREADS" --quiet)
-echo "# $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; blas: $("$B" bench infer --model lenet300-100 --sparsity 0 --iterations 1 --repetitions 1 --threads 1 | sed -n 's/.*"blas":"\([^"]*\)".*/\1/p')"
+ARGS=(prune iterative --model lenet300-100 --cycles "$CYCLES" --rate 0.2 --retrain rewind:50 --epochs "$EPOCHS" --threads "$THREADS")
+echo "# $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; blas: $("$B" bench infer --model lenet300-100 --sparsity 0 --iterations 1 --repetitions 1 --threads 1 2>/dev/null | sed -n 's/.*"blas":"\([^"]*\)".*/\1/p')"
 for r in $(seq 1 "$ROUNDS"); do
     declare -A secs
     for mode in off auto; do
