@@ -59,12 +59,24 @@ digests() {  # the weights every case leaves: models, masks, the connectivity mi
 }
 
 build_ref
-run_all "$G/$SHA/bin/shears" "$G/$SHA/out"
-if [ -n "${GOLDEN_REF_ONLY:-}" ]; then echo "golden: reference outputs ready in $G/$SHA/out"; exit 0; fi
+# Both binaries on the same OpenBLAS kernels: the ones the reference gets by itself here (shears now re-executes
+# itself onto the CPU's widest kernels where OpenBLAS picked narrower ones; a set OPENBLAS_CORETYPE is kept by both).
+# The reference outputs are cached per kernel set.
+pinned=${OPENBLAS_CORETYPE:-}
+if [ -z "$pinned" ]; then
+    OPENBLAS_CORETYPE=$(OPENBLAS_VERBOSE=2 "$G/$SHA/bin/shears" --help 2>&1 | sed -n 's/^Core: *//p' | head -1 || true)
+fi
+export OPENBLAS_CORETYPE
+echo "golden: both binaries on OpenBLAS' ${OPENBLAS_CORETYPE:-default} kernels" >&2
+OUTREF=$G/$SHA/out-${OPENBLAS_CORETYPE:-default}
+# Outputs cached before the kernel set was part of the key were made with the reference's own choice.
+if [ -z "$pinned" ] && [ -d "$G/$SHA/out" ] && [ ! -d "$OUTREF" ]; then mv "$G/$SHA/out" "$OUTREF"; fi
+run_all "$G/$SHA/bin/shears" "$OUTREF"
+if [ -n "${GOLDEN_REF_ONLY:-}" ]; then echo "golden: reference outputs ready in $OUTREF"; exit 0; fi
 build_new
 rm -rf "$G/new"
 run_all "$ROOT/.build/release/shears" "$G/new"
-digests "$G/$SHA/out" > "$G/ref.txt"
+digests "$OUTREF" > "$G/ref.txt"
 digests "$G/new" > "$G/new.txt"
 # Every weight file the reference wrote must exist now and hold the same tensors; files only the new binary writes
 # (new features) are listed, not compared.

@@ -8,7 +8,7 @@
 # Environment (defaults in brackets):
 #   MODEL        lenet300-100 | conv4 [lenet300-100]
 #   EPOCHS       E, the training budget of one run [10]
-#   SEEDS        seeds 1 … SEEDS [3]
+#   SEEDS        seeds 1 … SEEDS [3]; SEED_LIST picks some of them ("2 3"), e.g. to run seeds in parallel processes
 #   SPARSITIES   space-separated [0.9 0.95 0.98]
 #   UPDATE_EVERY ΔT of SET, RigL and gradual magnitude pruning, in iterations [100, RigL's]
 #   REWIND       IMP's rewinding iteration K [≈ 1 % of one cycle's iterations]
@@ -36,6 +36,7 @@ cd "$(dirname "$0")/../.."
 MODEL=${MODEL:-lenet300-100}
 EPOCHS=${EPOCHS:-10}
 SEEDS=${SEEDS:-3}
+SEED_LIST=${SEED_LIST:-$(seq 1 "$SEEDS")}
 SPARSITIES=${SPARSITIES:-0.9 0.95 0.98}
 GRDA_MUS=${GRDA_MUS:-0.65 0.7 0.75}
 GRDA_C=${GRDA_C:-0.005}
@@ -66,14 +67,15 @@ REWIND=${REWIND:-$(python3 -c "import math; print(max(1, round(0.01 * $EPOCHS * 
 # $OUT/failures.jsonl, which table.py counts in the method's cell, and the script goes on with the next one.
 step() {
     echo "+ $*"
-    if "$@" 2>&1 | tee "$OUT/.last-step.log"; then return 0; fi
+    local log="$OUT/.last-step.$$.log"   # one per process: seeds may run in parallel processes
+    if "$@" 2>&1 | tee "$log"; then return 0; fi
     python3 -c 'import json, sys; print(json.dumps({"out": sys.argv[1], "error": sys.argv[2]}))' \
-        "${@: -1}" "$(grep -v '^\s*$' "$OUT/.last-step.log" | grep -v '^Usage\|--help' | tail -1)" >> "$OUT/failures.jsonl"
+        "${@: -1}" "$(grep -v '^\s*$' "$log" | grep -v '^Usage\|--help' | tail -1)" >> "$OUT/failures.jsonl"
     echo "run.sh: that training failed; recorded in $OUT/failures.jsonl, going on"
 }
 
 mkdir -p "$OUT"
-for seed in $(seq 1 "$SEEDS"); do
+for seed in $SEED_LIST; do
     S=(--seed "$seed")
     step "$B" train "${DATA[@]}" "${TRAIN[@]}" "${S[@]}" --epochs "$EPOCHS" "${RUN[@]}" --out "$OUT/dense/seed$seed"
     for s in $SPARSITIES; do
