@@ -108,7 +108,7 @@ def cell(points, seeds, failed=()):
     acc, std = mean_std([100 * a for a, _ in points])
     rem = statistics.mean(r for _, r in points)
     n = "" if len(points) == seeds and not n_failed else f", n={len(points)}"
-    return f"{acc:.2f} ± {std:.2f} ({rem:.1f} %{n}{failed_note})""
+    return f"{acc:.2f} ± {std:.2f} ({rem:.1f} %{n}{failed_note})"
 
 
 def svg_chart(series, dense, path):
