@@ -3,7 +3,7 @@
 two safetensors files, relative to max(1, |a|) per element, and whether every tensor's zero pattern (its mask) is the
 same. Exits 1 when the names or shapes differ, a zero pattern differs, or the difference exceeds the bound. Standard
 library only (CI runs it before the test venv exists)."""
-import array, json, struct, sys
+import argparse, array, json, struct, sys
 
 def load(path):
     with open(path, "rb") as f:
@@ -23,12 +23,13 @@ def load(path):
         out[name] = (e["shape"], values)
     return out
 
-args = [a for a in sys.argv[1:] if not a.startswith("--")]
-bound = float(sys.argv[sys.argv.index("--bound") + 1]) if "--bound" in sys.argv else 1e-5
-args = [a for a in args if a != str(bound) and a != sys.argv[sys.argv.index("--bound") + 1]] if "--bound" in sys.argv else args
-if len(args) != 2:
-    sys.exit("usage: compare_tensors.py A.safetensors B.safetensors [--bound 1e-5]")
-A, B = load(args[0]), load(args[1])
+parser = argparse.ArgumentParser(description="Largest relative difference and zero-pattern check of two safetensors files.")
+parser.add_argument("a")
+parser.add_argument("b")
+parser.add_argument("--bound", type=float, default=1e-5)
+opts = parser.parse_args()
+bound = opts.bound
+A, B = load(opts.a), load(opts.b)
 if sorted(A) != sorted(B):
     sys.exit(f"different tensors: {sorted(set(A) ^ set(B))[:5]}")
 worst, where, masks = 0.0, "", []
