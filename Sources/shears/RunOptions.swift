@@ -89,10 +89,13 @@ struct RunOptions: ParsableArguments {
         try body(dir, options)
     }
 
-    /// `execution.json` records the thread count and the number of ranks of the run's first launch.
+    /// `execution.json` records the thread count and the number of ranks of the run's first launch; continuing a run
+    /// with others is refused. A finished run (its summary.json written) is only reported, so any of them may ask for it
+    /// (a sweep script re-run with another --threads goes past the finished points instead of failing on them).
     func checkThreads(_ dir: RunDirectory, ranks: Int = 1) throws {
         struct Execution: Codable { var threads: Int; var ranks: Int?; var sparseKernels: String? }
         if let saved = try dir.readJSON(Execution.self, from: "execution.json") {
+            if dir.fileExists("summary.json") { return }
             guard saved.threads == threads else {
                 throw ValidationError("\(dir.url.path) was run with --threads \(saved.threads); continue it with --threads \(saved.threads) "
                     + "(results depend on the thread count), or choose another --out")

@@ -58,10 +58,14 @@ final class TrainingFlagsTests: CommandTestCase {
         let good = scratch.appendingPathComponent("good").path
         let args = ["train", "--dataset", "synthetic", "--validation", "200", "--iterations", "4", "--eval-every", "2it", "--prefetch", "0", "--out", good]
         try run(args + ["--threads", "1"])
+        try run(args + ["--threads", "2"])   // a finished run is reported whatever the thread count
+        // An unfinished one (no summary yet, as after a kill) continues only with its own thread count.
+        try FileManager.default.removeItem(atPath: good + "/summary.json")
         XCTAssertThrowsError(try run(args + ["--threads", "2"])) { e in
             XCTAssertTrue("\(e)".contains("--threads 1"), "\(e)")
         }
-        try run(args + ["--threads", "1"])   // the finished run is reported
+        try run(args + ["--threads", "1"])
+        XCTAssertTrue(FileManager.default.fileExists(atPath: good + "/summary.json"))
         let log = try String(contentsOfFile: good + "/log.txt", encoding: .utf8)
         XCTAssertTrue(log.contains("error:") && log.contains("--threads 1"), "the refusal is in the log too")
     }
