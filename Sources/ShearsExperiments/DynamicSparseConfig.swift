@@ -21,6 +21,9 @@ public struct DynamicSparseConfig: RunConfiguration, Sendable {
     /// gmp only: t₀, the start of the pruning schedule as a fraction of the training, in [0, endUpdate).
     public var beginUpdate: Double = 0.1
     public var selection: PrunableSelection = PrunableSelection()
+    /// The scale of the kept weights at initialisation (SET, RigL): the dense one, or each unit's rescaled to its
+    /// sparse fan-in (Evci et al. 2022; `SparseInitialisation`).
+    public var sparseInit: SparseInitialisation = .dense
 
     public init() { training = TrainingConfig() }
 
@@ -35,13 +38,16 @@ public struct DynamicSparseConfig: RunConfiguration, Sendable {
         if method == .gmp && !(beginUpdate >= 0 && beginUpdate < endUpdate) {
             try fail("--begin-update must be in [0, --end-update) (fractions of the training: 0 ≤ begin < end ≤ 1), got --begin-update \(beginUpdate) with --end-update \(endUpdate)")
         }
+        if method == .gmp && sparseInit != .dense {
+            try fail("--sparse-init \(sparseInit.rawValue) applies to set and rigl, which start sparse; gmp starts dense (drop it)")
+        }
     }
 }
 
 extension DynamicSparseConfig {
-    /// Decodes every field; `beginUpdate`, added with gmp, may be absent: the config.json of a SET or RigL run written
-    /// before it still reads (as the default, which those methods never use), so `report`, `prune compare` and a
-    /// re-run still open that directory.
+    /// Decodes every field; `beginUpdate`, added with gmp, and `sparseInit` may be absent: the config.json of a run
+    /// written before them still reads (as the defaults, which is what those runs did), so `report`, `prune compare`
+    /// and a re-run still open that directory.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init()
@@ -55,6 +61,7 @@ extension DynamicSparseConfig {
         endUpdate = try c.decode(Double.self, forKey: .endUpdate)
         beginUpdate = try c.decodeIfPresent(Double.self, forKey: .beginUpdate) ?? beginUpdate
         selection = try c.decode(PrunableSelection.self, forKey: .selection)
+        sparseInit = try c.decodeIfPresent(SparseInitialisation.self, forKey: .sparseInit) ?? sparseInit
     }
 }
 

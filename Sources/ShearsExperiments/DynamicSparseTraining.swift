@@ -8,7 +8,8 @@ import ShearsTensor
 
 /// Dynamic sparse training (SET, Mocanu et al. 2018; RigL, Evci et al. 2020), in the one loop:
 ///
-///     mask ← random at the per-layer densities (uniform or ERK); w ← w ⊙ mask
+///     mask ← random at the per-layer densities (uniform or ERK); w ← w ⊙ mask (--sparse-init fan-in: each unit's kept
+///         weights × √(dense fan-in / kept fan-in), Evci et al. 2022)
 ///     for t = 1 … T:  SGD step on the masked network (pruned weights and their optimizer state stay 0)
 ///         if t mod ΔT = 0 and t < end_update · T:  per layer, k = round(f(t) · active)
 ///             drop the k active weights of smallest |w|; grow k inactive ones (SET: at random; RigL: largest |∂L/∂w|)
@@ -60,6 +61,8 @@ public enum DynamicSparseTraining {
                        config.updateEvery, config.dropFraction, config.dropSchedule.rawValue, config.endUpdate, total, dir.url.path))
         }
         mask.apply(to: prunable)
+        // Only on a fresh start: a resumed run's weights come from its checkpoint, already scaled.
+        if state.iteration == 0 && !dir.fileExists(Checkpoint.fileName) { config.sparseInit.apply(to: prunable, mask: mask) }
         try Checkpoint.truncateMetrics(in: dir, after: state.iteration)
         updates.mask = mask
         let evaluated = try train(config, setup, updates: updates, state: &state, in: dir, options: options, say: say)

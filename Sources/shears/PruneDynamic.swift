@@ -6,6 +6,7 @@ import ShearsPrune
 extension DynamicSparseMethod: ExpressibleByArgument {}
 extension DensityDistribution: ExpressibleByArgument {}
 extension DropSchedule: ExpressibleByArgument {}
+extension SparseInitialisation: ExpressibleByArgument {}
 
 enum DynamicSparseDefaults: TrainingDefaults {
     static var training: TrainingConfig { DynamicSparseConfig().training }
@@ -41,6 +42,8 @@ struct PruneDynamic: ParsableCommand {
     @Option(help: "gmp: the fraction of the training where pruning starts, in [0, --end-update) (default 0.1).")
     var beginUpdate: Double?
     @Flag(help: "Keep the first layer dense (RigL's code does).") var keepFirstLayer = false
+    @Option(help: ArgumentHelp("The kept weights' initial scale: dense (the dense initialisation's) or fan-in (each unit's rescaled by √(dense fan-in / kept fan-in), Evci et al. 2022)."))
+    var sparseInit: SparseInitialisation = .dense
     @Flag(help: "Keep the last layer dense.") var keepLastLayer = false
     @OptionGroup(title: "Data") var data: DataFlags<DynamicSparseDefaults>
     @OptionGroup(title: "Model and training") var training: TrainingFlags<DynamicSparseDefaults>
@@ -52,7 +55,7 @@ struct PruneDynamic: ParsableCommand {
             data.apply(to: &c.training)
             try training.apply(to: &c.training)
             c.method = method; c.sparsity = sparsity; c.distribution = distribution; c.updateEvery = updateEvery
-            c.dropFraction = dropFraction; c.dropSchedule = dropSchedule; c.endUpdate = endUpdate
+            c.dropFraction = dropFraction; c.dropSchedule = dropSchedule; c.endUpdate = endUpdate; c.sparseInit = sparseInit
             if let beginUpdate {
                 // Refused rather than ignored: SET and RigL update from the first ΔT on.
                 guard method == .gmp else { throw ValidationError("--begin-update applies to --method gmp only (got --method \(method.rawValue))") }

@@ -30,6 +30,8 @@ struct PruneOneShot: ParsableCommand {
     @Flag(help: "Prune a freshly initialised model (SNIP, GraSP, SynFlow's setting) and train it for --finetune-epochs.") var atInit = false
     @Option(help: "SynFlow at initialisation: rounds of Algorithm 1.") var synflowRounds: Int = 100
     @Option(help: "Epochs of training with the mask fixed after pruning.") var finetuneEpochs: Int = 0
+    @Option(help: ArgumentHelp("The kept weights' initial scale: dense (the dense initialisation's) or fan-in (each unit's rescaled by √(dense fan-in / kept fan-in), Evci et al. 2022)."))
+    var sparseInit: SparseInitialisation = .dense
     @Flag(help: "Do not prune the first layer.") var keepFirstLayer = false
     @Flag(help: "Do not prune the last layer.") var keepLastLayer = false
     @OptionGroup(title: "Data") var data: DataFlags<OneShotDefaults>
@@ -44,7 +46,7 @@ struct PruneOneShot: ParsableCommand {
             data.apply(to: &c.training)
             try training.apply(to: &c.training)
             c.sparsity = sparsity; c.criterion = criterion; c.allocation = allocation; c.scoringBatches = scoringBatches
-            c.atInit = atInit; c.synflowRounds = synflowRounds; c.finetuneEpochs = finetuneEpochs
+            c.atInit = atInit; c.synflowRounds = synflowRounds; c.finetuneEpochs = finetuneEpochs; c.sparseInit = sparseInit
             c.selection = PrunableSelection(includeFirstLayer: !keepFirstLayer, includeLastLayer: !keepLastLayer)
             return c
         }) { try $0.validate() }

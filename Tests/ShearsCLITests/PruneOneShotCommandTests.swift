@@ -49,6 +49,25 @@ final class PruneOneShotCommandTests: CommandTestCase {
         XCTAssertTrue(refusal(["prune", "oneshot", "--from", scratch.appendingPathComponent("nothing").path])?.contains("no such file") ?? false)
     }
 
+    /// `--sparse-init fan-in` at initialisation: the same mask as the dense scale (the criterion is random), other
+    /// weights; refused on a trained model, and `prune dynamic --method gmp` refuses it (gmp starts dense).
+    func testSparseInitFanInAtInitialisation() throws {
+        var models: [[String: [Float]]] = [], masks: [[String: [Float]]] = []
+        for scale in ["dense", "fan-in"] {
+            let out = scratch.appendingPathComponent("random-\(scale)").path
+            try run(["prune", "oneshot", "--at-init", "--criterion", "random", "--sparsity", "0.9", "--sparse-init", scale,
+                     "--finetune-epochs", "1", "--out", out] + small)
+            models.append(try SafetensorsFile.read(path: out + "/model.safetensors").tensors.mapValues(\.scalars))
+            masks.append(try SafetensorsFile.read(path: out + "/mask.safetensors").tensors.mapValues(\.scalars))
+        }
+        XCTAssertTrue(masks[0] == masks[1], "the scale does not change the random mask")
+        XCTAssertTrue(models[0] != models[1], "fan-in trained other weights")
+        let dense = try trained()
+        XCTAssertTrue(refusal(["prune", "oneshot", "--from", dense, "--sparse-init", "fan-in"])?.contains("--at-init") ?? false)
+        XCTAssertTrue(refusal(["prune", "dynamic", "--method", "gmp", "--sparse-init", "fan-in"] + small)?.contains("--sparse-init") ?? false)
+        XCTAssertTrue(refusal(["prune", "dynamic", "--method", "set", "--sparse-init", "kaiming"] + small)?.contains("fan-in") ?? false)
+    }
+
     func testSkipFirstTrainingStartsFromTheTrainedModel() throws {
         let dense = try trained()
         let out = scratch.appendingPathComponent("imp").path

@@ -127,11 +127,57 @@ final class DynamicSparseTrainingTests: RunTestCase {
                                ({ $0.endUpdate = 1.01 }, "--end-update"),
                                ({ $0.method = .gmp; $0.beginUpdate = -0.1 }, "--begin-update"),
                                ({ $0.method = .gmp; $0.beginUpdate = 0.75 }, "--end-update"),
-                               ({ $0.method = .gmp; $0.beginUpdate = 0.8 }, "--begin-update")] as [((inout DynamicSparseConfig) -> Void, String)] {
+                               ({ $0.method = .gmp; $0.beginUpdate = 0.8 }, "--begin-update"),
+                               ({ $0.method = .gmp; $0.sparseInit = .fanIn }, "--sparse-init")] as [((inout DynamicSparseConfig) -> Void, String)] {
             c = quickConfig(.set)
             change(&c)
             XCTAssertThrowsError(try c.validate()) { XCTAssertTrue("\($0)".contains(flag), "\($0)") }
         }
+    }
+
+    /// `--sparse-init fan-in`: the kept weights start rescaled to each unit's sparse fan-in (checked against the dense
+    /// initialisation of the same seed, masked and rescaled here), and a killed run resumes bit-identical: the checkpoint's
+    /// weights are not rescaled a second time.
+    func testFanInInitialisationStartsRescaledAndResumesBitIdentical() throws {
+        var c = quickConfig(.set)
+        c.sparseInit = .fanIn
+        var atZero = c
+        atZero.training.iterations = 1
+        atZero.training.lr = 1e-30   // one step that moves nothing: the saved model is the initialisation
+        atZero.training.momentum = 0
+        let z = try dir("fan-in-start")
+        _ = try DynamicSparseTraining.run(atZero, in: z, options: quietOptions())
+        let setup = try TrainingSetup(c.training, prefetch: 0, say: { _ in })
+        let prunable = c.selection.select(setup.model)
+        let mask = DynamicSparseTraining.initialMask(c, prunable: prunable)
+        mask.apply(to: prunable)
+        SparseInitialisation.fanIn.apply(to: prunable, mask: mask)
+        let saved = try tensors(z, "model.safetensors")
+        for (name, p) in prunable {
+            let want = p.value.scalars, got = saved[name]!
+            XCTAssertTrue(zip(want, got).allSatisfy { abs($0 - $1) <= 1e-6 * max(1, abs($0)) }, "\(name) is not the rescaled initialisation")
+        }
+        let a = try dir("fan-in-full"), b = try dir("fan-in-resumed")
+        let full = try DynamicSparseTraining.run(c, in: a, options: quietOptions())
+        XCTAssertThrowsError(try DynamicSparseTraining.run(c, in: b, options: quietOptions(stopAfterIteration: 13)))
+        let resumed = try DynamicSparseTraining.run(c, in: b, options: quietOptions())
+        XCTAssertTrue(try tensors(a, "model.safetensors") == tensors(b, "model.safetensors"), "the weights differ after resume")
+        XCTAssertEqual(full.testAccuracyFinal, resumed.testAccuracyFinal)
+        let d = try dir("dense-init")
+        _ = try DynamicSparseTraining.run(quickConfig(.set), in: d, options: quietOptions())
+        XCTAssertTrue(try tensors(a, "model.safetensors") != tensors(d, "model.safetensors"), "fan-in changed nothing")
+    }
+
+    /// A config.json written before --sparse-init existed decodes as the dense initialisation.
+    func testConfigWithoutSparseInitDecodes() throws {
+        var c = quickConfig(.rigl)
+        c.sparseInit = .fanIn
+        let data = try JSONEncoder().encode(c)
+        XCTAssertEqual(try JSONDecoder().decode(DynamicSparseConfig.self, from: data), c)
+        var object = try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any])
+        XCTAssertEqual(object.removeValue(forKey: "sparseInit") as? String, "fan-in")
+        let old = try JSONDecoder().decode(DynamicSparseConfig.self, from: JSONSerialization.data(withJSONObject: object))
+        XCTAssertEqual(old.sparseInit, .dense)
     }
 
     /// A config.json written before --begin-update existed still decodes (to the default), and every field round-trips.

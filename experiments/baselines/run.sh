@@ -14,6 +14,9 @@
 #   REWIND       IMP's rewinding iteration K [≈ 1 % of one cycle's iterations]
 #   GRDA_MUS     gRDA's μ values, space-separated [0.65 0.7 0.75]; GRDA_C [0.005]
 #   TRAIN_SUBSET train on the first N training examples only [all]
+#   SPARSE_INIT  the initial scale of the networks trained sparse from initialisation (random, SNIP, GraSP, SynFlow, SET,
+#                RigL), space-separated: dense (the dense initialisation's, as their papers) and/or fan-in (each unit
+#                rescaled to its sparse fan-in, Evci et al. 2022; run directories <method>-fanin) [dense]
 #   LR, MOMENTUM SGD's rate and momentum for every method but gRDA [0.01, 0.9]; GRDA_LR gRDA's rate [0.1]
 #   THREADS      kernel threads per run [2]
 #   SHEARS       the binary [.build/release/shears]
@@ -45,6 +48,10 @@ LR=${LR:-0.01}
 MOMENTUM=${MOMENTUM:-0.9}
 GRDA_LR=${GRDA_LR:-0.1}
 UPDATE_EVERY=${UPDATE_EVERY:-100}
+SPARSE_INIT=${SPARSE_INIT:-dense}
+for si in $SPARSE_INIT; do
+    case "$si" in dense|fan-in) ;; *) echo "run.sh: SPARSE_INIT takes dense and/or fan-in, got $si" >&2; exit 1;; esac
+done
 B=${SHEARS:-.build/release/shears}
 TRAIN_SUBSET=${TRAIN_SUBSET:-}
 OUT=${OUT:-runs/baselines/$MODEL/e$EPOCHS${TRAIN_SUBSET:+_n$TRAIN_SUBSET}}
@@ -80,21 +87,26 @@ for seed in $SEED_LIST; do
     step "$B" train "${DATA[@]}" "${TRAIN[@]}" "${S[@]}" --epochs "$EPOCHS" "${RUN[@]}" --out "$OUT/dense/seed$seed"
     for s in $SPARSITIES; do
         d="$OUT/s$s"
-        for c in random snip grasp synflow; do
-            extra=()
-            case $c in
-                snip) extra=(--scoring-batches 1) ;;     # the paper: one batch
-                grasp) extra=(--scoring-batches 2) ;;    # the paper: 10 examples per class (120 here)
-                synflow) extra=(--synflow-rounds 100) ;; # Algorithm 1's 100 rounds
-            esac
-            step "$B" prune oneshot --at-init --criterion "$c" --allocation global --sparsity "$s" "${extra[@]}" \
-                --finetune-epochs "$EPOCHS" "${DATA[@]}" "${TRAIN[@]}" "${S[@]}" "${RUN[@]}" --out "$d/$c/seed$seed"
+        for si in $SPARSE_INIT; do
+            suffix=""; [ "$si" = fan-in ] && suffix="-fanin"
+            for c in random snip grasp synflow; do
+                extra=()
+                case $c in
+                    snip) extra=(--scoring-batches 1) ;;     # the paper: one batch
+                    grasp) extra=(--scoring-batches 2) ;;    # the paper: 10 examples per class (120 here)
+                    synflow) extra=(--synflow-rounds 100) ;; # Algorithm 1's 100 rounds
+                esac
+                step "$B" prune oneshot --at-init --criterion "$c" --allocation global --sparsity "$s" "${extra[@]}" \
+                    --sparse-init "$si" --finetune-epochs "$EPOCHS" "${DATA[@]}" "${TRAIN[@]}" "${S[@]}" "${RUN[@]}" \
+                    --out "$d/$c$suffix/seed$seed"
+            done
+            for m in set rigl; do
+                step "$B" prune dynamic --method "$m" --sparsity "$s" --distribution erk --update-every "$UPDATE_EVERY" --end-update 0.75 \
+                    --sparse-init "$si" --epochs "$EPOCHS" "${DATA[@]}" "${TRAIN[@]}" "${S[@]}" "${RUN[@]}" --out "$d/$m$suffix/seed$seed"
+            done
         done
-        for m in set rigl gmp; do
-            dist=erk; [ "$m" = gmp ] && dist=uniform
-            step "$B" prune dynamic --method "$m" --sparsity "$s" --distribution "$dist" --update-every "$UPDATE_EVERY" --end-update 0.75 \
-                --epochs "$EPOCHS" "${DATA[@]}" "${TRAIN[@]}" "${S[@]}" "${RUN[@]}" --out "$d/$m/seed$seed"
-        done
+        step "$B" prune dynamic --method gmp --sparsity "$s" --distribution uniform --update-every "$UPDATE_EVERY" --end-update 0.75 \
+            --epochs "$EPOCHS" "${DATA[@]}" "${TRAIN[@]}" "${S[@]}" "${RUN[@]}" --out "$d/gmp/seed$seed"
         rate=$(python3 -c "print(f'{1 - (1 - $s) ** (1 / $CYCLES):.6f}')")
         step "$B" prune iterative --criterion magnitude --allocation global --cycles "$CYCLES" --rate "$rate" \
             --retrain "rewind:$REWIND" --epochs "$EPOCHS" "${DATA[@]}" "${TRAIN[@]}" "${S[@]}" "${RUN[@]}" --out "$d/imp/seed$seed"

@@ -25,6 +25,10 @@ METHODS = [  # (directory name, label), in the table's order
     ("random", "random at init"), ("snip", "SNIP at init"), ("grasp", "GraSP at init"),
     ("synflow", "SynFlow at init"), ("set", "SET"), ("rigl", "RigL"), ("gmp", "gradual magnitude (Zhu–Gupta)"),
     ("imp", "IMP, rewinding (5 cycles)"),
+    # run.sh SPARSE_INIT=fan-in: the same methods from the sparse-aware initial scale (Evci et al. 2022)
+    ("random-fanin", "random at init, fan-in scale"), ("snip-fanin", "SNIP at init, fan-in scale"),
+    ("grasp-fanin", "GraSP at init, fan-in scale"), ("synflow-fanin", "SynFlow at init, fan-in scale"),
+    ("set-fanin", "SET, fan-in scale"), ("rigl-fanin", "RigL, fan-in scale"),
 ]
 
 
