@@ -121,9 +121,14 @@ struct PruneOracle: ParsableCommand {
     @OptionGroup(title: "Trials elsewhere") var trialPlaces: OracleTrialOptions
 
     func makeConfig() throws -> OracleConfig {
-        var pruning = try protocolFlags.makeConfig(data: data, training: training)
+        let pruning = try protocolFlags.makeConfig(data: data, training: training)
+        // Every trial trains on the warmup schedule of --warmup/--drops with the trial's peak; scyc (the default) also
+        // gives S-Cyc's max_lr beside the grid. Another schedule would be ignored, so it is refused rather than replaced.
         let name = pruning.training.schedule.name
-        if name != WarmupLR.scheduleName && name != SCycSchedule.scheduleName { pruning.training.schedule.name = WarmupLR.scheduleName }
+        guard name == WarmupLR.scheduleName || name == SCycSchedule.scheduleName else {
+            throw ValidationError("prune oracle trains every trial on the warmup schedule (--warmup, --drops, peak from --grid): "
+                + "--schedule must be scyc (the default, which adds S-Cyc's max_lr) or warmup, got \(name)")
+        }
         let values = try grid.split(separator: ",").map { part -> Double in
             guard let v = Double(part.trimmingCharacters(in: .whitespaces)), v.isFinite else {
                 throw ValidationError("--grid: '\(part)' is not a learning rate")

@@ -21,6 +21,8 @@ final class PruneCommandTests: CommandTestCase {
             (["prune", "oracle", "--grid", "0.1,0.05"], "increasing"),
             (["prune", "oracle", "--runs", "3"], "--runs"),
             (["prune", "oracle", "--retrain", "fine-tune"], "--retrain"),
+            (["prune", "oracle", "--schedule", "cosine"], "--schedule must be scyc"),
+            (["prune", "oracle", "--schedule", "constant"], "got constant"),
         ]
         for (args, expected) in cases {
             let message = try XCTUnwrap(refusal(args), "\(args) was accepted")
@@ -28,6 +30,7 @@ final class PruneCommandTests: CommandTestCase {
         }
         XCTAssertNil(refusal(["prune", "iterative", "--lr-schedule", "scyc", "--warmup", "10", "--drops", "10,20"]))
         XCTAssertNil(refusal(["prune", "oracle", "--grid", "0.01,0.02"]))
+        XCTAssertNil(refusal(["prune", "oracle", "--schedule", "warmup", "--warmup", "10", "--drops", "10,20"]))
         // The README's command: the protocol's warmup and S-Cyc flags without naming a schedule (scyc is the default).
         XCTAssertNil(refusal(["prune", "oracle", "--split", "pooled", "--model", "lenet300-100", "--iterations", "1400", "--cycles", "18",
                               "--warmup", "440", "--drops", "440,560", "--grid", "0.02,0.03,0.05,0.07,0.1", "--l-min", "0.05", "--l-amp", "0.05"]))

@@ -10,7 +10,9 @@
 #   EPOCHS       E, the training budget of one run [10]
 #   SEEDS        seeds 1 … SEEDS [3]; SEED_LIST picks some of them ("2 3"), e.g. to run seeds in parallel processes
 #   SPARSITIES   space-separated [0.9 0.95 0.98]
-#   UPDATE_EVERY ΔT of SET, RigL and gradual magnitude pruning, in iterations [100, RigL's]
+#   UPDATE_EVERY ΔT of SET, RigL and gradual magnitude pruning, in iterations [100, RigL's]; another value puts those
+#                runs in <method>-dt<ΔT> directories beside the default ones (e.g. a short budget with more updates)
+#   METHODS      the methods to run, space-separated, among dense random snip grasp synflow set rigl gmp imp grda [all]
 #   REWIND       IMP's rewinding iteration K [≈ 1 % of one cycle's iterations]
 #   GRDA_MUS     gRDA's μ values, space-separated [0.65 0.7 0.75]; GRDA_C [0.005]
 #   TRAIN_SUBSET train on the first N training examples only [all]
@@ -49,6 +51,13 @@ MOMENTUM=${MOMENTUM:-0.9}
 GRDA_LR=${GRDA_LR:-0.1}
 UPDATE_EVERY=${UPDATE_EVERY:-100}
 SPARSE_INIT=${SPARSE_INIT:-dense}
+ALL_METHODS="dense random snip grasp synflow set rigl gmp imp grda"
+METHODS=${METHODS:-$ALL_METHODS}
+for m in $METHODS; do
+    case " $ALL_METHODS " in *" $m "*) ;; *) echo "run.sh: METHODS takes some of: $ALL_METHODS; got $m" >&2; exit 1;; esac
+done
+want() { case " $METHODS " in *" $1 "*) return 0;; *) return 1;; esac; }
+DT_SUFFIX=""; [ "$UPDATE_EVERY" != 100 ] && DT_SUFFIX="-dt$UPDATE_EVERY"
 for si in $SPARSE_INIT; do
     case "$si" in dense|fan-in) ;; *) echo "run.sh: SPARSE_INIT takes dense and/or fan-in, got $si" >&2; exit 1;; esac
 done
@@ -84,12 +93,13 @@ step() {
 mkdir -p "$OUT"
 for seed in $SEED_LIST; do
     S=(--seed "$seed")
-    step "$B" train "${DATA[@]}" "${TRAIN[@]}" "${S[@]}" --epochs "$EPOCHS" "${RUN[@]}" --out "$OUT/dense/seed$seed"
+    want dense && step "$B" train "${DATA[@]}" "${TRAIN[@]}" "${S[@]}" --epochs "$EPOCHS" "${RUN[@]}" --out "$OUT/dense/seed$seed"
     for s in $SPARSITIES; do
         d="$OUT/s$s"
         for si in $SPARSE_INIT; do
             suffix=""; [ "$si" = fan-in ] && suffix="-fanin"
             for c in random snip grasp synflow; do
+                want "$c" || continue
                 extra=()
                 case $c in
                     snip) extra=(--scoring-batches 1) ;;     # the paper: one batch
@@ -101,12 +111,15 @@ for seed in $SEED_LIST; do
                     --out "$d/$c$suffix/seed$seed"
             done
             for m in set rigl; do
+                want "$m" || continue
                 step "$B" prune dynamic --method "$m" --sparsity "$s" --distribution erk --update-every "$UPDATE_EVERY" --end-update 0.75 \
-                    --sparse-init "$si" --epochs "$EPOCHS" "${DATA[@]}" "${TRAIN[@]}" "${S[@]}" "${RUN[@]}" --out "$d/$m$suffix/seed$seed"
+                    --sparse-init "$si" --epochs "$EPOCHS" "${DATA[@]}" "${TRAIN[@]}" "${S[@]}" "${RUN[@]}" \
+                    --out "$d/$m$suffix$DT_SUFFIX/seed$seed"
             done
         done
-        step "$B" prune dynamic --method gmp --sparsity "$s" --distribution uniform --update-every "$UPDATE_EVERY" --end-update 0.75 \
-            --epochs "$EPOCHS" "${DATA[@]}" "${TRAIN[@]}" "${S[@]}" "${RUN[@]}" --out "$d/gmp/seed$seed"
+        want gmp && step "$B" prune dynamic --method gmp --sparsity "$s" --distribution uniform --update-every "$UPDATE_EVERY" \
+            --end-update 0.75 --epochs "$EPOCHS" "${DATA[@]}" "${TRAIN[@]}" "${S[@]}" "${RUN[@]}" --out "$d/gmp$DT_SUFFIX/seed$seed"
+        want imp || continue
         rate=$(python3 -c "print(f'{1 - (1 - $s) ** (1 / $CYCLES):.6f}')")
         step "$B" prune iterative --criterion magnitude --allocation global --cycles "$CYCLES" --rate "$rate" \
             --retrain "rewind:$REWIND" --epochs "$EPOCHS" "${DATA[@]}" "${TRAIN[@]}" "${S[@]}" "${RUN[@]}" --out "$d/imp/seed$seed"
@@ -114,6 +127,7 @@ for seed in $SEED_LIST; do
     # gRDA has no target sparsity: it ends where c and μ take it (more with larger μ and longer training; LeNet-300-100
     # at E = 10: μ = 0.7 → 95.1 %, μ = 0.75 → 97.2 % sparse).
     for mu in $GRDA_MUS; do
+        want grda || continue
         step "$B" prune grda --no-baseline --no-gmp --c "$GRDA_C" --mu "$mu" --epochs "$EPOCHS" "${DATA[@]}" \
             --batch-size 60 --lr "$GRDA_LR" --schedule constant "${S[@]}" "${RUN[@]}" --out "$OUT/grda-mu$mu/seed$seed"
     done

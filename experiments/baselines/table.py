@@ -17,6 +17,7 @@ grows at every step, so only its final evaluation qualifies and its final test a
 import json
 import math
 import os
+import re
 import statistics
 import sys
 from glob import glob
@@ -25,11 +26,33 @@ METHODS = [  # (directory name, label), in the table's order
     ("random", "random at init"), ("snip", "SNIP at init"), ("grasp", "GraSP at init"),
     ("synflow", "SynFlow at init"), ("set", "SET"), ("rigl", "RigL"), ("gmp", "gradual magnitude (Zhu–Gupta)"),
     ("imp", "IMP, rewinding (5 cycles)"),
-    # run.sh SPARSE_INIT=fan-in: the same methods from the sparse-aware initial scale (Evci et al. 2022)
-    ("random-fanin", "random at init, fan-in scale"), ("snip-fanin", "SNIP at init, fan-in scale"),
-    ("grasp-fanin", "GraSP at init, fan-in scale"), ("synflow-fanin", "SynFlow at init, fan-in scale"),
-    ("set-fanin", "SET, fan-in scale"), ("rigl-fanin", "RigL, fan-in scale"),
 ]
+
+
+def variants(root, sparsities):
+    """(directory name, label) of every method folder found, in METHODS' order, each base method followed by its
+    variants from run.sh: `-fanin` (SPARSE_INIT=fan-in, Evci et al. 2022's scale) and `-dt<ΔT>` (UPDATE_EVERY)."""
+    found = set()
+    for s in sparsities:
+        folder = os.path.join(root, f"s{s}")
+        found.update(d for d in os.listdir(folder) if os.path.isdir(os.path.join(folder, d)))
+    out = []
+    for base, label in METHODS:
+        names = [d for d in found if d == base or d.startswith(base + "-")]
+        def key(d):
+            rest = d[len(base):]
+            m = re.search(r"-dt(\d+)", rest)
+            return ("-fanin" in rest, int(m.group(1)) if m else 0)
+        for d in sorted(names, key=key):
+            rest, parts = d[len(base):], [label]
+            if "-fanin" in rest:
+                parts.append("fan-in scale")
+            m = re.search(r"-dt(\d+)", rest)
+            if m:
+                parts.append(f"ΔT = {m.group(1)}")
+            if re.fullmatch(r"(-fanin)?(-dt\d+)?", rest):
+                out.append((d, ", ".join(parts)))
+    return out
 
 
 def load(path):
@@ -183,8 +206,9 @@ def main():
                         key=float)
     if not sparsities:
         sys.exit(f"table.py: no s<sparsity> folders in {root}")
+    rows = variants(root, sparsities)
     seeds = max([len(glob(os.path.join(root, "dense", "seed*")))]
-                + [len(glob(os.path.join(root, f"s{s}", m, "seed*"))) for s in sparsities for m, _ in METHODS])
+                + [len(glob(os.path.join(root, f"s{s}", m, "seed*"))) for s in sparsities for m, _ in rows])
     failed = failures(root)
     header = "| method | " + " | ".join(f"{100 * float(s):g} % sparse" for s in sparsities) + " |"
     lines = [header, "|---|" + "---:|" * len(sparsities)]
@@ -194,7 +218,7 @@ def main():
     if dense_points:
         dense = mean_std([100 * a for a, _ in dense_points])
         lines.append("| dense (100 %, in every column) | " + " | ".join([cell(dense_points, seeds)] * len(sparsities)) + " |")
-    for method, label in METHODS:
+    for method, label in rows:
         cells, pts = [], []
         for s in sparsities:
             p = gather(method, os.path.join(root, f"s{s}", method, "seed*"))
