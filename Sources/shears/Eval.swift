@@ -22,9 +22,20 @@ struct Eval: ParsableCommand {
     @OptionGroup(title: "Data") var data: DataFlags<PlainTrainingDefaults>
     @OptionGroup(title: "Model") var training: TrainingFlags<PlainTrainingDefaults>
     @Option(help: "Threads for the kernels.") var threads: Int = 2
+    @Option(help: ArgumentHelp("Also write the first --io-examples test examples to this safetensors file: input (as the network receives it, normalised), output (its logits) and label — what another engine's outputs are compared against (bench/engines_check.sh).", valueName: "file"))
+    var ioOut: String?
+    @Option(help: "With --io-out: how many test examples (from the first).") var ioExamples: Int = 1000
 
     func validate() throws {
         guard (1...256).contains(threads) else { throw ValidationError("--threads must be between 1 and 256, got \(threads)") }
+        guard (1...1_000_000).contains(ioExamples) else { throw ValidationError("--io-examples must be between 1 and 1000000, got \(ioExamples)") }
+        if let ioOut {
+            let folder = (ioOut as NSString).deletingLastPathComponent
+            var isDirectory: ObjCBool = false
+            guard folder.isEmpty || (FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory) && isDirectory.boolValue) else {
+                throw ValidationError("--io-out \(ioOut): the folder \(folder) does not exist")
+            }
+        }
         _ = try config()
     }
 
@@ -57,6 +68,21 @@ struct Eval: ParsableCommand {
             let r = evaluate(net, on: set, mean: prepared.mean, std: prepared.std)
             print(String(format: "%@: accuracy %.2f%%, loss %.4f (%d examples)", name, 100 * r.accuracy, r.loss, set.count))
         }
+        if let ioOut { try writeInputsAndOutputs(net, prepared, to: ioOut) }
+    }
+
+    /// The first `ioExamples` test examples through the network in inference mode, with their inputs as it receives
+    /// them, so an engine given the same inputs (an ONNX export's) can be compared logit by logit.
+    func writeInputsAndOutputs(_ net: any Layer, _ prepared: PreparedData, to path: String) throws {
+        guard prepared.test.count > 0 else { throw ValidationError("--io-out: the test split is empty") }
+        let n = min(ioExamples, prepared.test.count)
+        let loader = DataLoader(dataset: prepared.test, batchSize: n, shuffle: false, seed: 0, mean: prepared.mean, std: prepared.std, prefetch: 0)
+        guard let batch = loader.epoch(0).first(where: { _ in true }) else { throw ValidationError("--io-out: no test batch") }
+        let logits = Context.with(.inference) { GradMode.withoutGrad { net(Variable(batch.images)).value } }
+        try SafetensorsFile.write(path: path, tensors: ["input": batch.images.contiguous(), "output": logits.contiguous(),
+                                                        "label": Tensor(shape: [n], scalars: batch.labels.map(Float.init))],
+                                  dtypes: ["label": .I64], metadata: ["format": "pt", "shears.examples": "first \(n) of the test split"])
+        print("wrote \(n) test examples' inputs, logits and labels to \(path)")
     }
 
     static func floats(_ text: String) -> [Float] { text.split(separator: ",").compactMap { Float($0) } }

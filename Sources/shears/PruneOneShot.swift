@@ -66,10 +66,14 @@ struct PruneOneShot: ParsableCommand {
         guard FileManager.default.fileExists(atPath: model) else {
             throw ValidationError("--from \(from) holds no model.safetensors; name the model file itself (e.g. \(from)/cycle_3/model.safetensors)")
         }
+        // A `train` run's config.json is the training config itself; every protocol's (prune oneshot, dynamic, …) holds
+        // it as its "training" field.
+        struct ProtocolConfig: Decodable { var training: TrainingConfig }
         for file in ["config.json", "training_config.json"] {
             if let c = try? run.readJSON(TrainingConfig.self, from: file) { return (c, model) }
+            if let c = try? run.readJSON(ProtocolConfig.self, from: file) { return (c.training, model) }
         }
-        throw ValidationError("--from \(from): its config.json is not a training run's; pass the model file and --model/--dataset")
+        throw ValidationError("\(from): its config.json is not a training run's; pass the model file and --model/--dataset")
     }
 
     func validate() throws { _ = try makeConfig() }

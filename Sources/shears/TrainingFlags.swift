@@ -80,7 +80,7 @@ struct DataFlags<D: TrainingDefaults>: ParsableArguments {
 
 /// The model and how it is trained: length, batch, optimizer, learning-rate schedule, seed, evaluation period.
 struct TrainingFlags<D: TrainingDefaults>: ParsableArguments {
-    @Option(help: ArgumentHelp("Model (default: \(D.training.model.rawValue))."))
+    @Option(help: ArgumentHelp("Model: a zoo name, or onnx:PATH for your own network from an ONNX file (docs/interop.md) (default: \(D.training.model.rawValue))."))
     var model: ModelName?
     @Option(name: .customLong("init"), help: "Start from these weights (a safetensors state dict, dense, bitmask or CSR).") var initFrom: String?
     @Option(help: "Training length\(D.lengthUnit) in epochs (default: \(D.training.epochs.map(String.init) ?? "–") unless --iterations is given).")
@@ -116,7 +116,10 @@ struct TrainingFlags<D: TrainingDefaults>: ParsableArguments {
 
     /// The command's training config: its defaults with every given flag applied.
     func apply(to t: inout TrainingConfig) throws {
-        if let model { t.model = model }
+        if let model {
+            // An ONNX file by its absolute path, like --init: the run resumes from any working directory.
+            if let path = model.onnxPath { t.model = ModelName(onnxPath: URL(fileURLWithPath: path).standardizedFileURL.path) } else { t.model = model }
+        }
         if let initFrom { t.initFrom = URL(fileURLWithPath: initFrom).standardizedFileURL.path }
         if epochs != nil || iterations != nil { t.epochs = epochs; t.iterations = iterations }
         if let batchSize { t.batchSize = batchSize }

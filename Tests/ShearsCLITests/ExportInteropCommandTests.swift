@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ShearsIO
+import ShearsExperiments
 import ShearsNN
 import ShearsTensor
 import XCTest
@@ -101,5 +102,15 @@ final class ONNXModelTrainingTests: CommandTestCase {
         XCTAssertTrue(config.contains("onnx:"), config)
         let trained = try SafetensorsRawFile.read(path: train + "/model.safetensors").tensors
         XCTAssertEqual(Set(trained.keys), ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias", "fc3.weight", "fc3.bias"])
+
+        // A relative onnx:PATH is stored absolute (as --init is), so the run resumes from any working directory.
+        let previous = FileManager.default.currentDirectoryPath
+        XCTAssertTrue(FileManager.default.changeCurrentDirectoryPath(scratch.path))
+        defer { FileManager.default.changeCurrentDirectoryPath(previous) }
+        let relative = scratch.appendingPathComponent("relative").path
+        try run(["train", "--model", "onnx:lenet.onnx", "--dataset", "synthetic", "--iterations", "3", "--eval-every", "3it",
+                 "--validation", "100", "--threads", "1", "--prefetch", "0", "--out", relative])
+        let saved = try XCTUnwrap(try RunDirectory(path: relative).readJSON(TrainingConfig.self, from: "config.json"))
+        XCTAssertEqual(saved.model.onnxPath, URL(fileURLWithPath: onnx).standardizedFileURL.path)
     }
 }

@@ -3,6 +3,8 @@ import Foundation
 import XCTest
 import ShearsExperiments
 import ShearsIO
+import ShearsNN
+import ShearsData
 import ShearsTensor
 @testable import shears
 
@@ -92,6 +94,36 @@ final class PruneOneShotCommandTests: CommandTestCase {
             XCTAssertNoThrow(try command.run(), target)
         }
         XCTAssertTrue(refusal(["eval", scratch.appendingPathComponent("absent.safetensors").path])?.contains("no such file") ?? false)
+    }
+
+    /// `eval` of a protocol's run directory (its config.json holds the training config as "training") with `--io-out`:
+    /// the inputs are the test images normalised as the network sees them, the logits are the network's on them
+    /// (recomputed here), the labels the test labels; bad values are refused naming the flag.
+    func testEvalOfAPruningRunWritesInputsLogitsAndLabels() throws {
+        let dense = try trained()
+        let pruned = scratch.appendingPathComponent("pruned").path
+        try run(["prune", "oneshot", "--from", dense, "--sparsity", "0.5", "--out", pruned, "--threads", "1", "--prefetch", "0"])
+        let io = scratch.appendingPathComponent("io.safetensors").path
+        try run(["eval", pruned, "--io-out", io, "--io-examples", "50", "--threads", "1"])
+        let file = try SafetensorsFile.read(path: io).tensors
+        let input = try XCTUnwrap(file["input"]), output = try XCTUnwrap(file["output"]), label = try XCTUnwrap(file["label"])
+        XCTAssertEqual(input.shape, [50, 1, 8, 8])
+        XCTAssertEqual(output.shape, [50, 10])
+        XCTAssertEqual(label.shape, [50])
+        // The same logits from the pruned model file and the recorded inputs, computed here.
+        let config = try XCTUnwrap(try RunDirectory(path: pruned).readJSON(OneShotConfig.self, from: "config.json")).training
+        let data = try prepareData(config)
+        var g = Generator(seed: config.seed)
+        let net = try makeModel(config.model, inputShape: data.train.imageShape, classes: data.train.classes, generator: &g)
+        _ = try loadStateDict(net, from: pruned + "/model.safetensors")
+        let mine = Context.with(.inference) { GradMode.withoutGrad { net(Variable(input)).value } }
+        XCTAssertEqual(mine.scalars, output.scalars, "the logits are the model's on the recorded inputs")
+        XCTAssertEqual(label.scalars, Array(data.test.labels.prefix(50)).map(Float.init), "the first 50 test labels")
+        let normalised = (input.scalars.reduce(0, +) / Float(input.count))
+        XCTAssertEqual(normalised, 0, accuracy: 0.5, "normalised inputs, not raw pixels in [0, 1]")
+        XCTAssertTrue(refusal(["eval", pruned, "--io-out", io, "--io-examples", "0"])?.contains("--io-examples") ?? false)
+        XCTAssertTrue(refusal(["eval", pruned, "--io-out", scratch.appendingPathComponent("no/such/io.safetensors").path])?
+            .contains("does not exist") ?? false)
     }
 }
 
