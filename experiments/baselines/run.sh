@@ -12,7 +12,9 @@
 #   SPARSITIES   space-separated [0.9 0.95 0.98]
 #   UPDATE_EVERY ΔT of SET, RigL and gradual magnitude pruning, in iterations [100, RigL's]; another value puts those
 #                runs in <method>-dt<ΔT> directories beside the default ones (e.g. a short budget with more updates)
-#   METHODS      the methods to run, space-separated, among dense random snip grasp synflow set rigl gmp imp grda [all]
+#   METHODS      the methods to run, space-separated, among dense random random-erk snip grasp synflow set rigl gmp imp
+#                grda [all]; random-erk is the static sparse baseline of SET and RigL (a random mask at their ERK
+#                densities, never rewired)
 #   REWIND       IMP's rewinding iteration K [≈ 1 % of one cycle's iterations]
 #   GRDA_MUS     gRDA's μ values, space-separated [0.65 0.7 0.75]; GRDA_C [0.005]
 #   TRAIN_SUBSET train on the first N training examples only [all]
@@ -51,7 +53,7 @@ MOMENTUM=${MOMENTUM:-0.9}
 GRDA_LR=${GRDA_LR:-0.1}
 UPDATE_EVERY=${UPDATE_EVERY:-100}
 SPARSE_INIT=${SPARSE_INIT:-dense}
-ALL_METHODS="dense random snip grasp synflow set rigl gmp imp grda"
+ALL_METHODS="dense random random-erk snip grasp synflow set rigl gmp imp grda"
 METHODS=${METHODS:-$ALL_METHODS}
 for m in $METHODS; do
     case " $ALL_METHODS " in *" $m "*) ;; *) echo "run.sh: METHODS takes some of: $ALL_METHODS; got $m" >&2; exit 1;; esac
@@ -98,15 +100,17 @@ for seed in $SEED_LIST; do
         d="$OUT/s$s"
         for si in $SPARSE_INIT; do
             suffix=""; [ "$si" = fan-in ] && suffix="-fanin"
-            for c in random snip grasp synflow; do
+            for c in random random-erk snip grasp synflow; do
                 want "$c" || continue
-                extra=()
+                extra=(--criterion "$c" --allocation global)
                 case $c in
-                    snip) extra=(--scoring-batches 1) ;;     # the paper: one batch
-                    grasp) extra=(--scoring-batches 2) ;;    # the paper: 10 examples per class (120 here)
-                    synflow) extra=(--synflow-rounds 100) ;; # Algorithm 1's 100 rounds
+                    # The static sparse baseline of SET and RigL: a random mask at their ERK densities, never rewired.
+                    random-erk) extra=(--criterion random --allocation erk) ;;
+                    snip) extra+=(--scoring-batches 1) ;;     # the paper: one batch
+                    grasp) extra+=(--scoring-batches 2) ;;    # the paper: 10 examples per class (120 here)
+                    synflow) extra+=(--synflow-rounds 100) ;; # Algorithm 1's 100 rounds
                 esac
-                step "$B" prune oneshot --at-init --criterion "$c" --allocation global --sparsity "$s" "${extra[@]}" \
+                step "$B" prune oneshot --at-init --sparsity "$s" "${extra[@]}" \
                     --sparse-init "$si" --finetune-epochs "$EPOCHS" "${DATA[@]}" "${TRAIN[@]}" "${S[@]}" "${RUN[@]}" \
                     --out "$d/$c$suffix/seed$seed"
             done

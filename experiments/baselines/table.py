@@ -23,7 +23,7 @@ import sys
 from glob import glob
 
 METHODS = [  # (directory name, label), in the table's order
-    ("random", "random at init"), ("snip", "SNIP at init"), ("grasp", "GraSP at init"),
+    ("random", "random at init"), ("random-erk", "random at init, ERK (static sparse)"), ("snip", "SNIP at init"), ("grasp", "GraSP at init"),
     ("synflow", "SynFlow at init"), ("set", "SET"), ("rigl", "RigL"), ("gmp", "gradual magnitude (Zhu–Gupta)"),
     ("imp", "IMP, rewinding (5 cycles)"),
 ]
@@ -39,6 +39,8 @@ def variants(root, sparsities):
     out = []
     for base, label in METHODS:
         names = [d for d in found if d == base or d.startswith(base + "-")]
+        names = [d for d in names if not any(other != base and other.startswith(base) and (d == other or d.startswith(other + "-"))
+                                             for other, _ in METHODS)]   # random-erk… is not a variant of random
         def key(d):
             rest = d[len(base):]
             m = re.search(r"-dt(\d+)", rest)
