@@ -122,7 +122,7 @@ struct AnytimeEnvironment {
         stream = try AnytimeStream(poolCount: data.train.count, megabatches: config.megabatches, poolSize: config.poolSize,
                                    seed: tc.seed, shuffle: config.shufflePool)
         var g = Generator(seed: tc.seed)
-        model = try makeModel(tc.model, inputShape: data.train.imageShape, classes: data.train.classes, generator: &g)
+        model = try makeModel(tc.model, inputShape: data.train.imageShape, classes: data.train.classes, widthsOf: tc.initFrom, generator: &g)
         if let path = tc.initFrom { try loadStateDict(model, from: path) }
         parameters = model.namedParameters
         prunable = config.selection.select(model)

@@ -74,7 +74,7 @@ public enum StructuredPruning {
                                           groups: groups, keep: keep)
         let after = stats(small, data: data)
         let difference = maxLogitDifference(model, small, data: data)
-        try write(model: model, compacted: small, widths: widths, directory: directory)
+        try write(model: model, compacted: small, widths: widths, directory: directory, metadata: modelMetadata(data))
         let summary = StructuredPruningSummary(config: config, before: before, masked: masked, after: after,
                                                maskedVersusCompacted: difference, finetuneIterations: iterations,
                                                seconds: Date().timeIntervalSince(t0))
@@ -157,14 +157,15 @@ public enum StructuredPruning {
         }
     }
 
-    static func write(model: any Layer, compacted: any Layer, widths: [String: Int], directory: String) throws {
+    /// Both models, with their widths and `metadata` (the input normalisation, which `eval` and the ONNX export read).
+    static func write(model: any Layer, compacted: any Layer, widths: [String: Int], directory: String, metadata: [String: String]) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let dir = directory as NSString
         try saveStateDict(compacted, to: dir.appendingPathComponent(compactedName),
-                          metadata: [ModelWidthsMetadata.key: ModelWidthsMetadata.encode(widths)])
+                          metadata: metadata.merging([ModelWidthsMetadata.key: ModelWidthsMetadata.encode(widths)]) { $1 })
         // The twin has the starting model's widths (nominal, or those of a model compacted before).
         try saveStateDict(model, to: dir.appendingPathComponent(maskedName),
-                          metadata: [ModelWidthsMetadata.key: ModelWidthsMetadata.encode(layerWidths(of: model))])
+                          metadata: metadata.merging([ModelWidthsMetadata.key: ModelWidthsMetadata.encode(layerWidths(of: model))]) { $1 })
     }
 
     static func percent(_ a: Double) -> String { String(format: "%.2f%%", 100 * a) }

@@ -35,6 +35,7 @@ public struct StructuredPruningConfig: Codable, Equatable, Sendable {
     public init() {}
 
     public func validate() throws {
+        try training.validate()   // the data flags (--dataset npz needs --data-path, …), batch, rates
         guard channelRatio > 0, channelRatio < 1, channelRatio.isFinite else {
             throw TrainingError("--channel-ratio must be in (0, 1) (the fraction of channels removed), got \(channelRatio)")
         }

@@ -119,7 +119,8 @@ public struct TrainingSetup {
         self.config = config
         data = try prepareData(config)
         var modelRNG = Generator(seed: config.seed)
-        model = try makeModel(config.model, inputShape: data.train.imageShape, classes: data.train.classes, generator: &modelRNG)
+        model = try makeModel(config.model, inputShape: data.train.imageShape, classes: data.train.classes, widthsOf: config.initFrom,
+                              generator: &modelRNG)
         if let path = config.initFrom { say("loaded " + (try loadStateDict(model, from: path)).summary) }
         parameters = model.namedParameters
         loader = DataLoader(dataset: data.train, batchSize: config.batchSize, shuffle: true, seed: config.seed,
@@ -130,7 +131,8 @@ public struct TrainingSetup {
     /// The run's initial model again (the same seed, the same `--init` weights): w₀ for every phase of gRDA.
     public func freshModel(say: (String) -> Void) throws -> any Layer {
         var modelRNG = Generator(seed: config.seed)
-        let m = try makeModel(config.model, inputShape: data.train.imageShape, classes: data.train.classes, generator: &modelRNG)
+        let m = try makeModel(config.model, inputShape: data.train.imageShape, classes: data.train.classes, widthsOf: config.initFrom,
+                              generator: &modelRNG)
         if let path = config.initFrom { say("loaded " + (try loadStateDict(m, from: path)).summary) }
         return m
     }

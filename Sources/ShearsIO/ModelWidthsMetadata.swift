@@ -35,18 +35,32 @@ public enum ModelWidthsMetadata {
     }
 }
 
-/// Builds the zoo model `name` with the widths `path` records and loads its values: how every command takes a
-/// compacted model (`--init`, `eval`, `export`, `bench infer`). A widths entry that does not fit the model is
-/// an error naming the layer (`makeModel(_:inputShape:classes:widths:generator:)`).
-public func loadZooModel(_ name: ModelName, inputShape: [Int], classes: Int, from path: String) throws -> any Layer {
-    let widths = try ModelWidthsMetadata.read(path: path)
-    var g = Generator(seed: 0)   // overwritten by the file's values
-    let model: any Layer
+/// The model `name` at the widths the file `widthsOf` records (a compacted model's; nominal when the file records
+/// none or there is no file), initialised from `g`: how every command that takes a model file builds the model the
+/// file's values are then loaded into (`--init` of every training command, `eval`, `export`, `bench infer`). With
+/// no widths it is `makeModel(_:inputShape:classes:generator:)` itself, drawing the same numbers. A widths entry
+/// that does not fit the model is an error naming the file and the layer.
+public func makeModel(_ name: ModelName, inputShape: [Int], classes: Int, widthsOf path: String?,
+                      generator g: inout Generator) throws -> any Layer {
+    guard let path else { return try makeModel(name, inputShape: inputShape, classes: classes, generator: &g) }
+    return try makeModel(name, inputShape: inputShape, classes: classes, widths: try ModelWidthsMetadata.read(path: path),
+                         source: path, generator: &g)
+}
+
+/// `makeModel(_:inputShape:classes:widths:generator:)` with errors naming `source`, the file the widths came from.
+public func makeModel(_ name: ModelName, inputShape: [Int], classes: Int, widths: [String: Int], source: String,
+                      generator g: inout Generator) throws -> any Layer {
     do {
-        model = try makeModel(name, inputShape: inputShape, classes: classes, widths: widths, generator: &g)
-    } catch let e as ModelError {
-        throw IOError(path: path, "\(ModelWidthsMetadata.key) does not fit \(name.rawValue): \(e.description)")
+        return try makeModel(name, inputShape: inputShape, classes: classes, widths: widths, generator: &g)
+    } catch let e as ModelError where !widths.isEmpty {
+        throw IOError(path: source, "\(ModelWidthsMetadata.key) does not fit \(name.rawValue): \(e.description)")
     }
+}
+
+/// Builds the zoo model `name` with the widths `path` records and loads its values.
+public func loadZooModel(_ name: ModelName, inputShape: [Int], classes: Int, from path: String) throws -> any Layer {
+    var g = Generator(seed: 0)   // overwritten by the file's values
+    let model = try makeModel(name, inputShape: inputShape, classes: classes, widthsOf: path, generator: &g)
     try loadStateDict(model, from: path)
     return model
 }

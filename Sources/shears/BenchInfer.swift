@@ -62,7 +62,7 @@ struct BenchInfer: ParsableCommand {
         var g = Generator(seed: seed)
         // An onnx:PATH model takes the input and class count its graph declares.
         let net: any Layer = try model.onnxPath.map { try GraphModel(contentsOf: $0) }
-            ?? makeModel(model, inputShape: inputShape, classes: 10, generator: &g)
+            ?? makeModel(model, inputShape: inputShape, classes: 10, widthsOf: weights, generator: &g)
         if let weights { try loadStateDict(net, from: weights) }
         let prunable = PrunableSelection().select(net)
         let scores = try MagnitudeScore().scores(model: net, parameters: prunable, mask: Mask.ones(for: prunable))

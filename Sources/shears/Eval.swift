@@ -53,7 +53,8 @@ struct Eval: ParsableCommand {
         let c = try config()
         var prepared = try prepareData(c)
         var g = Generator(seed: c.seed)
-        let net = try makeModel(c.model, inputShape: prepared.train.imageShape, classes: prepared.train.classes, generator: &g)
+        let net = try makeModel(c.model, inputShape: prepared.train.imageShape, classes: prepared.train.classes, widthsOf: c.initFrom,
+                                generator: &g)
         let info = try loadStateDict(net, from: c.initFrom!)
         print("loaded " + info.summary)
         if let meta = try? SafetensorsRawFile.read(path: c.initFrom!).metadata,

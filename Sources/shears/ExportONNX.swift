@@ -68,7 +68,8 @@ struct ONNXExportFlags: ParsableArguments {
         let weights = try Export.readWeights(input)
         let decoded = (tensors: weights.tensors, metadata: weights.metadata)
         let file = SafetensorsRawFile(tensors: weights.tensors, metadata: weights.metadata.filter { !SparseStateDict.isLayoutKey($0.key) }).floatFile
-        let net = try build(name, file: file)
+        let widths = try weights.metadata[ModelWidthsMetadata.key].map { try ModelWidthsMetadata.decode($0, source: input) } ?? [:]
+        let net = try build(name, file: file, widths: widths, source: input)
         try loadStateDict(net.model, from: file, source: input)
         let floats = weights.tensors.values.filter { $0.dtype == .F32 }
         let zeros = floats.reduce(0) { $0 + $1.float32Bits.filter { $0 & 0x7FFF_FFFF == 0 }.count }
@@ -90,7 +91,8 @@ struct ONNXExportFlags: ParsableArguments {
     }
 
     /// The model with its input shape and class count: from the flags, the state dict (classes) or the ONNX file.
-    func build(_ name: ModelName, file: SafetensorsFile) throws -> (model: any Layer, inputShape: [Int], classes: Int) {
+    /// The model the state dict fills: the ONNX graph, or the zoo model at the file's recorded widths (a compacted one).
+    func build(_ name: ModelName, file: SafetensorsFile, widths: [String: Int], source: String) throws -> (model: any Layer, inputShape: [Int], classes: Int) {
         if let path = name.onnxPath {
             let graph = try GraphModel(contentsOf: path, inputShape: try parsedInputShape(name))
             guard graph.outputShape.count == 1, classes == nil || classes == graph.outputShape[0] else {
@@ -101,12 +103,12 @@ struct ONNXExportFlags: ParsableArguments {
         }
         let shape = try parsedInputShape(name)!
         var g = Generator(seed: 0)   // every weight is replaced by the state dict's
-        var net = try makeModel(name, inputShape: shape, classes: classes ?? 10, generator: &g)
+        var net = try makeModel(name, inputShape: shape, classes: classes ?? 10, widths: widths, source: source, generator: &g)
         var k = classes ?? 10
         if classes == nil, let last = net.namedParameters.last(where: { $0.0.hasSuffix("weight") && $0.1.shape.count == 2 }),
            let rows = file.tensors[last.0]?.shape.first, rows != k {
             k = rows
-            net = try makeModel(name, inputShape: shape, classes: k, generator: &g)
+            net = try makeModel(name, inputShape: shape, classes: k, widths: widths, source: source, generator: &g)
         }
         return (net, shape, k)
     }

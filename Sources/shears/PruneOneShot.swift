@@ -57,14 +57,14 @@ struct PruneOneShot: ParsableCommand {
     static func source(_ from: String) throws -> (TrainingConfig, String) {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: from, isDirectory: &isDirectory) else {
-            throw ValidationError("--from \(from): no such file or directory; expected a run directory or a model.safetensors")
+            throw ValidationError("\(from): no such file or directory; expected a run directory or a model.safetensors")
         }
         let path = URL(fileURLWithPath: from).standardizedFileURL.path
         guard isDirectory.boolValue else { return (OneShotConfig().training, path) }
         let run = try RunDirectory(path: path)
         let model = run.path("model.safetensors")
         guard FileManager.default.fileExists(atPath: model) else {
-            throw ValidationError("--from \(from) holds no model.safetensors; name the model file itself (e.g. \(from)/cycle_3/model.safetensors)")
+            throw ValidationError("\(from) holds no model.safetensors; name the model file itself (e.g. \(from)/cycle_3/model.safetensors)")
         }
         // A `train` run's config.json is the training config itself; every protocol's (prune oneshot, dynamic, …) holds
         // it as its "training" field.

@@ -9,6 +9,11 @@ extension GroupAggregation: ExpressibleByArgument {}
 extension ChannelAllocation: ExpressibleByArgument {}
 extension StructuredSchedule: ExpressibleByArgument {}
 
+enum StructuredDefaults: TrainingDefaults {
+    static var training: TrainingConfig { StructuredPruningConfig().training }
+    static var lengthUnit: String { "" }
+}
+
 /// `shears prune structured`: remove whole channels through the model's dependency groups, fine-tune, and write
 /// the compacted dense model (widths in its metadata), its masked twin and a summary.
 struct PruneStructured: ParsableCommand {
@@ -17,8 +22,7 @@ struct PruneStructured: ParsableCommand {
         abstract: "Structured (channel) pruning through dependency groups, then compaction into a smaller dense model.")
 
     @Option(help: "Model.") var model: ModelName = .resnet20
-    @Option(help: "Dataset.") var dataset: DatasetKind = .mnist
-    @Option(help: "Directory with the dataset's files (MNIST is embedded and needs none).") var dataDir: String?
+    @OptionGroup(title: "Data") var data: DataFlags<StructuredDefaults>
     @Option(help: "Group criterion: \(groupCriteria.keys.sorted().joined(separator: ", ")).") var criterion: String = "l1"
     @Option(help: "How the scores of a group's members combine into the group's.") var aggregation: GroupAggregation = .sum
     @Option(help: "Fraction of the prunable channels removed, in (0, 1).") var channelRatio: Double = 0.5
@@ -37,25 +41,21 @@ struct PruneStructured: ParsableCommand {
     @Option(help: "Momentum (SGD).") var momentum: Float = 0.9
     @Option(help: "L2 weight decay.") var weightDecay: Float = 0
     @Option(help: "Seed (initialisation when there is no --from, data order, split).") var seed: UInt64 = 0
-    @Option(help: "Train on the first N training examples only.") var trainSubset: Int?
-    @Option(help: "Training examples held out for validation.") var validation: Int = 5000
-    @Flag(help: "CIFAR augmentation during fine-tuning.") var augment = false
     @Flag(help: "Print the dependency groups and stop.") var explain = false
     @Option(help: "Output directory (model.safetensors, masked.safetensors, summary.json).") var out: String?
     @Option(help: "Threads for the kernels.") var threads: Int = 2
 
     func makeConfig() throws -> StructuredPruningConfig {
         var c = StructuredPruningConfig()
-        c.training.model = model; c.training.dataset = dataset; c.training.dataDir = dataDir
+        data.apply(to: &c.training)
+        if let path = model.onnxPath { c.training.model = ModelName(onnxPath: URL(fileURLWithPath: path).standardizedFileURL.path) } else { c.training.model = model }
         c.training.batchSize = batchSize; c.training.lr = lr; c.training.momentum = momentum
-        c.training.weightDecay = weightDecay; c.training.seed = seed; c.training.trainSubset = trainSubset
-        c.training.validation = validation; c.training.augment = augment
+        c.training.weightDecay = weightDecay; c.training.seed = seed
         c.criterion = criterion; c.aggregation = aggregation; c.channelRatio = channelRatio; c.allocation = allocation
         c.roundTo = roundTo; c.schedule = schedule; c.steps = steps; c.finetuneEpochs = finetuneEpochs
         c.taylorBatches = taylorBatches; c.batchNormPenalty = bnPenalty; c.from = from
         do { try c.validate() } catch let e as TrainingError { throw ValidationError(e.description) }
         guard (1...256).contains(threads) else { throw ValidationError("--threads must be between 1 and 256, got \(threads)") }
-        if let n = trainSubset, n < 1 { throw ValidationError("--train-subset must be at least 1, got \(n)") }
         return c
     }
 
