@@ -13,6 +13,20 @@ import ShearsTensor
 public enum StructuredPruning {
     public static let compactedName = "model.safetensors"
     public static let maskedName = "masked.safetensors"
+    /// The compacted graph of an `onnx:PATH` model (its own model: the original graph no longer fits the weights).
+    public static let compactedGraphName = "model.onnx"
+
+    /// The dense model of the kept widths with the kept values: the zoo model of those widths, or for an ONNX graph
+    /// the same graph with its initializers cut.
+    static func compacted(_ model: any Layer, _ config: StructuredPruningConfig, data: PreparedData, groups: [DependencyGroup],
+                          keep: ChannelSelection) throws -> (model: any Layer, widths: [String: Int]) {
+        if let graph = model as? GraphModel {
+            let values = compactedStateDict(model, groups: groups, keep: keep)
+            return try compact(model, groups: groups, keep: keep) { _ in try graph.replacingValues(values) }
+        }
+        return try compact(model, name: config.training.model, inputShape: data.train.imageShape, classes: data.train.classes,
+                           groups: groups, keep: keep)
+    }
 
     /// The groups as `--explain` prints them: one header line per group, then its members by role.
     public static func explain(_ groups: [DependencyGroup]) -> String {
@@ -70,11 +84,21 @@ public enum StructuredPruning {
             say("round \(round + 1)/\(rounds): \(String(format: "%.1f", 100 * ratio))% of channels removed, \(n) fine-tuning steps")
         }
         let masked = stats(model, data: data)
-        let (small, widths) = try compact(model, name: config.training.model, inputShape: shape, classes: data.train.classes,
-                                          groups: groups, keep: keep)
+        let (small, widths) = try compacted(model, config, data: data, groups: groups, keep: keep)
         let after = stats(small, data: data)
         let difference = maxLogitDifference(model, small, data: data)
         try write(model: model, compacted: small, widths: widths, directory: directory, metadata: modelMetadata(data))
+        if let graph = small as? GraphModel {
+            // The compacted graph is a model of its own: `--model onnx:DIR/model.onnx` everywhere a model is named.
+            var meta: [String: String] = [:]
+            if let m = data.mean, let s = data.std {
+                meta[ONNXExport.meanKey] = m.map { String($0) }.joined(separator: ",")
+                meta[ONNXExport.stdKey] = s.map { String($0) }.joined(separator: ",")
+            }
+            try ONNXExport.write(try ONNXExport.model(graph, inputShape: graph.inputShape, classes: graph.outputShape[0], metadata: meta),
+                                 to: (directory as NSString).appendingPathComponent(compactedGraphName))
+            say("compacted ONNX graph: \((directory as NSString).appendingPathComponent(compactedGraphName))")
+        }
         let summary = StructuredPruningSummary(config: config, before: before, masked: masked, after: after,
                                                maskedVersusCompacted: difference, finetuneIterations: iterations,
                                                seconds: Date().timeIntervalSince(t0))
@@ -161,11 +185,13 @@ public enum StructuredPruning {
     static func write(model: any Layer, compacted: any Layer, widths: [String: Int], directory: String, metadata: [String: String]) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let dir = directory as NSString
-        try saveStateDict(compacted, to: dir.appendingPathComponent(compactedName),
-                          metadata: metadata.merging([ModelWidthsMetadata.key: ModelWidthsMetadata.encode(widths)]) { $1 })
+        // An ONNX graph's widths are in its graph (model.onnx), not in a zoo definition: no widths key for it.
+        func withWidths(_ w: [String: Int]) -> [String: String] {
+            compacted is GraphModel ? metadata : metadata.merging([ModelWidthsMetadata.key: ModelWidthsMetadata.encode(w)]) { $1 }
+        }
+        try saveStateDict(compacted, to: dir.appendingPathComponent(compactedName), metadata: withWidths(widths))
         // The twin has the starting model's widths (nominal, or those of a model compacted before).
-        try saveStateDict(model, to: dir.appendingPathComponent(maskedName),
-                          metadata: metadata.merging([ModelWidthsMetadata.key: ModelWidthsMetadata.encode(layerWidths(of: model))]) { $1 })
+        try saveStateDict(model, to: dir.appendingPathComponent(maskedName), metadata: withWidths(layerWidths(of: model)))
     }
 
     static func percent(_ a: Double) -> String { String(format: "%.2f%%", 100 * a) }

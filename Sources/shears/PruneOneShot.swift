@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ShearsExperiments
 import ShearsIO
+import ShearsNN
 import ShearsPrune
 
 enum OneShotDefaults: TrainingDefaults {
@@ -69,9 +70,15 @@ struct PruneOneShot: ParsableCommand {
         // A `train` run's config.json is the training config itself; every protocol's (prune oneshot, dynamic, …) holds
         // it as its "training" field.
         struct ProtocolConfig: Decodable { var training: TrainingConfig }
+        struct StructuredSummary: Decodable { var config: ProtocolConfig }   // prune structured's summary.json
         for file in ["config.json", "training_config.json"] {
             if let c = try? run.readJSON(TrainingConfig.self, from: file) { return (c, model) }
             if let c = try? run.readJSON(ProtocolConfig.self, from: file) { return (c.training, model) }
+        }
+        if var c = (try? run.readJSON(StructuredSummary.self, from: "summary.json"))??.config.training {
+            // A compacted ONNX graph is the run's own model.onnx, not the graph it was pruned from.
+            if c.model.onnxPath != nil, run.fileExists("model.onnx") { c.model = ModelName(onnxPath: run.path("model.onnx")) }
+            return (c, model)
         }
         throw ValidationError("\(from): its config.json is not a training run's; pass the model file and --model/--dataset")
     }

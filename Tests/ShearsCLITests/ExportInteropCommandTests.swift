@@ -112,5 +112,22 @@ final class ONNXModelTrainingTests: CommandTestCase {
                  "--validation", "100", "--threads", "1", "--prefetch", "0", "--out", relative])
         let saved = try XCTUnwrap(try RunDirectory(path: relative).readJSON(TrainingConfig.self, from: "config.json"))
         XCTAssertEqual(saved.model.onnxPath, URL(fileURLWithPath: onnx).standardizedFileURL.path)
+
+        // Structured pruning of the imported graph: compacted into model.onnx (the same graph, narrower
+        // initializers), which `eval` of the directory runs to the summary's accuracy.
+        let structured = scratch.appendingPathComponent("structured").path
+        try run(["prune", "structured", "--model", "onnx:\(onnx)", "--dataset", "synthetic", "--validation", "100", "--train-subset", "256",
+                 "--batch-size", "32", "--channel-ratio", "0.5", "--allocation", "layerwise", "--threads", "1", "--out", structured])
+        let small = try GraphModel(contentsOf: structured + "/model.onnx")
+        XCTAssertEqual(small.namedParameters.first { $0.0 == "fc1.weight" }?.1.shape, [150, 64])
+        let summary = try JSONDecoder().decode(StructuredPruningSummary.self,
+                                               from: Data(contentsOf: URL(fileURLWithPath: structured + "/summary.json")))
+        XCTAssertLessThanOrEqual(summary.maskedVersusCompacted, 1e-5 * 10)
+        let io = scratch.appendingPathComponent("io.safetensors").path
+        try run(["eval", structured, "--io-out", io, "--io-examples", "100000", "--threads", "1"])
+        let file = try SafetensorsFile.read(path: io).tensors
+        let logits = try XCTUnwrap(file["output"]), labels = try XCTUnwrap(file["label"]).scalars, k = logits.shape[1], v = logits.scalars
+        let correct = labels.indices.filter { r in Float((0..<k).max { v[r * k + $0] < v[r * k + $1] }!) == labels[r] }.count
+        XCTAssertEqual(Double(correct) / Double(labels.count), summary.after.testAccuracy, accuracy: 1e-9)
     }
 }

@@ -13,7 +13,10 @@ public func makeModel(_ name: ModelName, inputShape: [Int], classes: Int, widths
     // keeping one definition of what each model accepts.)
     var probe = Generator(seed: 0)
     _ = try makeModel(name, inputShape: inputShape, classes: classes, generator: &probe)
-    guard let zoo = name.zoo else { throw ModelError("\(name.rawValue): per-layer widths apply to zoo models only, not to ONNX graphs") }
+    guard let zoo = name.zoo else {
+        throw ModelError("\(name.rawValue): per-layer widths apply to zoo models only; a compacted ONNX graph is its own file "
+                         + "(prune structured writes it as model.onnx beside model.safetensors): name that one as onnx:PATH")
+    }
     let plan = LayerWidths(widths)
     let model = build(zoo, inputShape: inputShape, classes: classes, widths: plan, generator: &g)
     let problems = plan.problems

@@ -28,3 +28,18 @@ extension GraphModel: ONNXExportable {
         return rename(outputName)
     }
 }
+
+extension GraphModel {
+    /// The same graph with the float initializers named in `values` replaced — a structurally pruned (compacted)
+    /// graph's narrower tensors. The file's `value_info` is dropped and every node's shapes are derived again from
+    /// the new initializers, so a cut that does not fit the graph fails here, naming the node.
+    public func replacingValues(_ values: [String: Tensor]) throws -> GraphModel {
+        var model = original
+        model.graph.valueInfo = []
+        model.graph.initializer = model.graph.initializer.map { t in
+            guard let v = values[t.name], t.dataType != ONNXType.int64, t.dataType != ONNXType.int32 else { return t }
+            return Onnx_TensorProto(name: t.name, float: v)
+        }
+        return try GraphModel(model: model, source: source, inputShape: inputShape)
+    }
+}
