@@ -104,7 +104,7 @@ public struct ModelError: Error, CustomStringConvertible {
 /// - `conv2/4/6` take C input channels and need square images of at least 2^(depth/2) pixels a side
 ///   (the first FC layer is sized from the image).
 /// - `vgg*` take C input channels and need 32×32 images (five 2×2 pools down to 1×1 before `Linear(512, classes)`).
-/// - `resnet20/32/56` (`ResNetCIFAR`) have a 3-channel stem, so need C = 3; any H, W (global pooling).
+/// - `resnet20/32/56` (`ResNetCIFAR`): a 3×3 stem from C channels (3 for CIFAR, 1 for MNIST); any H, W (global pooling).
 /// - `resnet18/50` take C input channels and any H, W; the stem is `.cifar` (conv3×3 stride 1) up to 64×64
 ///   (CIFAR, Tiny-ImageNet as in the APP code) and `.imagenet` (conv7×7 stride 2 + max pool) above that.
 /// - `wrn-28-10` takes C input channels and any H, W (global pooling).
@@ -157,12 +157,8 @@ func makeZooModel(_ name: ModelName.Zoo, inputShape: [Int], classes: Int, genera
         let depth = name == .vgg11 ? 11 : name == .vgg16 ? 16 : 19
         return VGG(depth: depth, classes: classes, inputChannels: c, generator: &g)
     case .resnet20, .resnet32, .resnet56:
-        guard c == 3 else {
-            throw ModelError("\(name.rawValue): expected 3 input channels (ResNetCIFAR's stem is conv3×3 from RGB), "
-                + "got \(c) (input shape \(inputShape)); use resnet18 or wrn-28-10 for other channel counts")
-        }
         let depth = name == .resnet20 ? 20 : name == .resnet32 ? 32 : 56
-        return ResNetCIFAR(depth: depth, classes: classes, generator: &g)
+        return ResNetCIFAR(depth: depth, classes: classes, inputChannels: c, generator: &g)
     case .resnet18, .resnet50:
         return ResNet(depth: name == .resnet18 ? 18 : 50, classes: classes, inputChannels: c,
                       stem: max(h, w) <= 64 ? .cifar : .imagenet, generator: &g)

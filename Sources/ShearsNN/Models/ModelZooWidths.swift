@@ -52,7 +52,7 @@ private func build(_ name: ModelName.Zoo, inputShape: [Int], classes: Int, width
         return VGG(depth: depth, classes: classes, inputChannels: c, widths: widths, generator: &g)
     case .resnet20, .resnet32, .resnet56:
         let depth = name == .resnet20 ? 20 : name == .resnet32 ? 32 : 56
-        return ResNetCIFAR(depth: depth, classes: classes, widths: widths, generator: &g)
+        return ResNetCIFAR(depth: depth, classes: classes, inputChannels: c, widths: widths, generator: &g)
     case .resnet18, .resnet50:
         return ResNet(depth: name == .resnet18 ? 18 : 50, classes: classes, inputChannels: c,
                       stem: max(h, w) <= 64 ? .cifar : .imagenet, widths: widths, generator: &g)

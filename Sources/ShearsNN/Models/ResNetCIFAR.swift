@@ -58,12 +58,12 @@ public struct ResNetCIFAR: Layer {
 
     /// `widths` narrows the stem (`conv1`, with every block of stage 1), any block's `conv1` and the `conv2` of a
     /// stage's first block (with its shortcut and every later block of the stage); the defaults build the nominal net.
-    public init(depth: Int, classes: Int = 10, width: Int = 16, initializer: WeightInit = .kaimingNormal,
+    public init(depth: Int, classes: Int = 10, inputChannels: Int = 3, width: Int = 16, initializer: WeightInit = .kaimingNormal,
                 widths: LayerWidths = LayerWidths(), generator g: inout Generator) {
         precondition((depth - 2) % 6 == 0 && depth >= 8, "ResNetCIFAR: depth must be 6n+2 (20, 32, 44, 56, 110), got \(depth)")
         let n = (depth - 2) / 6
         let stem = widths.width("conv1", nominal: width)
-        conv1 = Conv2d(3, stem, kernel: 3, padding: 1, bias: false, initializer: initializer, generator: &g)
+        conv1 = Conv2d(inputChannels, stem, kernel: 3, padding: 1, bias: false, initializer: initializer, generator: &g)
         bn1 = BatchNorm(stem)
         var inPlanes = stem, nominalIn = width
         var built: [[BasicBlock]] = []
