@@ -281,8 +281,10 @@ public enum SCycOracle {
         let env = try CycleEnvironment(config.pruning, index: 0, run: trialDir, options: options, configFile: "training_config.json")
         guard dir.fileExists(cycleStartFile) else { throw TrainingError("\(dir.path(cycleStartFile)) is missing: the oracle has not started cycle \(m)") }
         let saved = try Checkpoint.load(dir.path(cycleStartFile), into: env.model)
-        guard try saved.int("cycle") == m else {
-            throw TrainingError("\(dir.path(cycleStartFile)) is the start of cycle \(try saved.int("cycle")), not \(m): the oracle has moved on")
+        let current = try saved.int("cycle")
+        guard current == m else {
+            throw TrainingError("\(dir.path(cycleStartFile)) is the start of cycle \(current), not \(m): "
+                + (current > m ? "the oracle has moved on" : "the oracle has not reached cycle \(m) yet"))
         }
         let mask = try saved.mask(like: Mask.ones(for: env.prunable), model: env.model)
         let trial = try trainTrial(config, env, cycle: m, peak: peak, mask: mask, in: trialDir)

@@ -85,9 +85,19 @@ struct PruneOracleTrial: ParsableCommand {
     }
 
     func run() throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ValidationError("\(directory): no such directory; expected a prune oracle run directory")
+        }
         let dir = try RunDirectory(path: directory)
-        guard let config = try dir.readJSON(OracleConfig.self, from: "config.json") else {
-            throw ValidationError("\(dir.path("config.json")) is missing: \(directory) is not a prune oracle directory")
+        let config: OracleConfig
+        do {
+            guard let c = try dir.readJSON(OracleConfig.self, from: "config.json") else {
+                throw ValidationError("\(dir.path("config.json")) is missing: \(directory) is not a prune oracle directory")
+            }
+            config = c
+        } catch let e as IOError {
+            throw ValidationError("\(directory) is not a prune oracle directory: \(e.description)")
         }
         var options = TrainingOptions()
         options.threads = threads
