@@ -21,9 +21,9 @@ public struct DynamicSparseConfig: RunConfiguration, Sendable {
     /// gmp only: t₀, the start of the pruning schedule as a fraction of the training, in [0, endUpdate).
     public var beginUpdate: Double = 0.1
     public var selection: PrunableSelection = PrunableSelection()
-    /// The scale of the kept weights at initialisation (SET, RigL): the dense one, or each unit's rescaled to its
-    /// sparse fan-in (Evci et al. 2022; `SparseInitialisation`).
-    public var sparseInit: SparseInitialisation = .dense
+    /// The scale of the kept weights at initialisation (SET, RigL): each unit's rescaled to its sparse fan-in (Evci et
+    /// al. 2022; `SparseInitialisation`); nil keeps the dense initialisation's (absent from config.json).
+    public var sparseInit: SparseInitialisation? = nil
 
     public init() { training = TrainingConfig() }
 
@@ -38,7 +38,7 @@ public struct DynamicSparseConfig: RunConfiguration, Sendable {
         if method == .gmp && !(beginUpdate >= 0 && beginUpdate < endUpdate) {
             try fail("--begin-update must be in [0, --end-update) (fractions of the training: 0 ≤ begin < end ≤ 1), got --begin-update \(beginUpdate) with --end-update \(endUpdate)")
         }
-        if method == .gmp && sparseInit != .dense {
+        if let sparseInit, method == .gmp, sparseInit != .dense {
             try fail("--sparse-init \(sparseInit.rawValue) applies to set and rigl, which start sparse; gmp starts dense (drop it)")
         }
     }
@@ -61,7 +61,8 @@ extension DynamicSparseConfig {
         endUpdate = try c.decode(Double.self, forKey: .endUpdate)
         beginUpdate = try c.decodeIfPresent(Double.self, forKey: .beginUpdate) ?? beginUpdate
         selection = try c.decode(PrunableSelection.self, forKey: .selection)
-        sparseInit = try c.decodeIfPresent(SparseInitialisation.self, forKey: .sparseInit) ?? sparseInit
+        // "dense" is what nil means (a build of the flag's first day wrote it out): the same run either way.
+        sparseInit = try c.decodeIfPresent(SparseInitialisation.self, forKey: .sparseInit).flatMap { $0 == .dense ? nil : $0 }
     }
 }
 

@@ -62,7 +62,7 @@ public enum DynamicSparseTraining {
         }
         mask.apply(to: prunable)
         // Only on a fresh start: a resumed run's weights come from its checkpoint, already scaled.
-        if state.iteration == 0 && !dir.fileExists(Checkpoint.fileName) { config.sparseInit.apply(to: prunable, mask: mask) }
+        if state.iteration == 0 && !dir.fileExists(Checkpoint.fileName) { config.sparseInit?.apply(to: prunable, mask: mask) }
         try Checkpoint.truncateMetrics(in: dir, after: state.iteration)
         updates.mask = mask
         let evaluated = try train(config, setup, updates: updates, state: &state, in: dir, options: options, say: say)

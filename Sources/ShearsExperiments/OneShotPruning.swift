@@ -24,9 +24,9 @@ public struct OneShotConfig: RunConfiguration, Sendable {
     public var synflowRounds: Int = 100
     /// Epochs of training after pruning (0: evaluate only).
     public var finetuneEpochs: Int = 0
-    /// With `atInit`: the scale of the kept weights (the dense initialisation's, or each unit's rescaled to its sparse
-    /// fan-in, Evci et al. 2022; `SparseInitialisation`).
-    public var sparseInit: SparseInitialisation = .dense
+    /// With `atInit`: the scale of the kept weights, each unit's rescaled to its sparse fan-in (Evci et al. 2022;
+    /// `SparseInitialisation`); nil keeps the dense initialisation's (absent from config.json, as before the flag).
+    public var sparseInit: SparseInitialisation? = nil
 
     public init() {
         training = TrainingConfig()
@@ -47,28 +47,9 @@ public struct OneShotConfig: RunConfiguration, Sendable {
             try fail(atInit ? "--at-init prunes a fresh model: drop --from" : "give --from RUN_DIR|model.safetensors (the model to prune), or --at-init")
         }
         if atInit && finetuneEpochs == 0 { try fail("--at-init needs --finetune-epochs > 0: the pruned initialisation must be trained") }
-        if !atInit && sparseInit != .dense {
+        if let sparseInit, !atInit, sparseInit != .dense {
             try fail("--sparse-init \(sparseInit.rawValue) rescales an initialisation: it needs --at-init (a trained model keeps its weights)")
         }
-    }
-}
-
-extension OneShotConfig {
-    /// Decodes every field; `sparseInit` may be absent (a config.json written before it reads as the dense
-    /// initialisation, which is what that run did), so `report`, `prune compare` and a re-run still open it.
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init()
-        training = try c.decode(TrainingConfig.self, forKey: .training)
-        sparsity = try c.decode(Double.self, forKey: .sparsity)
-        criterion = try c.decode(String.self, forKey: .criterion)
-        allocation = try c.decode(Allocation.self, forKey: .allocation)
-        selection = try c.decode(PrunableSelection.self, forKey: .selection)
-        scoringBatches = try c.decode(Int.self, forKey: .scoringBatches)
-        atInit = try c.decode(Bool.self, forKey: .atInit)
-        synflowRounds = try c.decode(Int.self, forKey: .synflowRounds)
-        finetuneEpochs = try c.decode(Int.self, forKey: .finetuneEpochs)
-        sparseInit = try c.decodeIfPresent(SparseInitialisation.self, forKey: .sparseInit) ?? sparseInit
     }
 }
 
@@ -101,7 +82,7 @@ public enum OneShotPruning {
         var mask = Mask.ones(for: prunable)
         if let saved { mask = try saved.mask(like: mask, model: model) } else { mask = try prune(config, setup, prunable: prunable) }
         mask.apply(to: prunable)
-        if saved == nil { config.sparseInit.apply(to: prunable, mask: mask) }   // a checkpoint's weights are scaled already
+        if saved == nil { config.sparseInit?.apply(to: prunable, mask: mask) }   // a checkpoint's weights are scaled already
         let pruned = try saved.map { Double(try $0.field("test_accuracy_pruned")) ?? .nan } ?? test()
         say(String(format: "%@ pruned by %@ to %.2f%% of %d prunable weights: test accuracy %.2f%% → %.2f%% (%@ split)",
                    config.atInit ? "initialisation" : "model", config.criterion, 100 * mask.density, mask.total, 100 * before,

@@ -55,7 +55,7 @@ struct PruneDynamic: ParsableCommand {
             data.apply(to: &c.training)
             try training.apply(to: &c.training)
             c.method = method; c.sparsity = sparsity; c.distribution = distribution; c.updateEvery = updateEvery
-            c.dropFraction = dropFraction; c.dropSchedule = dropSchedule; c.endUpdate = endUpdate; c.sparseInit = sparseInit
+            c.dropFraction = dropFraction; c.dropSchedule = dropSchedule; c.endUpdate = endUpdate; c.sparseInit = sparseInit == .dense ? nil : sparseInit
             if let beginUpdate {
                 // Refused rather than ignored: SET and RigL update from the first ΔT on.
                 guard method == .gmp else { throw ValidationError("--begin-update applies to --method gmp only (got --method \(method.rawValue))") }

@@ -47,7 +47,7 @@ struct PruneOneShot: ParsableCommand {
             data.apply(to: &c.training)
             try training.apply(to: &c.training)
             c.sparsity = sparsity; c.criterion = criterion; c.allocation = allocation; c.scoringBatches = scoringBatches
-            c.atInit = atInit; c.synflowRounds = synflowRounds; c.finetuneEpochs = finetuneEpochs; c.sparseInit = sparseInit
+            c.atInit = atInit; c.synflowRounds = synflowRounds; c.finetuneEpochs = finetuneEpochs; c.sparseInit = sparseInit == .dense ? nil : sparseInit
             c.selection = PrunableSelection(includeFirstLayer: !keepFirstLayer, includeLastLayer: !keepLastLayer)
             return c
         }) { try $0.validate() }

@@ -37,6 +37,6 @@ final class OneShotPruningTests: RunTestCase {
         // And the config.json of a run from before --sparse-init reads as the dense scale.
         var object = try XCTUnwrap(JSONSerialization.jsonObject(with: JSONEncoder().encode(c)) as? [String: Any])
         XCTAssertEqual(object.removeValue(forKey: "sparseInit") as? String, "fan-in")
-        XCTAssertEqual(try JSONDecoder().decode(OneShotConfig.self, from: JSONSerialization.data(withJSONObject: object)).sparseInit, .dense)
+        XCTAssertEqual(try JSONDecoder().decode(OneShotConfig.self, from: JSONSerialization.data(withJSONObject: object)).sparseInit, nil)
     }
 }
