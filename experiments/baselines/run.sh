@@ -16,7 +16,7 @@
 #                grda [all]; random-erk is the static sparse baseline of SET and RigL (a random mask at their ERK
 #                densities, never rewired)
 #   REWIND       IMP's rewinding iteration K [≈ 1 % of one cycle's iterations]
-#   GRDA_MUS     gRDA's μ values, space-separated [0.65 0.7 0.75]; GRDA_C [0.005]
+#   GRDA_MUS     gRDA's μ values, space-separated [0.65 0.7 0.75]; GRDA_C [0.005] (another c: grda-c<c>-mu<μ> directories)
 #   TRAIN_SUBSET train on the first N training examples only [all]
 #   SPARSE_INIT  the initial scale of the networks trained sparse from initialisation (random, SNIP, GraSP, SynFlow, SET,
 #                RigL), space-separated: dense (the dense initialisation's, as their papers) and/or fan-in (each unit
@@ -60,6 +60,7 @@ for m in $METHODS; do
 done
 want() { case " $METHODS " in *" $1 "*) return 0;; *) return 1;; esac; }
 DT_SUFFIX=""; [ "$UPDATE_EVERY" != 100 ] && DT_SUFFIX="-dt$UPDATE_EVERY"
+GRDA_SUFFIX=""; [ "$GRDA_C" != 0.005 ] && GRDA_SUFFIX="-c$GRDA_C"   # grda-c<c>-mu<μ> beside the default c's grda-mu<μ>
 for si in $SPARSE_INIT; do
     case "$si" in dense|fan-in) ;; *) echo "run.sh: SPARSE_INIT takes dense and/or fan-in, got $si" >&2; exit 1;; esac
 done
@@ -133,7 +134,7 @@ for seed in $SEED_LIST; do
     for mu in $GRDA_MUS; do
         want grda || continue
         step "$B" prune grda --no-baseline --no-gmp --c "$GRDA_C" --mu "$mu" --epochs "$EPOCHS" "${DATA[@]}" \
-            --batch-size 60 --lr "$GRDA_LR" --schedule constant "${S[@]}" "${RUN[@]}" --out "$OUT/grda-mu$mu/seed$seed"
+            --batch-size 60 --lr "$GRDA_LR" --schedule constant "${S[@]}" "${RUN[@]}" --out "$OUT/grda$GRDA_SUFFIX-mu$mu/seed$seed"
     done
 done
 echo "all runs in $OUT; table and chart: python3 experiments/baselines/table.py $OUT"

@@ -232,9 +232,12 @@ def main():
             lines.append(f"| {label} | " + " | ".join(cells) + " |")
         if pts:
             series.append((label, pts))
-    grda_pts = []
-    for run in sorted(glob(os.path.join(root, "grda-mu*")), key=lambda d: float(d.rsplit("mu", 1)[1])):
-        mu = run.rsplit("mu", 1)[1]
+    grda_series = {}   # c → points: run.sh names grda-mu<μ> (c = 0.005, its default) or grda-c<c>-mu<μ>
+    def grda_key(d):
+        m = re.fullmatch(r"grda-(?:c([0-9.eE+-]+)-)?mu([0-9.]+)", os.path.basename(d))
+        return (float(m.group(1) or 0.005), float(m.group(2))) if m else None
+    for run in sorted((d for d in glob(os.path.join(root, "grda-*")) if grda_key(d)), key=grda_key):
+        c, mu = grda_key(run)
         p = gather("grda", os.path.join(run, "seed*"))
         if not p:
             continue
@@ -243,11 +246,11 @@ def main():
         nearest = min(range(len(sparsities)), key=lambda i: abs(100 * (1 - float(sparsities[i])) - rem))
         cells = ["—"] * len(sparsities)
         cells[nearest] = cell(p, seeds)
-        lines.append(f"| gRDA μ = {mu} | " + " | ".join(cells) + " |")
+        lines.append(f"| gRDA c = {c:g}, μ = {mu:g} | " + " | ".join(cells) + " |")
         m, d = mean_std([100 * a for a, _ in p])
-        grda_pts.append((rem, m, d))
-    if grda_pts:
-        series.append(("gRDA (one point per μ)", grda_pts))
+        grda_series.setdefault(c, []).append((rem, m, d))
+    for c, pts in sorted(grda_series.items()):
+        series.append((f"gRDA c = {c:g} (one point per μ)", pts))
     lines += ["",
               f"Test accuracy (%) mean ± std over {seeds} seed(s), at the best validation accuracy among the evaluations at "
               "the run's final sparsity (gRDA: final), with the achieved % of prunable (conv/linear) weights remaining in "
