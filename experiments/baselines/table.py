@@ -142,7 +142,10 @@ def cell(points, seeds, failed=()):
 
 def svg_chart(series, dense, path):
     """series: [(label, [(x % remaining, y mean, y std)])]; log x reversed (sparser to the right)."""
-    W, H, L, R, T, Bm = 760, 460, 70, 250, 30, 50
+    # The legend's width from its longest label (about 6.6 px a character at 12 px), so no label is cut.
+    longest = max([len(label) for label, _ in series] + [5])
+    R = max(250, 60 + int(6.6 * longest))
+    W, H, L, T, Bm = 510 + R, max(460, 60 + 18 * (len(series) + 1)), 70, 30, 50
     xs = [x for _, pts in series for x, _, _ in pts] + [100]
     ys = [y + d for _, pts in series for _, y, d in pts] + [y - d for _, pts in series for _, y, d in pts]
     if dense:
@@ -158,7 +161,8 @@ def svg_chart(series, dense, path):
     def py(y):
         return T + (y1 - y) / (y1 - y0) * (H - T - Bm)
 
-    colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+    colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+               "#393b79", "#e6550d", "#31a354", "#843c39", "#7b4173", "#636363", "#bd9e39", "#3182bd", "#ad494a", "#637939"]
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="12">',
            '<rect width="100%" height="100%" fill="white"/>',
            f'<line x1="{L}" y1="{H - Bm}" x2="{W - R}" y2="{H - Bm}" stroke="black"/>',
@@ -179,17 +183,20 @@ def svg_chart(series, dense, path):
     legend = []
     if dense:
         out.append(f'<line x1="{L}" y1="{py(dense[0]):.1f}" x2="{W - R}" y2="{py(dense[0]):.1f}" stroke="black" stroke-dasharray="5,4"/>')
-        legend.append(("dense", "black", True))
+        legend.append(("dense", "black", True))   # dashed black: the dense reference line
     for i, (label, pts) in enumerate(series):
         c = colours[i % len(colours)]
         pts = sorted(pts, reverse=True)
+        # Variants (the fan-in scale, another ΔT) dashed, so a method and its variants read as one family.
+        variant = "fan-in scale" in label or "ΔT =" in label
+        dash = ' stroke-dasharray="6,3"' if variant else ""
         if len(pts) > 1:
-            out.append('<polyline fill="none" stroke="%s" stroke-width="1.5" points="%s"/>'
-                       % (c, " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y, _ in pts)))
+            out.append('<polyline fill="none" stroke="%s" stroke-width="1.5"%s points="%s"/>'
+                       % (c, dash, " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y, _ in pts)))
         for x, y, d in pts:
             out.append(f'<line x1="{px(x):.1f}" y1="{py(y - d):.1f}" x2="{px(x):.1f}" y2="{py(y + d):.1f}" stroke="{c}"/>'
                        f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="3.5" fill="{c}"/>')
-        legend.append((label, c, False))
+        legend.append((label, c, variant))
     for i, (label, c, dashed) in enumerate(legend):
         ly = T + 10 + 18 * i
         dash = ' stroke-dasharray="5,4"' if dashed else ""
