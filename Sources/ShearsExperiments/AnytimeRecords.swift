@@ -121,9 +121,7 @@ struct AnytimeEnvironment {
         data = try prepareData(tc)
         stream = try AnytimeStream(poolCount: data.train.count, megabatches: config.megabatches, poolSize: config.poolSize,
                                    seed: tc.seed, shuffle: config.shufflePool)
-        var g = Generator(seed: tc.seed)
-        model = try makeModel(tc.model, inputShape: data.train.imageShape, classes: data.train.classes, widthsOf: tc.initFrom, generator: &g)
-        if let path = tc.initFrom { try loadStateDict(model, from: path) }
+        model = try TrainingSetup.initialModel(tc, data, say: { _ in })
         parameters = model.namedParameters
         prunable = config.selection.select(model)
         self.run = run

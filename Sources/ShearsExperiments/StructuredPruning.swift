@@ -90,11 +90,7 @@ public enum StructuredPruning {
         try write(model: model, compacted: small, widths: widths, directory: directory, metadata: modelMetadata(data))
         if let graph = small as? GraphModel {
             // The compacted graph is a model of its own: `--model onnx:DIR/model.onnx` everywhere a model is named.
-            var meta: [String: String] = [:]
-            if let m = data.mean, let s = data.std {
-                meta[ONNXExport.meanKey] = m.map { String($0) }.joined(separator: ",")
-                meta[ONNXExport.stdKey] = s.map { String($0) }.joined(separator: ",")
-            }
+            let meta = modelMetadata(data).filter { $0.key == ONNXExport.meanKey || $0.key == ONNXExport.stdKey }
             try ONNXExport.write(try ONNXExport.model(graph, inputShape: graph.inputShape, classes: graph.outputShape[0], metadata: meta),
                                  to: (directory as NSString).appendingPathComponent(compactedGraphName))
             say("compacted ONNX graph: \((directory as NSString).appendingPathComponent(compactedGraphName))")

@@ -118,10 +118,7 @@ public struct TrainingSetup {
     public init(_ config: TrainingConfig, prefetch: Int, say: (String) -> Void) throws {
         self.config = config
         data = try prepareData(config)
-        var modelRNG = Generator(seed: config.seed)
-        model = try makeModel(config.model, inputShape: data.train.imageShape, classes: data.train.classes, widthsOf: config.initFrom,
-                              generator: &modelRNG)
-        if let path = config.initFrom { say("loaded " + (try loadStateDict(model, from: path)).summary) }
+        model = try Self.initialModel(config, data, say: say)
         parameters = model.namedParameters
         loader = DataLoader(dataset: data.train, batchSize: config.batchSize, shuffle: true, seed: config.seed,
                             augmentation: config.augment ? .cifar : .none, mean: data.mean, std: data.std, prefetch: prefetch)
@@ -129,12 +126,16 @@ public struct TrainingSetup {
     }
 
     /// The run's initial model again (the same seed, the same `--init` weights): w₀ for every phase of gRDA.
-    public func freshModel(say: (String) -> Void) throws -> any Layer {
+    public func freshModel(say: (String) -> Void) throws -> any Layer { try Self.initialModel(config, data, say: say) }
+
+    /// The model drawn from the seed, or with `--init`'s values (at the widths its file records), read once.
+    static func initialModel(_ config: TrainingConfig, _ data: PreparedData, say: (String) -> Void) throws -> any Layer {
         var modelRNG = Generator(seed: config.seed)
-        let m = try makeModel(config.model, inputShape: data.train.imageShape, classes: data.train.classes, widthsOf: config.initFrom,
-                              generator: &modelRNG)
-        if let path = config.initFrom { say("loaded " + (try loadStateDict(m, from: path)).summary) }
-        return m
+        let (shape, classes) = (data.train.imageShape, data.train.classes)
+        guard let path = config.initFrom else { return try makeModel(config.model, inputShape: shape, classes: classes, generator: &modelRNG) }
+        let loaded = try loadModel(config.model, inputShape: shape, classes: classes, from: path, generator: &modelRNG)
+        say("loaded " + loaded.info.summary)
+        return loaded.model
     }
 
     public var batchesPerEpoch: Int { loader.batchesPerEpoch }

@@ -35,16 +35,19 @@ public enum ModelWidthsMetadata {
     }
 }
 
-/// The model `name` at the widths the file `widthsOf` records (a compacted model's; nominal when the file records
-/// none or there is no file), initialised from `g`: how every command that takes a model file builds the model the
-/// file's values are then loaded into (`--init` of every training command, `eval`, `export`, `bench infer`). With
-/// no widths it is `makeModel(_:inputShape:classes:generator:)` itself, drawing the same numbers. A widths entry
-/// that does not fit the model is an error naming the file and the layer.
-public func makeModel(_ name: ModelName, inputShape: [Int], classes: Int, widthsOf path: String?,
-                      generator g: inout Generator) throws -> any Layer {
-    guard let path else { return try makeModel(name, inputShape: inputShape, classes: classes, generator: &g) }
-    return try makeModel(name, inputShape: inputShape, classes: classes, widths: try ModelWidthsMetadata.read(path: path),
-                         source: path, generator: &g)
+/// The model `name` at the widths the file at `path` records (a compacted model's; nominal when it records none) with
+/// the file's values loaded, reading the file once: how every command takes a model file (`--init` of every training
+/// command, `eval`, `bench infer --weights`, `prune structured --from`). `g` draws the initialisation the values then
+/// replace — with no widths, the same numbers as `makeModel(_:inputShape:classes:generator:)`. A widths entry that
+/// does not fit the model is an error naming the file and the layer. Returns the file's description ("loaded " +
+/// `info.summary`) and its metadata (the normalisation, `shears.mean` / `shears.std`).
+public func loadModel(_ name: ModelName, inputShape: [Int], classes: Int, from path: String, generator g: inout Generator) throws
+    -> (model: any Layer, info: StateDictFileInfo, metadata: [String: String]) {
+    let (decoded, info) = try SparseStateDict.read(path: path)
+    let widths = try decoded.metadata[ModelWidthsMetadata.key].map { try ModelWidthsMetadata.decode($0, source: path) } ?? [:]
+    let model = try makeModel(name, inputShape: inputShape, classes: classes, widths: widths, source: path, generator: &g)
+    try loadStateDict(model, from: decoded.floatFile, source: path)
+    return (model, info, decoded.metadata)
 }
 
 /// `makeModel(_:inputShape:classes:widths:generator:)` with errors naming `source`, the file the widths came from.
@@ -60,7 +63,5 @@ public func makeModel(_ name: ModelName, inputShape: [Int], classes: Int, widths
 /// Builds the zoo model `name` with the widths `path` records and loads its values.
 public func loadZooModel(_ name: ModelName, inputShape: [Int], classes: Int, from path: String) throws -> any Layer {
     var g = Generator(seed: 0)   // overwritten by the file's values
-    let model = try makeModel(name, inputShape: inputShape, classes: classes, widthsOf: path, generator: &g)
-    try loadStateDict(model, from: path)
-    return model
+    return try loadModel(name, inputShape: inputShape, classes: classes, from: path, generator: &g).model
 }

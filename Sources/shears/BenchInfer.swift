@@ -61,9 +61,15 @@ struct BenchInfer: ParsableCommand {
         Threads.set(threads)
         var g = Generator(seed: seed)
         // An onnx:PATH model takes the input and class count its graph declares.
-        let net: any Layer = try model.onnxPath.map { try GraphModel(contentsOf: $0) }
-            ?? makeModel(model, inputShape: inputShape, classes: 10, widthsOf: weights, generator: &g)
-        if let weights { try loadStateDict(net, from: weights) }
+        let net: any Layer
+        if let path = model.onnxPath {
+            net = try GraphModel(contentsOf: path)
+            if let weights { try loadStateDict(net, from: weights) }
+        } else if let weights {
+            net = try loadModel(model, inputShape: inputShape, classes: 10, from: weights, generator: &g).model   // at its widths
+        } else {
+            net = try makeModel(model, inputShape: inputShape, classes: 10, generator: &g)
+        }
         let prunable = PrunableSelection().select(net)
         let scores = try MagnitudeScore().scores(model: net, parameters: prunable, mask: Mask.ones(for: prunable))
         let mask = prune(scores: scores, mask: Mask.ones(for: prunable), fraction: sparsity, allocation: .layerwise,

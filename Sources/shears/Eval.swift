@@ -53,12 +53,10 @@ struct Eval: ParsableCommand {
         let c = try config()
         var prepared = try prepareData(c)
         var g = Generator(seed: c.seed)
-        let net = try makeModel(c.model, inputShape: prepared.train.imageShape, classes: prepared.train.classes, widthsOf: c.initFrom,
-                                generator: &g)
-        let info = try loadStateDict(net, from: c.initFrom!)
+        let (net, info, meta) = try loadModel(c.model, inputShape: prepared.train.imageShape, classes: prepared.train.classes,
+                                              from: c.initFrom!, generator: &g)
         print("loaded " + info.summary)
-        if let meta = try? SafetensorsRawFile.read(path: c.initFrom!).metadata,
-           let mean = meta["shears.mean"].map(Self.floats), let std = meta["shears.std"].map(Self.floats), mean.count == std.count {
+        if let mean = meta["shears.mean"].map(Self.floats), let std = meta["shears.std"].map(Self.floats), mean.count == std.count {
             prepared.mean = mean; prepared.std = std
         }
         let params = net.namedParameters
