@@ -154,7 +154,7 @@ struct PruneOracle: ParsableCommand {
 
     func run() throws {
         let config = try makeConfig()
-        try execution.launch(prefix: "oracle", nonDefault: try namedFields()) { dir, options in
+        try execution.launch(prefix: "oracle", nonDefault: try namedFields(), finishedFile: runFinishedFile) { dir, options in
             let say: (String) -> Void = { line in print(line); fflush(stdout); try? dir.log(line) }
             let runner = trialPlaces.runner(oracle: dir, threads: options.threads, prefetch: options.prefetch, say: say)
             let summary = try SCycOracle.run(config, in: dir, options: options, trials: runner)

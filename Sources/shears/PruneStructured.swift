@@ -48,7 +48,7 @@ struct PruneStructured: ParsableCommand {
     func makeConfig() throws -> StructuredPruningConfig {
         var c = StructuredPruningConfig()
         data.apply(to: &c.training)
-        if let path = model.onnxPath { c.training.model = ModelName(onnxPath: URL(fileURLWithPath: path).standardizedFileURL.path) } else { c.training.model = model }
+        c.training.model = model.withAbsolutePath
         c.training.batchSize = batchSize; c.training.lr = lr; c.training.momentum = momentum
         c.training.weightDecay = weightDecay; c.training.seed = seed
         c.criterion = criterion; c.aggregation = aggregation; c.channelRatio = channelRatio; c.allocation = allocation

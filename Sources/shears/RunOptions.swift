@@ -38,11 +38,14 @@ struct RunOptions: ParsableArguments {
     /// a directory this launch created when it fails before writing a checkpoint (no stale directories).
     /// Under `mpirun -np N` (docs/distributed.md) this process is one rank of a data-parallel job: rank 0 runs the
     /// command as above and alone writes the directory; the other ranks run it in a private copy (`launchReplica`).
-    func launch(prefix: String, nonDefault: [String: String], _ body: (RunDirectory, TrainingOptions) throws -> Void) throws {
+    /// `finishedFile` marks a finished run (`RunDirectoryNaming.runFinishedFile`): one is only reported, whatever
+    /// --threads, rank count or --sparse-kernels ask for it.
+    func launch(prefix: String, nonDefault: [String: String], finishedFile: String = "summary.json",
+                _ body: (RunDirectory, TrainingOptions) throws -> Void) throws {
         let world = try DataParallelRun.join(syncBatchNorm: syncBatchNorm)
         SparseKernelsRun.mode = sparseKernels
         let path = directoryPath(prefix: prefix, nonDefault: nonDefault)
-        if world.rank > 0 { return try launchReplica(of: path, world: world, body) }
+        if world.rank > 0 { return try launchReplica(of: path, world: world, finishedFile: finishedFile, body) }
         let existed = FileManager.default.fileExists(atPath: path)
         let dir = try RunDirectory(path: path)
         // One process per run directory: a second one is refused at once, naming the holder.
@@ -57,7 +60,7 @@ struct RunOptions: ParsableArguments {
             try world.barrier()   // they have; from here on rank 0 writes
         }
         do {
-            try checkThreads(dir, ranks: world.size)
+            try checkThreads(dir, ranks: world.size, finishedFile: finishedFile)
             try body(dir, trainingOptions)
         } catch {
             try? dir.log("error: \(error)")
@@ -70,7 +73,8 @@ struct RunOptions: ParsableArguments {
     /// quietly, in a private copy of what the directory held when the job started (its checkpoint included, so a job
     /// started again after a kill resumes on every rank from the same point) and removes the copy at the end. Every
     /// rank computes the same thing, so the copies evolve as rank 0's directory does.
-    func launchReplica(of path: String, world: Communicator, _ body: (RunDirectory, TrainingOptions) throws -> Void) throws {
+    func launchReplica(of path: String, world: Communicator, finishedFile: String,
+                       _ body: (RunDirectory, TrainingOptions) throws -> Void) throws {
         try world.barrier()   // rank 0 holds the lock and has not written yet
         let fm = FileManager.default
         let copy = fm.temporaryDirectory.appendingPathComponent("shears-rank\(world.rank)-\(getpid())").path
@@ -85,17 +89,17 @@ struct RunOptions: ParsableArguments {
         options.quiet = true
         options.terminalProgress = false
         let dir = try RunDirectory(path: copy)
-        try checkThreads(dir, ranks: world.size)
+        try checkThreads(dir, ranks: world.size, finishedFile: finishedFile)
         try body(dir, options)
     }
 
     /// `execution.json` records the thread count and the number of ranks of the run's first launch; continuing a run
     /// with others is refused. A finished run (its summary.json written) is only reported, so any of them may ask for it
     /// (a sweep script re-run with another --threads goes past the finished points instead of failing on them).
-    func checkThreads(_ dir: RunDirectory, ranks: Int = 1) throws {
+    func checkThreads(_ dir: RunDirectory, ranks: Int = 1, finishedFile: String = "summary.json") throws {
         struct Execution: Codable { var threads: Int; var ranks: Int?; var sparseKernels: String? }
         if let saved = try dir.readJSON(Execution.self, from: "execution.json") {
-            if dir.fileExists("summary.json") { return }
+            if dir.fileExists(finishedFile) { return }
             guard saved.threads == threads else {
                 throw ValidationError("\(dir.url.path) was run with --threads \(saved.threads); continue it with --threads \(saved.threads) "
                     + "(results depend on the thread count), or choose another --out")

@@ -5,7 +5,12 @@ import ShearsExperiments
 import ShearsNN
 import ShearsOptim
 
-extension ModelName: ExpressibleByArgument {}
+extension ModelName: ExpressibleByArgument {
+    /// An ONNX file by its absolute path, like --init: a run resumes from any working directory.
+    var withAbsolutePath: ModelName {
+        onnxPath.map { ModelName(onnxPath: URL(fileURLWithPath: $0).standardizedFileURL.path) } ?? self
+    }
+}
 extension DatasetKind: ExpressibleByArgument {}
 extension OptimizerKind: ExpressibleByArgument {}
 extension SplitKind: ExpressibleByArgument {}
@@ -116,10 +121,7 @@ struct TrainingFlags<D: TrainingDefaults>: ParsableArguments {
 
     /// The command's training config: its defaults with every given flag applied.
     func apply(to t: inout TrainingConfig) throws {
-        if let model {
-            // An ONNX file by its absolute path, like --init: the run resumes from any working directory.
-            if let path = model.onnxPath { t.model = ModelName(onnxPath: URL(fileURLWithPath: path).standardizedFileURL.path) } else { t.model = model }
-        }
+        if let model { t.model = model.withAbsolutePath }
         if let initFrom { t.initFrom = URL(fileURLWithPath: initFrom).standardizedFileURL.path }
         if epochs != nil || iterations != nil { t.epochs = epochs; t.iterations = iterations }
         if let batchSize { t.batchSize = batchSize }
