@@ -7,6 +7,7 @@
 #   bash scripts/setup_pyenv.sh            # creates or completes .venv-test
 #   SHEARS_TEST_VENV=/tmp/v bash scripts/setup_pyenv.sh
 #
+# torch-pruning (DepGraph) is the structured-pruning peer (PruneStructuredCommandTests).
 # compressed-tensors is pinned to 0.12.2, a release that still has the sparse-bitmask compressor (0.15.0.1 no longer
 # legacy sparse formats). It imports torch; pip takes the CPU-only wheel where one is offered (a find-links folder or
 # the CPU wheel index given in PIP_EXTRA_INDEX_URL), else PyPI's default wheel.
@@ -15,7 +16,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${SHEARS_TEST_VENV:-$ROOT/.venv-test}"
 # Pinned so that the tests' peers do not move under them.
-REQUIREMENTS=(onnx==1.23.1 onnxruntime==1.30.0 numpy compressed-tensors==0.12.2)
+REQUIREMENTS=(onnx==1.23.1 onnxruntime==1.30.0 numpy compressed-tensors==0.12.2 torch-pruning==1.6.1)
 # A CPU-only torch (≈ 200 MB instead of ≈ 4 GB with PyPI's CUDA wheels): from a find-links folder (this
 # machine's pip.conf has one) or the CPU wheel index; PyPI's default torch only when neither has it.
 TORCH_CPU="torch==2.13.0+cpu"
@@ -45,6 +46,6 @@ else
     "${pip[@]}" torch
 fi
 "${pip[@]}" "${REQUIREMENTS[@]}"
-"$VENV/bin/python" -c 'import onnx, onnxruntime, compressed_tensors, torch; print("setup_pyenv: onnx", onnx.__version__, "onnxruntime", onnxruntime.__version__, "compressed-tensors", compressed_tensors.__version__, "torch", torch.__version__)' >&2
+"$VENV/bin/python" -c 'import onnx, onnxruntime, compressed_tensors, torch, torch_pruning; print("setup_pyenv: onnx", onnx.__version__, "onnxruntime", onnxruntime.__version__, "compressed-tensors", compressed_tensors.__version__, "torch", torch.__version__)' >&2
 echo "$want" > "$STAMP"
 log "venv $VENV ready in $(( $(date +%s) - start )) s"

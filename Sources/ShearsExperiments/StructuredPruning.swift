@@ -76,7 +76,7 @@ public enum StructuredPruning {
         for round in 0..<(config.schedule == .oneshot ? 1 : config.steps) {
             let rounds = config.schedule == .oneshot ? 1 : config.steps
             let ratio = 1 - pow(1 - config.channelRatio, Double(round + 1) / Double(rounds))
-            keep = try selectChannels(model, groups: groups, config: config, data: data, ratio: ratio, previous: keep)
+            keep = try selectChannels(model, groups: groups, config: config, data: data, ratio: ratio, previous: keep, round: round)
             let mask = structuredMask(model, groups: groups, keep: keep)
             mask.apply(to: model.namedParameters)
             let n = finetuneIterations(config, data: data, rounds: rounds)
@@ -106,9 +106,12 @@ public enum StructuredPruning {
 
     /// One pruning round: the criterion's scores (removed channels ranked last), allocated to `ratio`.
     static func selectChannels(_ model: any Layer, groups: [DependencyGroup], config: StructuredPruningConfig,
-                               data: PreparedData, ratio: Double, previous: ChannelSelection) throws -> ChannelSelection {
-        let criterion = groupCriteria[config.criterion]!
-        if criterion is TaylorCriterion { accumulateGradients(model, config: config, data: data) }
+                               data: PreparedData, ratio: Double, previous: ChannelSelection, round: Int) throws -> ChannelSelection {
+        let context = scoringContext(config.training, data, batches: config.taylorBatches, event: UInt64(round))
+        let criterion = try CriterionRegistry.makeChannel(config.criterion, model: model, groups: groups, context: context)
+        if CriterionRegistry.channel.first(where: { $0.name == config.criterion })?.needsGradients == true {
+            accumulateGradients(model, config: config, data: data)
+        }
         defer { model.zeroGrad() }
         let values = Dictionary(model.namedParameters, uniquingKeysWith: { a, _ in a })
         var scores: [String: [Double]] = [:]
@@ -118,7 +121,7 @@ public enum StructuredPruning {
             scores[g.name] = s
         }
         return try allocateChannels(groups: groups, scores: scores, ratio: ratio, allocation: config.allocation,
-                                    roundTo: config.roundTo)
+                                    roundTo: config.roundTo, normalization: config.normalization ?? .raw)
     }
 
     /// ∂L/∂w summed over `taylorBatches` training batches, in the inference phase (running statistics untouched).

@@ -15,9 +15,11 @@ public enum StructuredSchedule: String, Codable, Sendable, CaseIterable {
 public struct StructuredPruningConfig: Codable, Equatable, Sendable {
     /// Model, data, optimizer and seed of the fine-tuning (its epochs field is unused: see `finetuneEpochs`).
     public var training = TrainingConfig()
-    /// A group criterion's name (`groupCriteria`: l1, l2, bn-scale, taylor).
+    /// A channel criterion's name (`CriterionRegistry.channelNames`: l1, l2, bn-scale, taylor, or a per-weight one).
     public var criterion = "l1"
     public var aggregation: GroupAggregation = .sum
+    /// How each group's scores are scaled before a global ranking; nil (configs written before it) is `.raw`.
+    public var normalization: GroupNormalization? = nil
     /// The fraction of prunable channels removed, in (0, 1).
     public var channelRatio = 0.5
     public var allocation: ChannelAllocation = .global
@@ -25,7 +27,7 @@ public struct StructuredPruningConfig: Codable, Equatable, Sendable {
     public var schedule: StructuredSchedule = .oneshot
     public var steps = 3
     public var finetuneEpochs = 1
-    /// Batches whose gradients the Taylor criterion accumulates.
+    /// Batches whose gradients the Taylor criterion accumulates (and the batches of the data-driven per-weight criteria).
     public var taylorBatches = 4
     /// λ of network slimming's L1 penalty on γ during fine-tuning (0: off).
     public var batchNormPenalty: Float = 0
@@ -39,8 +41,8 @@ public struct StructuredPruningConfig: Codable, Equatable, Sendable {
         guard channelRatio > 0, channelRatio < 1, channelRatio.isFinite else {
             throw TrainingError("--channel-ratio must be in (0, 1) (the fraction of channels removed), got \(channelRatio)")
         }
-        guard groupCriteria[criterion] != nil else {
-            throw TrainingError("--criterion \(criterion) is not a group criterion; expected one of \(groupCriteria.keys.sorted().joined(separator: ", "))")
+        guard CriterionRegistry.isChannelCriterion(criterion) else {
+            throw TrainingError("--criterion \(criterion) is not a channel criterion; expected one of \(CriterionRegistry.channelNames.joined(separator: ", "))")
         }
         guard (1...1024).contains(roundTo) else { throw TrainingError("--round-to must be between 1 and 1024, got \(roundTo)") }
         guard (1...100).contains(steps) else { throw TrainingError("--steps must be between 1 and 100, got \(steps)") }

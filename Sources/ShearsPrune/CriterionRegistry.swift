@@ -70,6 +70,48 @@ public enum CriterionRegistry {
     }
 }
 
+/// A channel criterion of structured pruning (`prune structured --criterion NAME`): one line in
+/// `CriterionRegistry.channel`.
+public struct ChannelCriterionEntry: Sendable {
+    public let name: String
+    public let summary: String
+    /// Whether scoring needs ∂L/∂w accumulated in the parameters first (the protocol runs the batches).
+    public let needsGradients: Bool
+    public let make: @Sendable () -> any GroupCriterion
+}
+
+extension CriterionRegistry {
+    /// The criteria that score channels as such. Every per-weight criterion of `all` is a channel criterion too,
+    /// summed over each channel's producing filters (`ElementwiseChannelCriterion`).
+    public static let channel: [ChannelCriterionEntry] = [
+        .init(name: "l1", summary: "Σ|w| of each producing filter, Li et al. 2017", needsGradients: false) { FilterNormCriterion.l1 },
+        .init(name: "l2", summary: "√Σw² of each producing filter", needsGradients: false) { FilterNormCriterion.l2 },
+        .init(name: "bn-scale", summary: "|γ| of the group's batch norms, Liu et al. 2017", needsGradients: false) { BatchNormScaleCriterion() },
+        .init(name: "taylor", summary: "|Σ w·∂L/∂w| per channel, Molchanov et al. 2019", needsGradients: true) { TaylorCriterion() },
+    ]
+
+    /// Every name `prune structured --criterion` accepts: the channel criteria, then the per-weight ones.
+    public static var channelNames: [String] { channel.map(\.name) + names.filter { n in !channel.contains { $0.name == n } } }
+
+    public static var channelHelpText: String {
+        channel.map { "\($0.name) (\($0.summary))" }.joined(separator: ", ")
+            + "; or any per-weight criterion summed per channel: " + names.joined(separator: ", ")
+    }
+
+    public static func isChannelCriterion(_ name: String) -> Bool { channelNames.contains(name) }
+
+    /// The channel criterion called `name` for `model`'s `groups`: a channel criterion as registered, or a per-weight
+    /// criterion built for `context` and evaluated once on the producing weights. Unknown names are refused with the list.
+    public static func makeChannel(_ name: String, model: any Layer, groups: [DependencyGroup],
+                                   context: ScoringContext) throws -> any GroupCriterion {
+        if let entry = channel.first(where: { $0.name == name }) { return entry.make() }
+        guard isKnown(name) else {
+            throw CriterionError("unknown channel criterion '\(name)'; expected one of \(channelNames.joined(separator: ", "))")
+        }
+        return try ElementwiseChannelCriterion(name: name, score: try make(name, context), model: model, groups: groups)
+    }
+}
+
 // The registrations of the criteria defined before the registry.
 
 extension MagnitudeScore: Criterion {

@@ -8,8 +8,8 @@ import ShearsTensor
 /// `shears bench structured`: the original model against its structured compaction (L1 filter norm, one shot,
 /// no fine-tuning: speed does not depend on the weights' values), at one batch size. Prints one JSON line with
 /// parameters, MACs and img/s of both, timed interleaved (median of `--iterations` rounds), and the compacted
-/// widths; `--save DIR` writes the compacted state dict (widths in its metadata) and `widths.json` for the
-/// PyTorch peer. The compacted model's outputs must match the masked original's (1e-4 of the output scale).
+/// widths; `--save DIR` writes the compacted state dict (widths in its metadata), `widths.json` and the seeded
+/// original (`original.safetensors`) for the PyTorch peers. The compacted model's outputs must match the masked original's (1e-4 of the output scale).
 struct BenchStructured: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "structured",
@@ -23,7 +23,7 @@ struct BenchStructured: ParsableCommand {
     @Option(help: "Threads for the kernels.") var threads: Int = 2
     @Option(help: "Timed forwards per side.") var iterations: Int = 20
     @Option(help: "Seed for the weights and the input batch.") var seed: UInt64 = 0
-    @Option(help: "Write the compacted model.safetensors and widths.json here.") var save: String?
+    @Option(help: "Write the compacted model.safetensors, widths.json and the original (original.safetensors) here.") var save: String?
 
     func validate() throws {
         guard channelRatio > 0 && channelRatio < 1 else { throw ValidationError("--channel-ratio must be in (0, 1), got \(channelRatio)") }
@@ -55,7 +55,7 @@ struct BenchStructured: ParsableCommand {
             throw ValidationError("compacted and masked outputs differ by \(maskedOut.maxAbsDifference(smallOut)) (scale \(scale))")
         }
         let (tOriginal, tSmall) = timeInterleaved(original, small, x)
-        if let save { try write(small, widths: widths, to: save) }
+        if let save { try write(small, widths: widths, original: original, to: save) }
         let macs = { (m: any Layer) in countMACs(m, inputShape: inputShape).reduce(0) { $0 + $1.macs } }
         let line: [String: Any] = [
             "model": model.rawValue, "channel_ratio": channelRatio, "round_to": roundTo, "batch_size": batchSize,
@@ -82,8 +82,10 @@ struct BenchStructured: ParsableCommand {
         return (ta.sorted()[ta.count / 2], tb.sorted()[tb.count / 2])
     }
 
-    func write(_ small: any Layer, widths: [String: Int], to dir: String) throws {
+    func write(_ small: any Layer, widths: [String: Int], original: any Layer, to dir: String) throws {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        // The seeded original, for a peer that prunes the same weights (bench/torch_structured.py widths).
+        try saveStateDict(original, to: (dir as NSString).appendingPathComponent("original.safetensors"))
         try saveStateDict(small, to: (dir as NSString).appendingPathComponent("model.safetensors"),
                           metadata: [ModelWidthsMetadata.key: ModelWidthsMetadata.encode(widths)])
         try ModelWidthsMetadata.encode(widths).write(toFile: (dir as NSString).appendingPathComponent("widths.json"),

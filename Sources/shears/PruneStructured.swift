@@ -6,6 +6,7 @@ import ShearsNN
 import ShearsPrune
 
 extension GroupAggregation: ExpressibleByArgument {}
+extension GroupNormalization: ExpressibleByArgument {}
 extension ChannelAllocation: ExpressibleByArgument {}
 extension StructuredSchedule: ExpressibleByArgument {}
 
@@ -23,8 +24,10 @@ struct PruneStructured: ParsableCommand {
 
     @Option(help: "Model.") var model: ModelName = .resnet20
     @OptionGroup(title: "Data") var data: DataFlags<StructuredDefaults>
-    @Option(help: "Group criterion: \(groupCriteria.keys.sorted().joined(separator: ", ")).") var criterion: String = "l1"
+    @Option(help: "Channel criterion: \(CriterionRegistry.channelHelpText).") var criterion: String = "l1"
     @Option(help: "How the scores of a group's members combine into the group's.") var aggregation: GroupAggregation = .sum
+    @Option(help: "How each group's scores are scaled before a global ranking (none: raw scores; mean: Torch-Pruning's default). Layerwise allocation is unchanged by it.")
+    var normalize: GroupNormalization = .mean
     @Option(help: "Fraction of the prunable channels removed, in (0, 1).") var channelRatio: Double = 0.5
     @Option(help: "global (one ranking of all channels) or layerwise (the ratio in every group).") var allocation: ChannelAllocation = .global
     @Option(help: "Keep every group's width a multiple of this (e.g. 8).") var roundTo: Int = 1
@@ -32,7 +35,7 @@ struct PruneStructured: ParsableCommand {
     var schedule: StructuredSchedule = .oneshot
     @Option(help: "Pruning steps of the iterative and gradual schedules.") var steps: Int = 3
     @Option(help: "Fine-tuning epochs (per step for iterative; in total otherwise).") var finetuneEpochs: Int = 1
-    @Option(help: "Batches whose gradients the taylor criterion accumulates.") var taylorBatches: Int = 4
+    @Option(help: "Batches whose gradients the taylor criterion accumulates (and the scoring batches of gradient, snip, grasp).") var taylorBatches: Int = 4
     @Option(help: "λ of network slimming's L1 penalty on batch-norm γ during fine-tuning (0: off).") var bnPenalty: Float = 0
     @Option(name: .customLong("from"), help: "Start from this model.safetensors (or a run directory holding one); a compacted model's widths are read from its metadata.")
     var from: String?
@@ -51,7 +54,7 @@ struct PruneStructured: ParsableCommand {
         c.training.model = model.withAbsolutePath
         c.training.batchSize = batchSize; c.training.lr = lr; c.training.momentum = momentum
         c.training.weightDecay = weightDecay; c.training.seed = seed
-        c.criterion = criterion; c.aggregation = aggregation; c.channelRatio = channelRatio; c.allocation = allocation
+        c.criterion = criterion; c.aggregation = aggregation; c.normalization = normalize; c.channelRatio = channelRatio; c.allocation = allocation
         c.roundTo = roundTo; c.schedule = schedule; c.steps = steps; c.finetuneEpochs = finetuneEpochs
         c.taylorBatches = taylorBatches; c.batchNormPenalty = bnPenalty; c.from = from
         do { try c.validate() } catch let e as TrainingError { throw ValidationError(e.description) }

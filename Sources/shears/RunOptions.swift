@@ -126,7 +126,7 @@ struct RunOptions: ParsableArguments {
         let bookkeeping: Set<String> = ["config.json", "log.txt", "execution.json", "training_config.json", ".lock"]
         return names.contains { name in
             var isDirectory: ObjCBool = false
-            FileManager.default.fileExists(atPath: (path as NSString).appendingPathComponent(name), isDirectory: &isDirectory)
+            _ = FileManager.default.fileExists(atPath: (path as NSString).appendingPathComponent(name), isDirectory: &isDirectory)
             return !isDirectory.boolValue && !bookkeeping.contains((name as NSString).lastPathComponent)
         }
     }

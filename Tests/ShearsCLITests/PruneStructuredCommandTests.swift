@@ -11,7 +11,7 @@ final class PruneStructuredCommandTests: CommandTestCase {
         let base = ["prune", "structured", "--model", "conv2", "--dataset", "synthetic", "--out", scratch.path]
         let cases: [([String], String)] = [
             (["--channel-ratio", "1.5"], "--channel-ratio"), (["--channel-ratio", "0"], "(0, 1)"),
-            (["--channel-ratio", "nan"], "--channel-ratio"), (["--criterion", "snip"], "--criterion"),
+            (["--channel-ratio", "nan"], "--channel-ratio"), (["--criterion", "l3"], "--criterion"), (["--normalize", "median"], "--normalize"),
             (["--round-to", "0"], "--round-to"), (["--steps", "0"], "--steps"), (["--bn-penalty", "-1"], "--bn-penalty"),
             (["--finetune-epochs", "-1"], "--finetune-epochs"), (["--batch-size", "1"], "--batch-size"),
         ]
@@ -71,4 +71,72 @@ final class PruneStructuredCommandTests: CommandTestCase {
             XCTAssertTrue("\($0)".contains("shears.widths") && "\($0)".contains("model.safetensors"), "\($0)")
         }
     }
+
+    /// `--criterion magnitude` is the per-weight criterion summed per filter: the L1 filter norm, so the same channels
+    /// and the same compacted model as `--criterion l1`; `snip` (data-driven) runs through the same registry.
+    func testPerWeightCriteriaPruneChannels() throws {
+        let base = ["prune", "structured", "--model", "conv2", "--dataset", "synthetic", "--validation", "100",
+                    "--train-subset", "64", "--batch-size", "32", "--channel-ratio", "0.5", "--finetune-epochs", "0",
+                    "--threads", "1"]
+        var models: [String: [String: [Float]]] = [:]
+        for criterion in ["l1", "magnitude", "snip"] {
+            let out = scratch.appendingPathComponent(criterion).path
+            try run(base + ["--criterion", criterion, "--out", out])
+            models[criterion] = try SafetensorsFile.read(path: out + "/model.safetensors").tensors.mapValues(\.scalars)
+        }
+        XCTAssertEqual(models["l1"], models["magnitude"])
+        XCTAssertEqual(models["snip"]?.keys.sorted(), models["l1"]?.keys.sorted())
+        XCTAssertNotEqual(models["snip"], models["l1"], "SNIP ranks by |w·∂L/∂w|, not |w|")
+    }
+
+    /// Global allocation ranks normalised scores by default (`--normalize mean`); `none` keeps the raw filter norms,
+    /// under which Conv-2's first conv (fan-in 27) loses far more than the second (fan-in 576).
+    func testGlobalAllocationNormalisesByDefault() throws {
+        let base = ["prune", "structured", "--model", "conv2", "--dataset", "synthetic", "--validation", "100",
+                    "--train-subset", "64", "--batch-size", "32", "--channel-ratio", "0.5", "--finetune-epochs", "0",
+                    "--allocation", "global", "--threads", "1"]
+        func widths(_ extra: [String], _ name: String) throws -> [String: Int] {
+            let out = scratch.appendingPathComponent(name).path
+            try run(base + extra + ["--out", out])
+            let data = try Data(contentsOf: URL(fileURLWithPath: out + "/summary.json"))
+            let summary = try JSONDecoder().decode(StructuredPruningSummary.self, from: data)
+            XCTAssertEqual(summary.config.normalization, extra.isEmpty ? .mean : .raw)
+            return summary.after.widths
+        }
+        let normalised = try widths([], "mean"), raw = try widths(["--normalize", "none"], "none")
+        XCTAssertLessThan(raw["convs.0"]!, 16, "raw L1 norms: the first conv ranks lowest as a whole")
+        XCTAssertGreaterThan(normalised["convs.0"]!, 2 * raw["convs.0"]!, "\(normalised) vs \(raw)")
+    }
+
+    /// Torch-Pruning (DepGraph) on Shears' own seeded ResNet-20, with Shears' criterion (L1 of every producing filter
+    /// of a group, summed), keeps the same channels: every compacted tensor equal, residual stages included
+    /// (bench/torch_structured.py widths, in the test venv of scripts/setup_pyenv.sh).
+    func testTorchPruningKeepsTheSameChannels() throws {
+        let python = ProcessInfo.processInfo.environment["SHEARS_TEST_PYTHON"]
+            ?? Self.root.appendingPathComponent(".venv-test/bin/python").path
+        guard FileManager.default.isExecutableFile(atPath: python) else {
+            return XCTFail("no Python test venv at \(python): create it with `bash scripts/setup_pyenv.sh` (make test runs it)")
+        }
+        for (ratio, roundTo) in [("0.5", "8"), ("0.75", "1")] {
+            let dir = scratch.appendingPathComponent("tp-\(ratio)").path
+            try run(["bench", "structured", "--model", "resnet20", "--channel-ratio", ratio, "--allocation", "layerwise",
+                     "--round-to", roundTo, "--iterations", "1", "--threads", "1", "--save", dir])
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: python)
+            p.arguments = [Self.root.appendingPathComponent("bench/torch_structured.py").path, "widths", "--model", "resnet20",
+                           "--ratio", ratio, "--round-to", roundTo, "--shears-dir", dir, "--threads", "1"]
+            let out = Pipe(), err = Pipe()
+            p.standardOutput = out; p.standardError = err
+            try p.run()
+            let stdout = out.fileHandleForReading.readDataToEndOfFile(), stderr = err.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            XCTAssertEqual(p.terminationStatus, 0, String(decoding: stderr, as: UTF8.self))
+            let line = try XCTUnwrap(try JSONSerialization.jsonObject(with: stdout) as? [String: Any])
+            XCTAssertEqual(line["same_widths"] as? Bool, true, "\(line)")
+            XCTAssertEqual(line["same_channels"] as? Bool, true, "\(line)")
+            XCTAssertEqual(line["tensors"] as? Int, 107, "every tensor of ResNet-20 compared")
+        }
+    }
+
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 }

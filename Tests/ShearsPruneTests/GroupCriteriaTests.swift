@@ -100,6 +100,65 @@ final class GroupCriteriaTests: XCTestCase {
         XCTAssertEqual(rounded(5, to: 8, width: 6), 5)               // narrower than a step: unchanged
     }
 
+    func testNormalizationScalesEachGroup() throws {
+        XCTAssertEqual(GroupNormalization.mean.apply([1, 2, 3, 6]), [1.0 / 3, 2.0 / 3, 1, 2])
+        XCTAssertEqual(GroupNormalization.max.apply([1, 2, 4]), [0.25, 0.5, 1])
+        XCTAssertEqual(GroupNormalization.sum.apply([1, 3]), [0.25, 0.75])
+        XCTAssertEqual(GroupNormalization.raw.apply([1, 3]), [1, 3])
+        // Channels removed earlier (−∞) stay out of the statistic; an all-zero group keeps its scores.
+        XCTAssertEqual(GroupNormalization.mean.apply([-.infinity, 2, 4]), [-.infinity, 2.0 / 3, 4.0 / 3])
+        XCTAssertEqual(GroupNormalization.mean.apply([0, 0]), [0, 0])
+        // A wide-fan-in group (scores ×10) and a narrow one, 4 of 8 channels removed globally. Raw: the narrow group
+        // loses 3 (its floor of one channel stops the 4th) and the wide one 1; normalised by the mean both rank the
+        // same (0.4, 0.8, 1.2, 1.6) and lose 2 each.
+        let a = g("wide", 4), b = g("narrow", 4)
+        let scores: [String: [Double]] = ["wide": [10, 20, 30, 40], "narrow": [1, 2, 3, 4]]
+        let raw = try allocateChannels(groups: [a, b], scores: scores, ratio: 0.5, allocation: .global)
+        XCTAssertEqual(raw, ["wide": [1, 2, 3], "narrow": [3]])
+        let normalised = try allocateChannels(groups: [a, b], scores: scores, ratio: 0.5, allocation: .global, normalization: .mean)
+        XCTAssertEqual(normalised, ["wide": [2, 3], "narrow": [2, 3]])
+        // Layerwise ranks within a group: a positive scale per group changes nothing.
+        for n in GroupNormalization.allCases {
+            XCTAssertEqual(try allocateChannels(groups: [a, b], scores: scores, ratio: 0.5, allocation: .layerwise, normalization: n),
+                           ["wide": [2, 3], "narrow": [2, 3]])
+        }
+    }
+
+    /// The channel criteria come from the criterion registry, and every per-weight criterion is one too: its weight
+    /// scores summed per producing filter. Magnitude lifted is the L1 filter norm.
+    func testRegistryLiftsPerWeightCriteria() throws {
+        XCTAssertEqual(Array(CriterionRegistry.channelNames.prefix(4)), ["l1", "l2", "bn-scale", "taylor"])
+        for name in ["magnitude", "snip", "synflow", "random"] { XCTAssertTrue(CriterionRegistry.isChannelCriterion(name), name) }
+        XCTAssertFalse(CriterionRegistry.isChannelCriterion("l3"))
+        var gen = Generator(seed: 3)
+        let model = MLP(inputs: 3, hidden: [4], classes: 2, generator: &gen)
+        let groups = try dependencyGroups(of: model, inputShape: [3])
+        let values = Dictionary(model.namedParameters, uniquingKeysWith: { a, _ in a })
+        let lifted = try CriterionRegistry.makeChannel("magnitude", model: model, groups: groups, context: ScoringContext())
+        XCTAssertEqual(lifted.name, "magnitude")
+        let prunable = groups.filter(\.prunable)
+        XCTAssertFalse(prunable.isEmpty)
+        for group in prunable {
+            let l1 = try CriterionRegistry.makeChannel("l1", model: model, groups: groups, context: ScoringContext())
+                .channelScores(group, values: values)
+            let byHand = (0..<4).map { r in (0..<3).reduce(0.0) { $0 + Double(abs(values["fc1.weight"]!.value[r, $1])) } }
+            XCTAssertEqual(l1, byHand)
+            let m = try lifted.channelScores(group, values: values)
+            for (x, y) in zip(m, l1) { XCTAssertEqual(x, y, accuracy: 1e-6) }
+        }
+        // Random lifted: seeded, so the same seed gives the same channel scores.
+        let r1 = try CriterionRegistry.makeChannel("random", model: model, groups: groups, context: ScoringContext(seed: 7))
+        let r2 = try CriterionRegistry.makeChannel("random", model: model, groups: groups, context: ScoringContext(seed: 7))
+        XCTAssertEqual(try r1.channelScores(prunable[0], values: values), try r2.channelScores(prunable[0], values: values))
+        XCTAssertThrowsError(try CriterionRegistry.makeChannel("l3", model: model, groups: groups, context: ScoringContext())) {
+            XCTAssertTrue("\($0)".contains("l3") && "\($0)".contains("bn-scale") && "\($0)".contains("snip"), "\($0)")
+        }
+        // A data-driven per-weight criterion without batches is refused naming it.
+        XCTAssertThrowsError(try CriterionRegistry.makeChannel("snip", model: model, groups: groups, context: ScoringContext())) {
+            XCTAssertTrue("\($0)".contains("snip"), "\($0)")
+        }
+    }
+
     func testBadRatiosAndScores() {
         for bad in [0, 1, -0.5, 1.5, Double.nan] {
             XCTAssertThrowsError(try allocateChannels(groups: [g("a", 2)], scores: ["a": [1, 2]], ratio: bad, allocation: .global)) {

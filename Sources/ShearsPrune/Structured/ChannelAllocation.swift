@@ -6,15 +6,48 @@ public enum ChannelAllocation: String, Codable, Sendable, CaseIterable {
     case layerwise
 }
 
+/// How each group's channel scores are scaled before a global ranking (Torch-Pruning's `normalizer`). Raw filter
+/// norms grow with a layer's fan-in, so unnormalised the narrow-fan-in groups (a first conv, the groups feeding a
+/// classifier) rank lowest as a whole and a global allocation strips them (Conv-4, L1, 50 %: the first conv kept 8 of
+/// 64 channels). Dividing by a statistic of the group's own scores makes the groups' rankings comparable. A positive
+/// scale per group, so a layerwise allocation is unchanged by it. Channels removed earlier (score −∞) are left out of
+/// the statistic and stay −∞.
+public enum GroupNormalization: String, Codable, Sendable, CaseIterable {
+    /// The raw scores (`none` on the command line; not `.none`, which Optional owns).
+    case raw = "none"
+    /// s / mean(s) (Torch-Pruning's default).
+    case mean
+    /// s / max(s).
+    case max
+    /// s / Σ s.
+    case sum
+
+    public func apply(_ scores: [Double]) -> [Double] {
+        let alive = scores.filter(\.isFinite)
+        guard self != .raw, !alive.isEmpty else { return scores }
+        let by: Double
+        switch self {
+        case .raw: by = 1
+        case .mean: by = alive.reduce(0, +) / Double(alive.count)
+        case .max: by = alive.max()!
+        case .sum: by = alive.reduce(0, +)
+        }
+        // An all-zero (or non-positive) group has no scale to divide by: its scores stay as they are.
+        guard by > 0, by.isFinite else { return scores }
+        return scores.map { $0.isFinite ? $0 / by : $0 }
+    }
+}
+
 /// The channels each group keeps (ascending indices), by group name. Groups not listed keep every channel.
 public typealias ChannelSelection = [String: [Int]]
 
 /// Picks the channels to keep: removes `ratio` of the prunable channels (global: the lowest scores of the whole
-/// model; layerwise: the lowest of each group), then rounds every group's kept count to a multiple of `roundTo`
+/// model after each group's scores are scaled by `normalization`; layerwise: the lowest of each group), then rounds every group's kept count to a multiple of `roundTo`
 /// (nearest, halves up; groups narrower than `roundTo` keep their width) and never below one channel or one
 /// `roundTo` step. Within a group the highest scores are kept; ties keep the lower index.
 public func allocateChannels(groups: [DependencyGroup], scores: [String: [Double]], ratio: Double,
-                             allocation: ChannelAllocation, roundTo: Int = 1) throws -> ChannelSelection {
+                             allocation: ChannelAllocation, roundTo: Int = 1,
+                             normalization: GroupNormalization = .raw) throws -> ChannelSelection {
     guard ratio > 0, ratio < 1, ratio.isFinite else {
         throw StructuredPruningError("channel ratio must be in (0, 1) (the fraction of channels removed), got \(ratio)")
     }
@@ -24,7 +57,8 @@ public func allocateChannels(groups: [DependencyGroup], scores: [String: [Double
     for g in prunable where scores[g.name]?.count != g.channels {
         throw StructuredPruningError("group \(g.name): expected \(g.channels) scores, got \(scores[g.name]?.count ?? 0)")
     }
-    var counts = allocation == .global ? globalCounts(prunable, scores, ratio)
+    let ranked = scores.mapValues(normalization.apply)
+    var counts = allocation == .global ? globalCounts(prunable, ranked, ratio)
         : Dictionary(uniqueKeysWithValues: prunable.map { ($0.name, max(1, $0.channels - Int((Double($0.channels) * ratio).rounded()))) })
     for g in prunable { counts[g.name] = rounded(counts[g.name]!, to: roundTo, width: g.channels) }
     var out: ChannelSelection = [:]

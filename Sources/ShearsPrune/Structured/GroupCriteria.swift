@@ -91,11 +91,32 @@ public struct TaylorCriterion: GroupCriterion {
     }
 }
 
-/// The criteria by their CLI names.
-public let groupCriteria: [String: any GroupCriterion] = [
-    "l1": FilterNormCriterion.l1, "l2": FilterNormCriterion.l2,
-    "bn-scale": BatchNormScaleCriterion(), "taylor": TaylorCriterion(),
-]
+/// Any per-weight criterion of `CriterionRegistry` (magnitude, SNIP, SynFlow, …) lifted to channels: a channel's
+/// score is the sum of its producing filters' weight scores (magnitude lifts to `l1`). The weight scores are computed
+/// once, by the criterion, on the model's producing weights; `memberScores` only slices them.
+public struct ElementwiseChannelCriterion: GroupCriterion {
+    public let name: String
+    /// Per-weight scores of the producing conv / linear weights, by parameter name.
+    public let weightScores: [String: Tensor]
+
+    public init(name: String, weightScores: [String: Tensor]) { self.name = name; self.weightScores = weightScores }
+
+    /// Scores `model`'s producing weights of `groups` with `score`.
+    public init(name: String, score: any PruningScore, model: any Layer, groups: [DependencyGroup]) throws {
+        let producing = Set(groups.filter(\.prunable).flatMap { $0.producers.filter(\.isWeight).map(\.name) })
+        let parameters = model.namedParameters.filter { producing.contains($0.0) }
+        self.init(name: name, weightScores: try score.scores(model: model, parameters: parameters, mask: .ones(for: parameters)))
+    }
+
+    public func memberScores(_ group: DependencyGroup, values: [String: Variable]) throws -> [[Double]] {
+        try group.producers.filter(\.isWeight).map { m in
+            guard let s = weightScores[m.name] else {
+                throw StructuredPruningError("\(name): \(m.name) was not scored (not a producing weight of a prunable group)")
+            }
+            return ChannelSlices.perChannel(s, axis: m.axis, block: m.block, channels: group.channels) { acc, x, _ in acc += Double(x) }
+        }
+    }
+}
 
 /// Network slimming's sparsity penalty λ·Σ|γ| over every batch-norm scale of `groups`' prunable members: adds its
 /// subgradient λ·sign(γ) to each γ's gradient (call between `backward()` and the optimizer step) and returns the
