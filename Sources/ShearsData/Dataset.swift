@@ -30,6 +30,24 @@ public struct Dataset {
 
     public var count: Int { labels.count }
 
+    /// Every image zero-padded by `pixels` on each side ([N, C, H + 2p, W + 2p]): MNIST's 28×28 becomes 32×32 with 2,
+    /// LeNet-5's input and the size the CIFAR models (VGG's five pools) need.
+    public func padded(by pixels: Int) -> Dataset {
+        precondition(pixels >= 0, "Dataset \(name): padding must be ≥ 0, got \(pixels)")
+        guard pixels > 0 else { return self }
+        let (n, c, h, w) = (images.shape[0], images.shape[1], images.shape[2], images.shape[3])
+        let (ph, pw) = (h + 2 * pixels, w + 2 * pixels)
+        let src = images.scalars
+        var out = [Float](repeating: 0, count: n * c * ph * pw)
+        for plane in 0..<(n * c) {
+            for y in 0..<h {
+                let from = (plane * h + y) * w, to = (plane * ph + y + pixels) * pw + pixels
+                for x in 0..<w { out[to + x] = src[from + x] }
+            }
+        }
+        return Dataset(name: name, images: Tensor(shape: [n, c, ph, pw], scalars: out), labels: labels, classes: classes)
+    }
+
     /// `[C, H, W]`.
     public var imageShape: [Int] { Array(images.shape.dropFirst()) }
 

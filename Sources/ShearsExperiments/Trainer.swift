@@ -79,6 +79,7 @@ public func prepareData(_ config: TrainingConfig) throws -> PreparedData {
                                        options: config.external ?? ExternalDataOptions())
         (train, test) = (pair.train, pair.test)
     }
+    if let p = config.pad, p > 0 { (train, test) = (train.padded(by: p), test.padded(by: p)) }
     var g = Generator(seed: config.seed ^ 0x5EED_0F_DA7A)   // the split's own stream: independent of init and order
     var validation: Dataset
     switch config.split {

@@ -36,6 +36,8 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// Train on only the first N examples (after the hold-out), for quick runs.
     public var trainSubset: Int? = nil
     public var evalEvery: StepSpec = StepSpec(1, .epochs)
+    /// Zero padding added to every image on each side (MNIST 28×28 → 32×32 with 2); nil: none.
+    public var pad: Int? = nil
     /// Random crop (padding 4) and horizontal flip, as for CIFAR.
     public var augment: Bool = false
     /// Per-channel normalisation with the training set's mean and std.
@@ -55,7 +57,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         var out = jsonFields(c)
         out["schedule"] = c.schedule.description
         // Absent optionals must differ from present ones.
-        for key in ["dataDir", "epochs", "iterations", "trainSubset", "initFrom"] where out[key] == nil { out[key] = "null" }
+        for key in ["dataDir", "epochs", "iterations", "trainSubset", "initFrom", "pad"] where out[key] == nil { out[key] = "null" }
         return out
     }
 
@@ -74,6 +76,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         if optimizer == .adam && momentum != 0 { try fail("--momentum is not used by --optimizer adam (its betas are fixed at 0.9, 0.999); drop it") }
         if !(0...1_000_000_000).contains(validation) { try fail("--validation must be between 0 and 10⁹, got \(validation)") }
         if let n = trainSubset, !(1...1_000_000_000).contains(n) { try fail("--train-subset must be between 1 and 10⁹, got \(n)") }
+        if let p = pad, !(0...256).contains(p) { try fail("--pad must be between 0 and 256 pixels, got \(p)") }
         if !(1...1_000_000_000).contains(evalEvery.value) { try fail("--eval-every must be between 1 and 10⁹ steps, got \(evalEvery)") }
         do { try ScheduleRegistry.validate(schedule, baseLR: lr) } catch let e as ScheduleError { try fail("--schedule: \(e.description)") }
         if dataset == .npz && dataPath == nil && dataDir == nil {

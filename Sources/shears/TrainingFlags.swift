@@ -68,6 +68,7 @@ struct DataFlags<D: TrainingDefaults>: ParsableArguments {
     @Option(help: "Train on the first N training examples only.") var trainSubset: Int?
     @Flag(help: "CIFAR augmentation: random crop with padding 4 and horizontal flip.") var augment = false
     @Flag(help: "Do not normalise inputs per channel.") var noNormalize = false
+    @Option(help: "Zero-pad every image by N pixels on each side (2: MNIST's 28×28 → 32×32, which VGG's five pools need).") var pad: Int?
     @OptionGroup var external: ExternalDataFlags
 
     func apply(to t: inout TrainingConfig) {
@@ -78,6 +79,7 @@ struct DataFlags<D: TrainingDefaults>: ParsableArguments {
         if let trainSubset { t.trainSubset = trainSubset }
         if augment { t.augment = true }
         if noNormalize { t.normalize = false }
+        if let pad { t.pad = pad }
         if let p = external.dataPath { t.dataPath = URL(fileURLWithPath: p).standardizedFileURL.path }
         if external.options != ExternalDataOptions() { t.external = external.options }
     }

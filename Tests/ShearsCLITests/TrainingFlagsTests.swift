@@ -155,3 +155,20 @@ final class HelpTextTests: XCTestCase {
         }
     }
 }
+
+final class PadFlagTests: CommandTestCase {
+    /// `--pad` makes small images 32×32 (MNIST with 2; the synthetic 8×8 set here with 12), so VGG (five pools) trains
+    /// on them; without it the model refuses the size, naming it.
+    func testPadLetsVGGTrainOnSmallImages() throws {
+        let base = ["train", "--model", "vgg11", "--dataset", "synthetic", "--train-subset", "8", "--validation", "10",
+                    "--batch-size", "4", "--iterations", "1", "--eval-every", "1it", "--threads", "1", "--prefetch", "0"]
+        XCTAssertThrowsError(try run(base + ["--out", scratch.appendingPathComponent("a").path])) {
+            XCTAssertTrue("\($0)".contains("8×8"), "\($0)")
+        }
+        let out = scratch.appendingPathComponent("b").path
+        try run(base + ["--pad", "12", "--out", out])
+        let config = try JSONDecoder().decode(TrainingConfig.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/config.json")))
+        XCTAssertEqual(config.pad, 12)
+        XCTAssertTrue(refusal(base + ["--pad", "-1", "--out", scratch.appendingPathComponent("c").path])?.contains("--pad") ?? false)
+    }
+}

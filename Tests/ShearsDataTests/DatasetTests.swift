@@ -103,4 +103,18 @@ final class DatasetTests: XCTestCase {
         let json = try JSONEncoder().encode([DataSplit.train, .test])
         XCTAssertEqual(String(decoding: json, as: UTF8.self), #"["train","test"]"#)
     }
+
+    func testPaddedAddsZerosAroundEveryPlane() {
+        // 2 images × 1 channel × 2×3, padded by 1 → 4×5.
+        let d = Dataset(name: "t", images: Tensor(shape: [2, 1, 2, 3], scalars: (1...12).map(Float.init)), labels: [0, 1], classes: 2)
+        let p = d.padded(by: 1)
+        XCTAssertEqual(p.images.shape, [2, 1, 4, 5])
+        XCTAssertEqual(Array(p.images.scalars[0..<20]), [0, 0, 0, 0, 0,
+                                                         0, 1, 2, 3, 0,
+                                                         0, 4, 5, 6, 0,
+                                                         0, 0, 0, 0, 0])
+        XCTAssertEqual(Array(p.images.scalars[20..<40]).filter { $0 != 0 }, [7, 8, 9, 10, 11, 12])
+        XCTAssertEqual(p.labels, d.labels)
+        XCTAssertEqual(d.padded(by: 0).images.shape, [2, 1, 2, 3])
+    }
 }
