@@ -11,9 +11,9 @@ Three modes, one JSON line each (run with the venv of bench/setup_torch_pruning.
            (L1 norm of every producing conv / linear filter of the group, summed; no normalisation), then the
            compacted tensors compared with Shears' DIR/model.safetensors: same widths per layer, and the same
            channels kept (the tensors equal) where the widths agree.
-  finetune Wall time of Torch-Pruning's prune (L1, layerwise) plus --epochs of SGD fine-tuning on synthetic
-           CIFAR-shaped data (--examples images, batch --batch-size) and one evaluation on --test-examples, the
-           work `shears prune structured --dataset synthetic` does.
+  finetune Wall time of an evaluation, Torch-Pruning's prune (its default L1 group importance, layerwise,
+           --round-to), --epochs of SGD fine-tuning (rate 0.01, momentum 0.9, batch --batch-size) and an evaluation,
+           on the --npz data (normalised per channel), the work `shears prune structured --dataset npz` does.
 
 Models follow Shears' ModelZoo names (bench/torch_infer.py): ResNet-20/56 with 1x1 projection shortcuts, VGG-16
 with batch norm. Threads: --threads for intra-op (OMP/MKL).
@@ -39,17 +39,18 @@ def parse_args():
     p.add_argument("--iterations", type=int, default=10)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--epochs", type=int, default=1)
-    p.add_argument("--examples", type=int, default=10000)
-    p.add_argument("--test-examples", type=int, default=2000)
+    p.add_argument("--npz", default=None, help="finetune: x_train, y_train, x_test, y_test ([N, 3, 32, 32] float32)")
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args()
     if not 0 < a.ratio < 1:
         p.error(f"--ratio must be in (0, 1), got {a.ratio}")
-    for name in ("round_to", "batch_size", "iterations", "threads", "examples", "test_examples"):
+    for name in ("round_to", "batch_size", "iterations", "threads", "epochs"):
         if getattr(a, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be >= 1")
     if a.mode in ("speed", "widths") and not a.shears_dir:
         p.error(f"{a.mode} needs --shears-dir (the folder of `shears bench structured --save`)")
+    if a.mode == "finetune" and not a.npz:
+        p.error("finetune needs --npz (the data both tools fine-tune on; bench/structured_finetune.sh makes one)")
     return a
 
 
@@ -274,34 +275,45 @@ def widths(a):
 
 
 def finetune(a):
+    """Prune + fine-tune + evaluate, timed from the data in memory to the last evaluation (start-up excluded)."""
+    d = np.load(a.npz)
+    xs, ys = torch.from_numpy(d["x_train"]).float(), torch.from_numpy(d["y_train"]).long()
+    xt, yt = torch.from_numpy(d["x_test"]).float(), torch.from_numpy(d["y_test"]).long()
+    mean, std = xs.mean(dim=(0, 2, 3), keepdim=True), xs.std(dim=(0, 2, 3), keepdim=True)
+    xs, xt = (xs - mean) / std, (xt - mean) / std
     torch.manual_seed(a.seed)
     g = torch.Generator().manual_seed(a.seed)
-    xs, ys = torch.randn(a.examples, 3, 32, 32, generator=g), torch.randint(0, 10, (a.examples,), generator=g)
-    xt, yt = torch.randn(a.test_examples, 3, 32, 32, generator=g), torch.randint(0, 10, (a.test_examples,), generator=g)
     model = build(a.model)
+
+    def accuracy():
+        model.eval()
+        correct = 0
+        with torch.no_grad():
+            for i in range(0, len(xt), 1000):
+                correct += int((model(xt[i:i + 1000]).argmax(1) == yt[i:i + 1000]).sum())
+        return correct / len(xt)
+
     t0 = time.perf_counter()
-    model.eval()
+    before = accuracy()
     tp_prune(model, a.ratio, a.round_to, tp.importance.MagnitudeImportance(p=1))
     t_prune = time.perf_counter() - t0
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
-    model.train()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     for _ in range(a.epochs):
-        perm = torch.randperm(a.examples, generator=g)
-        for i in range(0, a.examples - a.batch_size + 1, a.batch_size):
+        model.train()
+        perm = torch.randperm(len(xs), generator=g)
+        for i in range(0, len(xs), a.batch_size):
             idx = perm[i:i + a.batch_size]
+            if len(idx) < 2:
+                continue
             opt.zero_grad()
             F.cross_entropy(model(xs[idx]), ys[idx]).backward()
             opt.step()
-    model.eval()
-    correct = 0
-    with torch.no_grad():
-        for i in range(0, a.test_examples, 1000):
-            correct += int((model(xt[i:i + 1000]).argmax(1) == yt[i:i + 1000]).sum())
+    after = accuracy()
     total = time.perf_counter() - t0
     print(json.dumps({"framework": "torch-pruning", "model": a.model, "channel_ratio": a.ratio, "epochs": a.epochs,
-                      "examples": a.examples, "batch_size": a.batch_size, "threads": a.threads,
-                      "prune_seconds": t_prune, "total_seconds": total, "test_accuracy": correct / a.test_examples,
-                      "widths": conv_widths(model)}, sort_keys=True))
+                      "examples": len(xs), "batch_size": a.batch_size, "threads": a.threads,
+                      "seconds_to_pruned": t_prune, "seconds": total, "test_accuracy_before": before,
+                      "test_accuracy_after": after, "widths": conv_widths(model)}, sort_keys=True))
 
 
 torch.set_num_threads(ARGS.threads)

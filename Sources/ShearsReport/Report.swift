@@ -17,15 +17,17 @@ public enum Report {
         }
         var sections: [ReportSection] = []
         var iterative: [IterativeRunData] = [], points: [PointPruningRunData] = [], anytime: [AnytimeRunData] = []
+        var structured: [StructuredRunData] = []
         for run in runs {
             switch run {
             case .iterative(let r): iterative.append(r)
             case .pointPruning(let r): points.append(r)
             case .anytime(let r): anytime.append(r)
+            case .structured(let r): structured.append(r)
             default: break
             }
         }
-        var doneIterative = false, doneAnytime = false
+        var doneIterative = false, doneAnytime = false, doneStructured = false
         // Sections in the order the directories were given (a group where its first member was).
         for run in runs {
             let i = sections.count + 1
@@ -38,6 +40,8 @@ public enum Report {
             case .directional(let r): sections.append(directionalSection(r, index: i))
             case .anytime:
                 if !doneAnytime { sections.append(anytimeSection(anytime, index: i)); doneAnytime = true }
+            case .structured:
+                if !doneStructured { sections.append(structuredSection(structured, index: i)); doneStructured = true }
             case .analysis(let a): sections.append(analysisSection(a, index: i))
             case .connectivity(let c): sections.append(connectivitySection(c, index: i))
             }

@@ -9,6 +9,7 @@ public enum ReportRun {
     case training(TrainingRunData)
     case iterative(IterativeRunData)
     case pointPruning(PointPruningRunData)
+    case structured(StructuredRunData)
     case oracle(OracleRunData)
     case directional(DirectionalRunData)
     case anytime(AnytimeRunData)
@@ -19,7 +20,7 @@ public enum ReportRun {
     public static let recognisedFiles = [
         "connectivity.json (analyze connectivity)", "oracle.json (prune oracle)", "megabatches.jsonl (anytime)",
         "sgd/, grda/ or gmp/ with metrics.jsonl (prune grda)", "summary.json with per_run or run_0/cycles.jsonl (prune iterative)",
-        "config.json of prune oneshot or prune dynamic",
+        "config.json of prune oneshot or prune dynamic", "summary.json of prune structured",
         "hessian.json or projection.json (analyze hessian|projection)", "metrics.jsonl + config.json (train)",
     ]
 
@@ -28,6 +29,7 @@ public enum ReportRun {
         case .training: return "train"
         case .iterative: return "prune iterative"
         case .pointPruning(let r): return r.command
+        case .structured: return "prune structured"
         case .oracle: return "prune oracle"
         case .directional: return "prune grda"
         case .anytime: return "anytime"
@@ -41,6 +43,7 @@ public enum ReportRun {
         case .training(let r): return r.path
         case .iterative(let r): return r.path
         case .pointPruning(let r): return r.path
+        case .structured(let r): return r.path
         case .oracle(let r): return r.path
         case .directional(let r): return r.path
         case .anytime(let r): return r.path
@@ -55,6 +58,7 @@ public enum ReportRun {
         case .training(var r): r.name = name; return .training(r)
         case .iterative(var r): r.name = name; r.labelled = true; return .iterative(r)
         case .pointPruning(var r): r.name = name; r.labelled = true; return .pointPruning(r)
+        case .structured(var r): r.name = name; return .structured(r)
         case .oracle(var r): r.name = name; return .oracle(r)
         case .directional(var r): r.name = name; return .directional(r)
         case .anytime(var r): r.name = name; r.labelled = true; return .anytime(r)
@@ -98,6 +102,7 @@ public enum ReportRun {
         }
         // Before `train`: a one-shot or dynamic run also has metrics.jsonl and config.json, but not a training config.
         if let point = try PointPruningRunData.load(f) { return .pointPruning(point) }
+        if let structured = StructuredRunData.load(f) { return .structured(structured) }
         if f.exists("hessian.json") || f.exists("projection.json") || f.exists("projection_along.json") { return .analysis(try AnalysisRunData(f)) }
         if f.exists(RunDirectory.metricsJSONL), f.exists("config.json") { return .training(try TrainingRunData(f)) }
         return nil

@@ -10,7 +10,9 @@ struct ReportCommand: ParsableCommand {
         abstract: "Write an HTML + Markdown report with SVG charts of finished (or running) run directories.",
         discussion: """
         Each RUN_DIR is recognised by its files: train (metrics.jsonl + config.json), prune iterative (run_0/cycles.jsonl \
-        or summary.json), prune oracle (oracle.json), prune grda (sgd/ grda/ gmp/), anytime (megabatches.jsonl), analyze \
+        or summary.json), prune oracle (oracle.json), prune oneshot and prune dynamic (their config.json), prune structured (its \
+        summary.json: widths per layer before and after, accuracy against MACs and parameters), prune grda (sgd/ grda/ \
+        gmp/), anytime (megabatches.jsonl), analyze \
         hessian|projection (hessian.json, projection.json), analyze connectivity (connectivity.json). A folder of run \
         directories stands for all of them. Several iterative-pruning or anytime runs share their charts, labelled by \
         the config fields in which they differ, or by NAME where a RUN_DIR is given as NAME=DIR. Every section says \

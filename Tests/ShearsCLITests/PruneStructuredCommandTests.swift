@@ -138,5 +138,27 @@ final class PruneStructuredCommandTests: CommandTestCase {
         }
     }
 
+    /// `shears report` on structured runs: one section with every run's numbers, the widths of every layer before and
+    /// after, and the accuracy-against-MACs and -parameters charts.
+    func testReportShowsWidthsAndAccuracyAgainstMACs() throws {
+        let base = ["prune", "structured", "--model", "conv2", "--dataset", "synthetic", "--validation", "100",
+                    "--train-subset", "64", "--batch-size", "32", "--finetune-epochs", "0", "--threads", "1"]
+        let a = scratch.appendingPathComponent("a").path, b = scratch.appendingPathComponent("b").path
+        try run(base + ["--channel-ratio", "0.5", "--allocation", "layerwise", "--out", a])
+        try run(base + ["--channel-ratio", "0.25", "--criterion", "l2", "--out", b])
+        let out = scratch.appendingPathComponent("report").path
+        try run(["report", "half=" + a, "quarter=" + b, "--out", out])
+        let md = try String(contentsOfFile: out + "/report.md", encoding: .utf8)
+        XCTAssertTrue(md.contains("Structured pruning (2 runs)"), md)
+        // conv2: convs.0 and convs.2 (64 channels), linear.0 and linear.2 (256); layerwise 50 % keeps 32 and 128.
+        XCTAssertTrue(md.contains("| convs.0 | 64 | 32 |"), md)
+        XCTAssertTrue(md.contains("| linear.0 | 256 | 128 |"), md)
+        XCTAssertTrue(md.contains("| half | conv2 | l1 | layerwise | 50.00 |"), md)
+        let figures = try FileManager.default.contentsOfDirectory(atPath: out + "/figures")
+        for figure in ["structured-macs", "structured-parameters"] {
+            XCTAssertTrue(figures.contains { $0.hasSuffix("-\(figure).svg") }, "\(figure) in \(figures)")
+        }
+    }
+
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 }
