@@ -73,10 +73,12 @@ public enum StructuredPruning {
         say("before: \(before.parameters) parameters, \(before.macs) MACs, test accuracy \(percent(before.testAccuracy))")
         var keep: ChannelSelection = [:]
         var iterations = 0
+        let start = config.retrain == .rewind ? model.stateDict.map { $0.1.value } : []
         for round in 0..<(config.schedule == .oneshot ? 1 : config.steps) {
             let rounds = config.schedule == .oneshot ? 1 : config.steps
             let ratio = 1 - pow(1 - config.channelRatio, Double(round + 1) / Double(rounds))
             keep = try selectChannels(model, groups: groups, config: config, data: data, ratio: ratio, previous: keep, round: round)
+            if !start.isEmpty { for ((_, v), value) in zip(model.stateDict, start) { v.value = value } }   // rewind, then mask
             let mask = structuredMask(model, groups: groups, keep: keep)
             mask.apply(to: model.namedParameters)
             let n = finetuneIterations(config, data: data, rounds: rounds)

@@ -11,6 +11,15 @@ public enum StructuredSchedule: String, Codable, Sendable, CaseIterable {
     case gradual
 }
 
+/// What the kept weights train from after each round of the iterative schedule.
+public enum StructuredRetrain: String, Codable, Sendable, CaseIterable {
+    /// On from the previous round's fine-tuned weights.
+    case finetune
+    /// From the starting model's values (weight rewinding, Renda et al. 2020, as `prune iterative --retrain rewind`):
+    /// the channels are chosen on the fine-tuned weights, then the kept ones are reset to where the command began.
+    case rewind
+}
+
 /// Everything `shears prune structured` does, as one Codable value (its `summary.json` repeats it).
 public struct StructuredPruningConfig: Codable, Equatable, Sendable {
     /// Model, data, optimizer and seed of the fine-tuning (its epochs field is unused: see `finetuneEpochs`).
@@ -26,6 +35,8 @@ public struct StructuredPruningConfig: Codable, Equatable, Sendable {
     public var roundTo = 1
     public var schedule: StructuredSchedule = .oneshot
     public var steps = 3
+    /// nil (configs written before it): `.finetune`.
+    public var retrain: StructuredRetrain? = nil
     public var finetuneEpochs = 1
     /// Batches whose gradients the Taylor criterion accumulates (and the batches of the data-driven per-weight criteria).
     public var taylorBatches = 4
@@ -45,6 +56,9 @@ public struct StructuredPruningConfig: Codable, Equatable, Sendable {
             throw TrainingError("--criterion \(criterion) is not a channel criterion; expected one of \(CriterionRegistry.channelNames.joined(separator: ", "))")
         }
         guard (1...1024).contains(roundTo) else { throw TrainingError("--round-to must be between 1 and 1024, got \(roundTo)") }
+        if retrain == .rewind && schedule != .iterative {
+            throw TrainingError("--retrain rewind needs --schedule iterative (rounds with fine-tuning between them), got \(schedule.rawValue)")
+        }
         guard (1...100).contains(steps) else { throw TrainingError("--steps must be between 1 and 100, got \(steps)") }
         guard (0...10_000).contains(finetuneEpochs) else { throw TrainingError("--finetune-epochs must be between 0 and 10000, got \(finetuneEpochs)") }
         guard (1...10_000).contains(taylorBatches) else { throw TrainingError("--taylor-batches must be between 1 and 10000, got \(taylorBatches)") }

@@ -7,6 +7,7 @@ import ShearsPrune
 
 extension GroupAggregation: ExpressibleByArgument {}
 extension GroupNormalization: ExpressibleByArgument {}
+extension StructuredRetrain: ExpressibleByArgument {}
 extension ChannelAllocation: ExpressibleByArgument {}
 extension StructuredSchedule: ExpressibleByArgument {}
 
@@ -34,6 +35,8 @@ struct PruneStructured: ParsableCommand {
     @Option(help: "When channels go: all at once (oneshot), in --steps steps each followed by fine-tuning (iterative), or in --steps steps spread over the fine-tuning (gradual).")
     var schedule: StructuredSchedule = .oneshot
     @Option(help: "Pruning steps of the iterative and gradual schedules.") var steps: Int = 3
+    @Option(help: "iterative: after each round the kept weights train on from the round before (finetune) or from the starting model's values (rewind).")
+    var retrain: StructuredRetrain = .finetune
     @Option(help: "Fine-tuning epochs (per step for iterative; in total otherwise).") var finetuneEpochs: Int = 1
     @Option(help: "Batches whose gradients the taylor criterion accumulates (and the scoring batches of gradient, snip, grasp).") var taylorBatches: Int = 4
     @Option(help: "λ of network slimming's L1 penalty on batch-norm γ during fine-tuning (0: off).") var bnPenalty: Float = 0
@@ -55,7 +58,7 @@ struct PruneStructured: ParsableCommand {
         c.training.batchSize = batchSize; c.training.lr = lr; c.training.momentum = momentum
         c.training.weightDecay = weightDecay; c.training.seed = seed
         c.criterion = criterion; c.aggregation = aggregation; c.normalization = normalize; c.channelRatio = channelRatio; c.allocation = allocation
-        c.roundTo = roundTo; c.schedule = schedule; c.steps = steps; c.finetuneEpochs = finetuneEpochs
+        c.roundTo = roundTo; c.schedule = schedule; c.steps = steps; c.retrain = retrain == .finetune ? nil : retrain; c.finetuneEpochs = finetuneEpochs
         c.taylorBatches = taylorBatches; c.batchNormPenalty = bnPenalty; c.from = from
         do { try c.validate() } catch let e as TrainingError { throw ValidationError(e.description) }
         guard (1...256).contains(threads) else { throw ValidationError("--threads must be between 1 and 256, got \(threads)") }

@@ -12,6 +12,7 @@ final class PruneStructuredCommandTests: CommandTestCase {
         let cases: [([String], String)] = [
             (["--channel-ratio", "1.5"], "--channel-ratio"), (["--channel-ratio", "0"], "(0, 1)"),
             (["--channel-ratio", "nan"], "--channel-ratio"), (["--criterion", "l3"], "--criterion"), (["--normalize", "median"], "--normalize"),
+            (["--retrain", "rewind"], "--schedule iterative"), (["--retrain", "rewind", "--schedule", "gradual"], "--retrain"),
             (["--round-to", "0"], "--round-to"), (["--steps", "0"], "--steps"), (["--bn-penalty", "-1"], "--bn-penalty"),
             (["--finetune-epochs", "-1"], "--finetune-epochs"), (["--batch-size", "1"], "--batch-size"),
         ]
@@ -158,6 +159,25 @@ final class PruneStructuredCommandTests: CommandTestCase {
         for figure in ["structured-macs", "structured-parameters"] {
             XCTAssertTrue(figures.contains { $0.hasSuffix("-\(figure).svg") }, "\(figure) in \(figures)")
         }
+    }
+
+    /// `--retrain rewind` resets the kept weights to the starting model's after each round: the same first round as
+    /// `finetune` (nothing trained yet), then other weights; the config records it, and `finetune` stays the absent
+    /// default so configs from before the flag still match.
+    func testIterativeRewindingResetsToTheStart() throws {
+        let base = ["prune", "structured", "--model", "lenet300-100", "--dataset", "synthetic", "--validation", "100",
+                    "--train-subset", "128", "--batch-size", "32", "--channel-ratio", "0.5", "--allocation", "layerwise",
+                    "--schedule", "iterative", "--steps", "2", "--finetune-epochs", "1", "--threads", "1"]
+        var tensors: [String: [String: [Float]]] = [:]
+        for retrain in ["finetune", "rewind"] {
+            let out = scratch.appendingPathComponent(retrain).path
+            try run(base + ["--retrain", retrain, "--out", out])
+            tensors[retrain] = try SafetensorsFile.read(path: out + "/model.safetensors").tensors.mapValues(\.scalars)
+            let summary = try JSONDecoder().decode(StructuredPruningSummary.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/summary.json")))
+            XCTAssertEqual(summary.config.retrain, retrain == "rewind" ? .rewind : nil)
+            XCTAssertEqual(summary.after.widths, ["fc1": 150, "fc2": 50])
+        }
+        XCTAssertNotEqual(tensors["finetune"], tensors["rewind"])
     }
 
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
