@@ -7,8 +7,9 @@ import ShearsPrune
 import ShearsTensor
 
 /// Structured pruning (`shears prune structured`): dependency groups traced from the model, a group criterion,
-/// channel allocation, fine-tuning of the masked model (its removed channels held at 0 by `MaskedOptimizer`), then
-/// compaction into the dense model of the kept widths. Writes `model.safetensors` (compacted, widths in its
+/// channel allocation, fine-tuning, and compaction into the dense model of the kept widths. One shot fine-tunes the
+/// compacted model (and expands it back into the masked twin); the iterative and gradual schedules fine-tune the
+/// masked model (its removed channels held at 0 by `MaskedOptimizer`) between rounds chosen on the original groups. Writes `model.safetensors` (compacted, widths in its
 /// metadata), `masked.safetensors` (the masked twin at the original widths) and `summary.json` to `directory`.
 public enum StructuredPruning {
     public static let compactedName = "model.safetensors"
@@ -73,20 +74,32 @@ public enum StructuredPruning {
         say("before: \(before.parameters) parameters, \(before.macs) MACs, test accuracy \(percent(before.testAccuracy))")
         var keep: ChannelSelection = [:]
         var iterations = 0
+        var compactedEarly: (model: any Layer, widths: [String: Int])? = nil
         let start = config.retrain == .rewind ? model.stateDict.map { $0.1.value } : []
-        for round in 0..<(config.schedule == .oneshot ? 1 : config.steps) {
-            let rounds = config.schedule == .oneshot ? 1 : config.steps
+        let rounds = config.schedule == .oneshot ? 1 : config.steps
+        for round in 0..<rounds {
             let ratio = 1 - pow(1 - config.channelRatio, Double(round + 1) / Double(rounds))
             keep = try selectChannels(model, groups: groups, config: config, data: data, ratio: ratio, previous: keep, round: round)
             if !start.isEmpty { for ((_, v), value) in zip(model.stateDict, start) { v.value = value } }   // rewind, then mask
-            let mask = structuredMask(model, groups: groups, keep: keep)
-            mask.apply(to: model.namedParameters)
             let n = finetuneIterations(config, data: data, rounds: rounds)
-            iterations += try finetune(model, mask: mask, groups: groups, config: config, data: data, iterations: n, round: round)
+            if config.schedule == .oneshot {
+                // One round: fine-tune the compacted model itself — what the masked model computes, at the compacted
+                // model's cost (batch norm's statistics are per channel, so removed channels change nothing) — then
+                // write its values back into the masked twin.
+                let c = try compacted(model, config, data: data, groups: groups, keep: keep)
+                let smallGroups = config.batchNormPenalty > 0 ? try dependencyGroups(of: c.model, inputShape: shape) : []
+                iterations += try finetune(c.model, mask: Mask(), groups: smallGroups, config: config, data: data, iterations: n, round: round)
+                try expand(c.model, into: model, groups: groups, keep: keep)
+                compactedEarly = c
+            } else {
+                let mask = structuredMask(model, groups: groups, keep: keep)
+                mask.apply(to: model.namedParameters)
+                iterations += try finetune(model, mask: mask, groups: groups, config: config, data: data, iterations: n, round: round)
+            }
             say("round \(round + 1)/\(rounds): \(String(format: "%.1f", 100 * ratio))% of channels removed, \(n) fine-tuning steps")
         }
         let masked = stats(model, data: data)
-        let (small, widths) = try compacted(model, config, data: data, groups: groups, keep: keep)
+        let (small, widths) = try compactedEarly ?? compacted(model, config, data: data, groups: groups, keep: keep)
         let after = stats(small, data: data)
         let difference = maxLogitDifference(model, small, data: data)
         try write(model: model, compacted: small, widths: widths, directory: directory, metadata: modelMetadata(data))

@@ -86,4 +86,38 @@ final class CompactionTests: XCTestCase {
         XCTAssertEqual(ChannelSlices.keepMask([2, 6], axis: 1, block: 2, keep: [1]).scalars,
                        [0, 0, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0])
     }
+
+    func testScatterInvertsGather() {
+        let t = Tensor(shape: [2, 6], scalars: (0..<12).map(Float.init))
+        let cut = Tensor(shape: [2, 4], scalars: [-1, -2, -3, -4, -5, -6, -7, -8])
+        XCTAssertEqual(ChannelSlices.scatter(into: t, cut, axis: 1, block: 2, keep: [0, 2]).scalars,
+                       [-1, -2, 2, 3, -3, -4, -5, -6, 8, 9, -7, -8])
+    }
+
+    /// `expand` is compaction's inverse: a compacted model trained on (every value changed) written back into the
+    /// original gives the masked twin — it computes what the compacted model computes, compacts back to the same
+    /// values, and is 0 on every removed channel's parameters. For every zoo family.
+    func testExpandWritesTheCompactedModelBackAsItsMaskedTwin() throws {
+        for family in ThinFamily.all {
+            let model = family.make([:])
+            randomizeBatchNorms(model, seed: 21)
+            let groups = try dependencyGroups(of: model, inputShape: family.inputShape)
+            let keep = randomSelection(groups, seed: 22)
+            let (small, _) = try compact(model, groups: groups, keep: keep, build: family.make)
+            var g = Generator(seed: 23)
+            for (_, v) in small.namedParameters { v.value = v.value + Tensor.normal(v.shape, generator: &g) * 0.1 }
+            try expand(small, into: model, groups: groups, keep: keep)
+            let x = Tensor.normal([2] + family.inputShape, generator: &g)
+            let a = outputs(model, x), b = outputs(small, x)
+            XCTAssertLessThanOrEqual(Double(a.maxAbsDifference(b)), 1e-5 * max(1, Double(b.scalars.map(abs).max()!)), family.name)
+            let again = compactedStateDict(model, groups: groups, keep: keep)
+            for (name, v) in small.stateDict { XCTAssertEqual(again[name]?.scalars, v.value.scalars, "\(family.name) \(name)") }
+            let mask = structuredMask(model, groups: groups, keep: keep)
+            let params = Dictionary(model.namedParameters, uniquingKeysWith: { a, _ in a })
+            for (name, m) in mask.tensors {
+                let zeroWhereRemoved = zip(m.scalars, params[name]!.value.scalars).allSatisfy { $0 != 0 || $1 == 0 }
+                XCTAssertTrue(zeroWhereRemoved, "\(family.name) \(name)")
+            }
+        }
+    }
 }

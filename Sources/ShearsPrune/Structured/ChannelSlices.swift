@@ -39,6 +39,23 @@ enum ChannelSlices {
         return Tensor(shape: shape, scalars: out)
     }
 
+    /// `base` with its channels in `keep` (ascending) along `axis` replaced by `values` (`gather`'s inverse: `values` is
+    /// `base` gathered to `keep`, in shape).
+    static func scatter(into base: Tensor, _ values: Tensor, axis: Int, block: Int, keep: [Int]) -> Tensor {
+        var out = base.contiguous().scalars
+        let v = values.contiguous().scalars
+        let (outer, length, inner) = split(base.shape, axis: axis)
+        let rows = keep.flatMap { c in (c * block)..<((c + 1) * block) }
+        precondition(v.count == outer * rows.count * inner, "ChannelSlices.scatter: \(values.shape) does not fit \(base.shape) at \(keep.count) channels")
+        for o in 0..<outer {
+            for (j, a) in rows.enumerated() {
+                let to = (o * length + a) * inner, from = (o * rows.count + j) * inner
+                for i in 0..<inner { out[to + i] = v[from + i] }
+            }
+        }
+        return Tensor(shape: base.shape, scalars: out)
+    }
+
     /// A 0/1 tensor shaped like `shape`: 0 on the channels not in `keep` along `axis`, 1 elsewhere.
     static func keepMask(_ shape: [Int], axis: Int, block: Int, keep: Set<Int>) -> Tensor {
         let (outer, length, inner) = split(shape, axis: axis)

@@ -9,14 +9,20 @@ public func compactedWidths(groups: [DependencyGroup], keep: ChannelSelection) -
     return out
 }
 
-/// Every state_dict entry of `model` with the removed channels cut out of each of its group axes (a conv weight
-/// is cut along axis 0 by its own group and along axis 1 by its input's group).
-public func compactedStateDict(_ model: any Layer, groups: [DependencyGroup], keep: ChannelSelection) -> [String: Tensor] {
+/// The cuts of a selection: for every state_dict entry a group owns, the (member, kept channels) of each of its axes.
+func channelCuts(groups: [DependencyGroup], keep: ChannelSelection) -> [String: [(GroupMember, [Int])]] {
     var cuts: [String: [(GroupMember, [Int])]] = [:]
     for g in groups {
         guard let k = keep[g.name], k.count < g.channels else { continue }
         for m in g.members { cuts[m.name, default: []].append((m, k)) }
     }
+    return cuts
+}
+
+/// Every state_dict entry of `model` with the removed channels cut out of each of its group axes (a conv weight
+/// is cut along axis 0 by its own group and along axis 1 by its input's group).
+public func compactedStateDict(_ model: any Layer, groups: [DependencyGroup], keep: ChannelSelection) -> [String: Tensor] {
+    let cuts = channelCuts(groups: groups, keep: keep)
     var out: [String: Tensor] = [:]
     for (name, v) in model.stateDict {
         var t = v.value
@@ -24,6 +30,31 @@ public func compactedStateDict(_ model: any Layer, groups: [DependencyGroup], ke
         out[name] = t
     }
     return out
+}
+
+/// Compaction's inverse: writes `small`'s values (a compaction of `model` by `keep`, trained since) back into `model`'s
+/// kept channels, then zeroes the removed channels' parameters with the structured mask — the masked twin of `small`,
+/// which computes what `small` computes. Removed channels' buffers (running statistics) keep `model`'s values, which a
+/// zero γ and β make irrelevant.
+public func expand(_ small: any Layer, into model: any Layer, groups: [DependencyGroup], keep: ChannelSelection) throws {
+    let cuts = channelCuts(groups: groups, keep: keep)
+    let values = Dictionary(small.stateDict.map { ($0.0, $0.1.value) }, uniquingKeysWith: { a, _ in a })
+    func expanded(_ base: Tensor, _ v: Tensor, _ cuts: ArraySlice<(GroupMember, [Int])>) -> Tensor {
+        guard let (m, k) = cuts.first else { return v }
+        let inner = expanded(ChannelSlices.gather(base, axis: m.axis, block: m.block, keep: k), v, cuts.dropFirst())
+        return ChannelSlices.scatter(into: base, inner, axis: m.axis, block: m.block, keep: k)
+    }
+    for (name, variable) in model.stateDict {
+        guard let v = values[name] else { throw StructuredPruningError("expansion: the compacted model has no \(name)") }
+        let entryCuts = cuts[name] ?? []
+        var cutShape = variable.value.shape
+        for (m, k) in entryCuts { cutShape[m.axis] = k.count * m.block }
+        guard v.shape == cutShape else {
+            throw StructuredPruningError("expansion: \(name) is \(v.shape) in the compacted model, expected \(cutShape)")
+        }
+        variable.value = expanded(variable.value, v, entryCuts[...])
+    }
+    structuredMask(model, groups: groups, keep: keep).apply(to: model.namedParameters)
 }
 
 /// The structured mask of a selection: 0 on every entry a removed channel owns in a parameter (producer filters
