@@ -98,9 +98,11 @@ public enum StructuredPruning {
             }
             say("round \(round + 1)/\(rounds): \(String(format: "%.1f", 100 * ratio))% of channels removed, \(n) fine-tuning steps")
         }
-        let masked = stats(model, data: data)
         let (small, widths) = try compactedEarly ?? compacted(model, config, data: data, groups: groups, keep: keep)
         let after = stats(small, data: data)
+        // One shot's twin is the compacted model written back: its test evaluation (a pass of the full-width model)
+        // would repeat `after`'s; `maskedVersusCompacted` checks the two on a test batch instead.
+        let masked = stats(model, data: data, evaluation: compactedEarly == nil ? nil : (after.testAccuracy, after.testLoss))
         let difference = maxLogitDifference(model, small, data: data)
         try write(model: model, compacted: small, widths: widths, directory: directory, metadata: modelMetadata(data))
         if let graph = small as? GraphModel {
@@ -177,8 +179,10 @@ public enum StructuredPruning {
 
     // MARK: - measuring and writing
 
-    static func stats(_ model: any Layer, data: PreparedData) -> StructuredModelStats {
-        let e = evaluate(model, on: data.test, mean: data.mean, std: data.std)
+    /// Size and test numbers of `model`; `evaluation` (accuracy, loss) instead of evaluating it when given.
+    static func stats(_ model: any Layer, data: PreparedData, evaluation: (Double, Double)? = nil) -> StructuredModelStats {
+        let e = evaluation.map { (accuracy: $0.0, loss: $0.1) }
+            ?? { let r = evaluate(model, on: data.test, mean: data.mean, std: data.std); return (accuracy: r.accuracy, loss: r.loss) }()
         return StructuredModelStats(parameters: model.parameterCount,
                                     macs: countMACs(model, inputShape: data.train.imageShape).reduce(0) { $0 + $1.macs },
                                     testAccuracy: e.accuracy, testLoss: e.loss, widths: layerWidths(of: model))

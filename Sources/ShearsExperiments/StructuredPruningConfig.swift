@@ -84,7 +84,8 @@ public struct StructuredModelStats: Codable, Equatable, Sendable {
 public struct StructuredPruningSummary: Codable, Equatable, Sendable {
     public var config: StructuredPruningConfig
     public var before: StructuredModelStats
-    /// The masked model after fine-tuning (dense shapes, removed channels 0).
+    /// The masked model after fine-tuning (dense shapes, removed channels 0). One shot: its test numbers are the
+    /// compacted model's (the twin is that model written back; `maskedVersusCompacted` checks them on a test batch).
     public var masked: StructuredModelStats
     /// The compacted model (should equal `masked` in accuracy).
     public var after: StructuredModelStats
