@@ -20,9 +20,10 @@ extension Report {
     static func structuredSection(_ runs: [StructuredRunData], index: Int) -> ReportSection {
         var b = SectionBuilder(title: "Structured pruning (\(runs.count) run\(runs.count == 1 ? "" : "s"))", index: index)
         let labels = runs.map(\.name)
-        b.text("Each run: the starting model, its channels removed by dependency group, fine-tuned with the removed channels "
-               + "held at 0 (masked), then compacted into the dense model of the kept widths (after). Test accuracy on the "
-               + "test set of each run's data.")
+        b.text("Each run: the starting model (before), its channels removed by dependency group and fine-tuned — one shot: "
+               + "the compacted model itself, written back into the masked twin; iterative and gradual: the masked model, "
+               + "removed channels held at 0, between rounds — and the dense model of the kept widths (after). Test "
+               + "accuracy on the test set of each run's data.")
         b.table("Per run", header: ["run", "model", "criterion", "allocation", "channels removed", "parameters before → after",
                                     "MACs before → after", "test acc. before (%)", "masked (%)", "after (%)", "max |masked − compacted|"],
                 rows: zip(runs, labels).map { r, l in
