@@ -4,11 +4,11 @@
 # channels removed, widths rounded to 8, EPOCHS of SGD (0.01, momentum 0.9, batch 64), 2 threads. Each side's time
 # runs from its data in memory to its last evaluation (process start-up and data loading excluded); Shears' also
 # includes an evaluation of the masked model and the masked-vs-compacted check. One JSON line per tool.
-# Needs `swift build -c release` and bench/setup_torch_pruning.sh.
+# Needs `swift build -c release` and the test venv (scripts/setup_pyenv.sh: torch, torch-pruning).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-.build/release/shears}
-PY=${PY:-.venv-torch-pruning/bin/python}
+PY=${PY:-.venv-test/bin/python}
 MODEL=${MODEL:-resnet20}; RATIO=${RATIO:-0.5}; EPOCHS=${EPOCHS:-1}; N_TRAIN=${N_TRAIN:-10000}; N_TEST=${N_TEST:-2000}
 OUT=${OUT:-$(mktemp -d)}
 mkdir -p "$OUT"

@@ -3,11 +3,11 @@
 # Shears': for each model and ratio, `shears bench structured --save` (Shears' original vs compacted, timed
 # interleaved) then bench/torch_structured.py speed (PyTorch's original, the model of Shears' widths with its
 # weights, and Torch-Pruning's own compaction, timed interleaved) at batch 1 and 64, 2 threads. JSON lines on
-# stdout for bench/structured_table.py. Needs `swift build -c release` and bench/setup_torch_pruning.sh.
+# stdout for bench/structured_table.py. Needs `swift build -c release` and the test venv (scripts/setup_pyenv.sh: torch, torch-pruning).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-.build/release/shears}
-PY=${PY:-.venv-torch-pruning/bin/python}
+PY=${PY:-.venv-test/bin/python}
 OUT=${OUT:-$(mktemp -d)}
 for model in ${MODELS:-resnet20 resnet56 vgg16}; do
   for ratio in ${RATIOS:-0.3 0.5 0.7}; do

@@ -52,69 +52,7 @@ import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 
-class MLP(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.fc1, self.fc2, self.fc3 = nn.Linear(784, 300), nn.Linear(300, 100), nn.Linear(100, 10)
-
-    def forward(self, x):
-        x = x.flatten(1)
-        return self.fc3(F.relu(self.fc2(F.relu(self.fc1(x)))))
-
-
-class Block(nn.Module):
-    def __init__(self, cin, cout, stride):
-        super().__init__()
-        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(cout)
-        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(cout)
-        self.shortcut = None
-        if stride != 1 or cin != cout:
-            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
-
-    def forward(self, x):
-        y = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
-        return F.relu(y + (x if self.shortcut is None else self.shortcut(x)))
-
-
-class ResNet20(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv1 = nn.Conv2d(3, 16, 3, 1, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(16)
-        cin = 16
-        for s, cout in enumerate((16, 32, 64)):
-            blocks = []
-            for b in range(3):
-                blocks.append(Block(cin, cout, 2 if s > 0 and b == 0 else 1))
-                cin = cout
-            setattr(self, f"layer{s + 1}", nn.Sequential(*blocks))
-        self.fc = nn.Linear(64, 10)
-
-    def forward(self, x):
-        x = F.relu(self.bn1(self.conv1(x)))
-        x = self.layer3(self.layer2(self.layer1(x)))
-        return self.fc(F.adaptive_avg_pool2d(x, 1).flatten(1))
-
-
-class VGG16(nn.Module):
-    PLAN = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"]
-
-    def __init__(self):
-        super().__init__()
-        layers, cin = [], 3
-        for item in self.PLAN:
-            if item == "M":
-                layers.append(nn.MaxPool2d(2))
-            else:
-                layers += [nn.Conv2d(cin, item, 3, padding=1), nn.BatchNorm2d(item), nn.ReLU(inplace=True)]
-                cin = item
-        self.features = nn.Sequential(*layers)
-        self.classifier = nn.Linear(512, 10)
-
-    def forward(self, x):
-        return self.classifier(self.features(x).flatten(1))
+from torch_models import MLP, ResNetCIFAR, VGG16  # noqa: E402  (bench/torch_models.py)
 
 
 def prune_layerwise(model, sparsity):
@@ -143,7 +81,7 @@ def main():
     a = ARGS
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
-    model = {"lenet300-100": MLP, "resnet20": ResNet20, "vgg16": VGG16}[a.model]().eval()
+    model = {"lenet300-100": MLP, "resnet20": lambda: ResNetCIFAR(20), "vgg16": VGG16}[a.model]().eval()
     prune_layerwise(model, a.sparsity)
     shape = (a.batch_size, 1, 28, 28) if a.model == "lenet300-100" else (a.batch_size, 3, 32, 32)
     x = torch.randn(*shape)
