@@ -72,32 +72,7 @@ public enum StructuredPruning {
         let groups = try dependencyGroups(of: model, inputShape: shape)
         let before = stats(model, data: data)
         say("before: \(before.parameters) parameters, \(before.macs) MACs, test accuracy \(percent(before.testAccuracy))")
-        var keep: ChannelSelection = [:]
-        var iterations = 0
-        var compactedEarly: (model: any Layer, widths: [String: Int])? = nil
-        let start = config.retrain == .rewind ? model.stateDict.map { $0.1.value } : []
-        let rounds = config.schedule == .oneshot ? 1 : config.steps
-        for round in 0..<rounds {
-            let ratio = 1 - pow(1 - config.channelRatio, Double(round + 1) / Double(rounds))
-            keep = try selectChannels(model, groups: groups, config: config, data: data, ratio: ratio, previous: keep, round: round)
-            if !start.isEmpty { for ((_, v), value) in zip(model.stateDict, start) { v.value = value } }   // rewind, then mask
-            let n = finetuneIterations(config, data: data, rounds: rounds)
-            if config.schedule == .oneshot {
-                // One round: fine-tune the compacted model itself — what the masked model computes, at the compacted
-                // model's cost (batch norm's statistics are per channel, so removed channels change nothing) — then
-                // write its values back into the masked twin.
-                let c = try compacted(model, config, data: data, groups: groups, keep: keep)
-                let smallGroups = config.batchNormPenalty > 0 ? try dependencyGroups(of: c.model, inputShape: shape) : []
-                iterations += try finetune(c.model, mask: Mask(), groups: smallGroups, config: config, data: data, iterations: n, round: round)
-                try expand(c.model, into: model, groups: groups, keep: keep)
-                compactedEarly = c
-            } else {
-                let mask = structuredMask(model, groups: groups, keep: keep)
-                mask.apply(to: model.namedParameters)
-                iterations += try finetune(model, mask: mask, groups: groups, config: config, data: data, iterations: n, round: round)
-            }
-            say("round \(round + 1)/\(rounds): \(String(format: "%.1f", 100 * ratio))% of channels removed, \(n) fine-tuning steps")
-        }
+        let (keep, iterations, compactedEarly) = try pruneAndFinetune(model, groups: groups, config: config, data: data, say: say)
         let (small, widths) = try compactedEarly ?? compacted(model, config, data: data, groups: groups, keep: keep)
         let after = stats(small, data: data)
         // One shot's twin is the compacted model written back: its test evaluation (a pass of the full-width model)
@@ -119,6 +94,41 @@ public enum StructuredPruning {
         say("after: \(after.parameters) parameters, \(after.macs) MACs, test accuracy \(percent(after.testAccuracy)) "
             + "(masked \(percent(masked.testAccuracy)); max |masked − compacted| logit \(difference))")
         return summary
+    }
+
+    /// The rounds of the schedule: choose channels, (rewind,) fine-tune. One shot fine-tunes the compacted model
+    /// itself and returns it; the other schedules fine-tune the masked model between rounds chosen on the original
+    /// groups. Returns the final selection and the fine-tuning steps taken.
+    static func pruneAndFinetune(_ model: any Layer, groups: [DependencyGroup], config: StructuredPruningConfig,
+                                 data: PreparedData, say: (String) -> Void)
+        throws -> (keep: ChannelSelection, iterations: Int, compacted: (model: any Layer, widths: [String: Int])?) {
+        var keep: ChannelSelection = [:]
+        var iterations = 0
+        var compactedEarly: (model: any Layer, widths: [String: Int])? = nil
+        let start = config.retrain == .rewind ? model.stateDict.map { $0.1.value } : []
+        let rounds = config.schedule == .oneshot ? 1 : config.steps
+        for round in 0..<rounds {
+            let ratio = 1 - pow(1 - config.channelRatio, Double(round + 1) / Double(rounds))
+            keep = try selectChannels(model, groups: groups, config: config, data: data, ratio: ratio, previous: keep, round: round)
+            if !start.isEmpty { for ((_, v), value) in zip(model.stateDict, start) { v.value = value } }   // rewind, then mask
+            let n = finetuneIterations(config, data: data, rounds: rounds)
+            if config.schedule == .oneshot {
+                // One round: fine-tune the compacted model itself — what the masked model computes, at the compacted
+                // model's cost (batch norm's statistics are per channel, so removed channels change nothing) — then
+                // write its values back into the masked twin.
+                let c = try compacted(model, config, data: data, groups: groups, keep: keep)
+                let smallGroups = config.batchNormPenalty > 0 ? try dependencyGroups(of: c.model, inputShape: data.train.imageShape) : []
+                iterations += try finetune(c.model, mask: Mask(), groups: smallGroups, config: config, data: data, iterations: n, round: round)
+                try expand(c.model, into: model, groups: groups, keep: keep)
+                compactedEarly = c
+            } else {
+                let mask = structuredMask(model, groups: groups, keep: keep)
+                mask.apply(to: model.namedParameters)
+                iterations += try finetune(model, mask: mask, groups: groups, config: config, data: data, iterations: n, round: round)
+            }
+            say("round \(round + 1)/\(rounds): \(String(format: "%.1f", 100 * ratio))% of channels removed, \(n) fine-tuning steps")
+        }
+        return (keep, iterations, compactedEarly)
     }
 
     /// One pruning round: the criterion's scores (removed channels ranked last), allocated to `ratio`.
