@@ -27,6 +27,10 @@ public struct OneShotConfig: RunConfiguration, Sendable {
     /// With `atInit`: the scale of the kept weights, each unit's rescaled to its sparse fan-in (Evci et al. 2022;
     /// `SparseInitialisation`); nil keeps the dense initialisation's (absent from config.json, as before the flag).
     public var sparseInit: SparseInitialisation? = nil
+    /// N:M semi-structured allocation of the criterion's scores instead of `sparsity` and `allocation`: in every run of
+    /// M consecutive inputs of a prunable weight, the N highest-scoring are kept (`nmMask`); weights whose input
+    /// dimension is not a multiple of M stay dense (said at the run's start). nil: unstructured.
+    public var nm: NMPattern? = nil
 
     public init() {
         training = TrainingConfig()
@@ -47,6 +51,9 @@ public struct OneShotConfig: RunConfiguration, Sendable {
             try fail(atInit ? "--at-init prunes a fresh model: drop --from" : "give --from RUN_DIR|model.safetensors (the model to prune), or --at-init")
         }
         if atInit && finetuneEpochs == 0 { try fail("--at-init needs --finetune-epochs > 0: the pruned initialisation must be trained") }
+        if nm != nil && atInit && criterion == SynFlowScore.criterionName {
+            try fail("--nm allocates one round of scores; SynFlow at initialisation prunes in rounds of its own: use another criterion or drop --at-init")
+        }
         if let sparseInit, !atInit, sparseInit != .dense {
             try fail("--sparse-init \(sparseInit.rawValue) rescales an initialisation: it needs --at-init (a trained model keeps its weights)")
         }
@@ -80,7 +87,7 @@ public enum OneShotPruning {
         let saved = dir.fileExists(Checkpoint.fileName) ? try Checkpoint.load(dir.checkpointPath, into: model) : nil
         let before = try saved.map { Double(try $0.field("test_accuracy_before")) ?? .nan } ?? test()
         var mask = Mask.ones(for: prunable)
-        if let saved { mask = try saved.mask(like: mask, model: model) } else { mask = try prune(config, setup, prunable: prunable) }
+        if let saved { mask = try saved.mask(like: mask, model: model) } else { mask = try prune(config, setup, prunable: prunable, say: say) }
         mask.apply(to: prunable)
         if saved == nil { config.sparseInit?.apply(to: prunable, mask: mask) }   // a checkpoint's weights are scaled already
         let pruned = try saved.map { Double(try $0.field("test_accuracy_pruned")) ?? .nan } ?? test()
@@ -93,7 +100,9 @@ public enum OneShotPruning {
         extra.add(mask)
         var evaluated: [String: Double]? = nil
         if config.finetuneEpochs > 0 { evaluated = try finetune(config, setup, state: &state, extra: extra, in: dir, options: options, say: say) }
-        try saveStateDict(model, to: dir.path("model.safetensors"), metadata: modelMetadata(data))
+        // An N:M model says so: `shears export` keeps the key (SparseStateDict.modelKeys).
+        let nmKey = config.nm.map { [NMPattern.metadataKey: $0.description] } ?? [:]
+        try saveStateDict(model, to: dir.path("model.safetensors"), metadata: modelMetadata(data).merging(nmKey) { $1 })
         try SafetensorsFile.write(path: dir.path("mask.safetensors"), tensors: mask.tensors.mapValues { $0.contiguous() }, dtypes: [:],
                                   metadata: ["format": "pt"])
         let best = state.position.best
@@ -109,8 +118,9 @@ public enum OneShotPruning {
         return summary
     }
 
-    /// The mask: `sparsity` of the prunable weights removed by the criterion (SynFlow at init: its iterative rounds).
-    static func prune(_ config: OneShotConfig, _ setup: TrainingSetup, prunable: [(String, Variable)]) throws -> Mask {
+    /// The mask: `sparsity` of the prunable weights removed by the criterion (SynFlow at init: its iterative rounds), or
+/// the criterion's N:M pattern with `nm`.
+    static func prune(_ config: OneShotConfig, _ setup: TrainingSetup, prunable: [(String, Variable)], say: (String) -> Void) throws -> Mask {
         let start = Mask.ones(for: prunable), data = setup.data, tc = config.training
         if config.atInit && config.criterion == SynFlowScore.criterionName {
             return try synFlowPrune(model: setup.model, parameters: prunable, mask: start, density: 1 - config.sparsity,
@@ -118,8 +128,24 @@ public enum OneShotPruning {
         }
         let context = scoringContext(tc, data, batches: config.scoringBatches, event: 0)
         let scores = try CriterionRegistry.make(config.criterion, context).scores(model: setup.model, parameters: prunable, mask: start)
+        if let nm = config.nm { return try nmAllocation(scores, pattern: nm, start: start, say: say) }
         let shapes = Dictionary(uniqueKeysWithValues: prunable.map { ($0.0, $0.1.value.shape) })
         return ShearsPrune.prune(scores: scores, mask: start, fraction: config.sparsity, allocation: config.allocation, shapes: shapes)
+    }
+
+    /// The N:M mask of `scores` on every weight the pattern fits (a linear [out, in] or conv [O, C, KH, KW] whose input
+    /// dimension is a multiple of M); the others (biases, a first conv's 3 input channels) stay dense, as NVIDIA's ASP
+    /// leaves them, and are named.
+    static func nmAllocation(_ scores: [String: Tensor], pattern: NMPattern, start: Mask, say: (String) -> Void) throws -> Mask {
+        let fits = scores.filter { ($0.value.rank == 2 || $0.value.rank == 4) && $0.value.shape[1] % pattern.m == 0 }
+        guard !fits.isEmpty else {
+            throw TrainingError("--nm \(pattern): no prunable weight has an input dimension that is a multiple of \(pattern.m)")
+        }
+        let dense = scores.keys.filter { fits[$0] == nil }.sorted()
+        if !dense.isEmpty { say("--nm \(pattern): left dense (input dimension not a multiple of \(pattern.m), or not a weight): \(dense.joined(separator: ", "))") }
+        var mask = start
+        for (name, t) in try nmMask(scores: fits, pattern: pattern).tensors { mask.tensors[name] = t }
+        return mask
     }
 
     /// Fine-tuning with the mask fixed: the one loop with the evaluation hook, checkpointing the mask and the

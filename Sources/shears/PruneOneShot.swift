@@ -23,7 +23,9 @@ struct PruneOneShot: ParsableCommand {
         """)
 
     @Option(help: "The trained model: a run directory or a safetensors state dict (dense, bitmask or CSR).") var from: String?
-    @Option(help: "Fraction of the prunable weights removed, in (0, 1).") var sparsity: Double = 0.9
+    @Option(help: "Fraction of the prunable weights removed, in (0, 1) (default: 0.9).") var sparsity: Double?
+    @Option(help: ArgumentHelp("N:M semi-structured sparsity instead of --sparsity: in every M consecutive inputs of a weight the N best by the criterion are kept (2:4, 1:4, 4:8); weights whose inputs are not a multiple of M stay dense.", valueName: "N:M"))
+    var nm: String?
     @Option(help: ArgumentHelp("Criterion: \(CriterionRegistry.helpText).", valueName: "criterion"))
     var criterion: String = "magnitude"
     @Option(help: ArgumentHelp("Allocation of the pruned weights across layers.")) var allocation: Allocation = .global
@@ -46,7 +48,11 @@ struct PruneOneShot: ParsableCommand {
             c.training.epochs = 1; c.training.iterations = nil   // one epoch per length unit; --finetune-epochs counts them
             data.apply(to: &c.training)
             try training.apply(to: &c.training)
-            c.sparsity = sparsity; c.criterion = criterion; c.allocation = allocation; c.scoringBatches = scoringBatches
+            if let nm {
+                if sparsity != nil { throw ValidationError("--nm \(nm) sets the sparsity (1 − N/M): drop --sparsity") }
+                do { c.nm = try NMPattern(parsing: nm) } catch { throw ValidationError("--nm: \(error)") }
+            }
+            c.sparsity = sparsity ?? c.sparsity; c.criterion = criterion; c.allocation = allocation; c.scoringBatches = scoringBatches
             c.atInit = atInit; c.synflowRounds = synflowRounds; c.finetuneEpochs = finetuneEpochs; c.sparseInit = sparseInit == .dense ? nil : sparseInit
             c.selection = PrunableSelection(includeFirstLayer: !keepFirstLayer, includeLastLayer: !keepLastLayer)
             return c

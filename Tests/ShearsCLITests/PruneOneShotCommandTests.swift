@@ -39,6 +39,39 @@ final class PruneOneShotCommandTests: CommandTestCase {
                                       "--threads", "1"])) { XCTAssertTrue("\($0)".contains("sparsity: 0.75 in the directory, 0.5 now"), "\($0)") }
     }
 
+    /// `--nm 2:4`: any criterion's scores allocated N:M — every run of 4 consecutive inputs of every weight keeps
+    /// exactly 2, the pattern holds through fine-tuning (pruned weights stay 0), the model file carries
+    /// `shears.nm_pattern` and `shears export --format bitmask` keeps it; `--sparsity` with it and bad patterns are refused.
+    func testNMPatternFromAnyCriterionThroughFineTuningAndExport() throws {
+        let dense = try trained()
+        let out = scratch.appendingPathComponent("nm").path
+        try run(["prune", "oneshot", "--from", dense, "--nm", "2:4", "--criterion", "gradient", "--finetune-epochs", "1",
+                 "--out", out, "--threads", "1", "--prefetch", "0"])
+        let s = try XCTUnwrap(try RunDirectory(path: out).readJSON(OneShotSummary.self, from: "summary.json"))
+        XCTAssertEqual(s.percentRemaining, 50, accuracy: 1e-9, "LeNet-300-100 on 8×8: 64, 300 and 100 inputs, all multiples of 4")
+        let model = try SafetensorsFile.read(path: out + "/model.safetensors").tensors
+        let mask = try SafetensorsFile.read(path: out + "/mask.safetensors").tensors
+        XCTAssertFalse(mask.isEmpty)
+        for (name, m) in mask {
+            let inputs = m.shape[1], v = m.scalars
+            for row in 0..<m.shape[0] {
+                for run in 0..<(inputs / 4) {
+                    let kept = (0..<4).filter { v[row * inputs + run * 4 + $0] == 1 }.count
+                    XCTAssertEqual(kept, 2, "\(name) row \(row) run \(run)")
+                }
+            }
+            let w = try XCTUnwrap(model[name]).scalars
+            XCTAssertTrue(zip(v, w).allSatisfy { $0 == 1 || $1 == 0 }, "\(name): the pattern holds through fine-tuning")
+        }
+        XCTAssertEqual(try SafetensorsRawFile.read(path: out + "/model.safetensors").metadata["shears.nm_pattern"], "2:4")
+        let exported = scratch.appendingPathComponent("nm.bitmask.safetensors").path
+        try run(["export", out + "/model.safetensors", "--format", "bitmask", "--out", exported])
+        XCTAssertEqual(try SafetensorsRawFile.read(path: exported).metadata["shears.nm_pattern"], "2:4")
+        XCTAssertTrue(refusal(["prune", "oneshot", "--from", dense, "--nm", "2:4", "--sparsity", "0.5"])?.contains("--sparsity") ?? false)
+        XCTAssertTrue(refusal(["prune", "oneshot", "--from", dense, "--nm", "4:4"])?.contains("N < M") ?? false)
+        XCTAssertTrue(refusal(["prune", "oneshot", "--from", dense, "--nm", "two"])?.contains("N:M") ?? false)
+    }
+
     func testAtInitWithSynFlowAndTheRefusals() throws {
         let out = scratch.appendingPathComponent("synflow").path
         try run(["prune", "oneshot", "--at-init", "--criterion", "synflow", "--synflow-rounds", "5", "--sparsity", "0.9",
