@@ -7,12 +7,6 @@ import ShearsNN
 import ShearsOptim
 import ShearsPrune
 
-extension AnytimeMaskUpdate: ExpressibleByArgument {}
-extension AnytimeLRPolicy: ExpressibleByArgument {}
-extension ScoringBatchNorm: ExpressibleByArgument {}
-extension PruneSampleDraw: ExpressibleByArgument {}
-extension PruneSampleSize: ExpressibleByArgument {}
-
 /// `shears anytime`: APP, Anytime OSP and the dense baseline in the ALMA stream; `shears anytime compare` tabulates them.
 struct Anytime: ParsableCommand {
     static let configuration = CommandConfiguration(

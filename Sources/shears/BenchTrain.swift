@@ -11,8 +11,6 @@ enum BenchModel: String, ExpressibleByArgument, CaseIterable {
     case mlp, resnet20, vgg16
 }
 
-extension SparseKernelMode: ExpressibleByArgument {}
-
 /// `shears bench train`: times full training steps (forward, backward, SGD with momentum and weight decay)
 /// on a fixed synthetic batch after warm-up, and prints one JSON line.
 ///

@@ -8,8 +8,6 @@ import Glibc
 import Darwin
 #endif
 
-extension StateDictFormat: ExpressibleByArgument {}
-
 /// What `shears export` writes: a state dict format, or an ONNX model.
 enum ExportFormat: String, CaseIterable, ExpressibleByArgument {
     case dense, bitmask, csr

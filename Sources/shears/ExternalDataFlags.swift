@@ -2,8 +2,6 @@ import ArgumentParser
 import Foundation
 import ShearsData
 
-extension ImageLayout: ExpressibleByArgument {}
-
 /// The flags of the datasets you bring yourself (npz, folder, tiny-imagenet), for every command that names a
 /// dataset: add `@OptionGroup var externalData: ExternalDataFlags` and pass `dataPath` and `options` to
 /// `loadDatasetPair`. Each of them changes what is trained on, so they belong in the run's configuration.

@@ -8,8 +8,6 @@ import ShearsOptim
 import ShearsPrune
 import ShearsReport
 
-extension Allocation: ExpressibleByArgument {}
-
 /// `shears prune`: pruning protocols.
 struct Prune: ParsableCommand {
     static let configuration = CommandConfiguration(

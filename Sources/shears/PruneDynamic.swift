@@ -3,11 +3,6 @@ import Foundation
 import ShearsExperiments
 import ShearsPrune
 
-extension DynamicSparseMethod: ExpressibleByArgument {}
-extension DensityDistribution: ExpressibleByArgument {}
-extension DropSchedule: ExpressibleByArgument {}
-extension SparseInitialisation: ExpressibleByArgument {}
-
 enum DynamicSparseDefaults: TrainingDefaults {
     static var training: TrainingConfig { DynamicSparseConfig().training }
     static var lengthUnit: String { "" }

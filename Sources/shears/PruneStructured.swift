@@ -5,12 +5,6 @@ import ShearsExperiments
 import ShearsNN
 import ShearsPrune
 
-extension GroupAggregation: ExpressibleByArgument {}
-extension GroupNormalization: ExpressibleByArgument {}
-extension StructuredRetrain: ExpressibleByArgument {}
-extension ChannelAllocation: ExpressibleByArgument {}
-extension StructuredSchedule: ExpressibleByArgument {}
-
 enum StructuredDefaults: TrainingDefaults {
     static var training: TrainingConfig { StructuredPruningConfig().training }
     static var lengthUnit: String { "" }

@@ -11,9 +11,6 @@ extension ModelName: ExpressibleByArgument {
         onnxPath.map { ModelName(onnxPath: URL(fileURLWithPath: $0).standardizedFileURL.path) } ?? self
     }
 }
-extension DatasetKind: ExpressibleByArgument {}
-extension OptimizerKind: ExpressibleByArgument {}
-extension SplitKind: ExpressibleByArgument {}
 
 /// A training command's defaults: the training part of its protocol config's `init()`. Each command keeps its own
 /// (the split is pooled for S-Cyc's protocol, APP trains 50 epochs of batch 64 with momentum, …) while the flags are
