@@ -119,7 +119,7 @@ public enum OneShotPruning {
     }
 
     /// The mask: `sparsity` of the prunable weights removed by the criterion (SynFlow at init: its iterative rounds), or
-/// the criterion's N:M pattern with `nm`.
+    /// the criterion's N:M pattern with `nm`.
     static func prune(_ config: OneShotConfig, _ setup: TrainingSetup, prunable: [(String, Variable)], say: (String) -> Void) throws -> Mask {
         let start = Mask.ones(for: prunable), data = setup.data, tc = config.training
         if config.atInit && config.criterion == SynFlowScore.criterionName {

@@ -9,8 +9,9 @@ import ShearsTensor
 /// Structured pruning (`shears prune structured`): dependency groups traced from the model, a group criterion,
 /// channel allocation, fine-tuning, and compaction into the dense model of the kept widths. One shot fine-tunes the
 /// compacted model (and expands it back into the masked twin); the iterative and gradual schedules fine-tune the
-/// masked model (its removed channels held at 0 by `MaskedOptimizer`) between rounds chosen on the original groups. Writes `model.safetensors` (compacted, widths in its
-/// metadata), `masked.safetensors` (the masked twin at the original widths) and `summary.json` to `directory`.
+/// masked model (its removed channels held at 0 by `MaskedOptimizer`) between rounds chosen on the original groups.
+/// Writes `model.safetensors` (compacted, widths in its metadata), `masked.safetensors` (the masked twin at the
+/// original widths) and `summary.json` to `directory`.
 public enum StructuredPruning {
     public static let compactedName = "model.safetensors"
     public static let maskedName = "masked.safetensors"
