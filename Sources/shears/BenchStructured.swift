@@ -18,6 +18,8 @@ struct BenchStructured: ParsableCommand {
     @Option(help: "Model.") var model: ModelName
     @Option(help: "Fraction of the prunable channels removed, in (0, 1).") var channelRatio: Double = 0.5
     @Option(help: "global or layerwise.") var allocation: ChannelAllocation = .global
+    @Option(help: "How each group's scores are scaled before a global ranking (as prune structured's --normalize).")
+    var normalize: GroupNormalization = .mean
     @Option(help: "Keep every width a multiple of this.") var roundTo: Int = 1
     @Option(help: "Images per forward.") var batchSize: Int = 1
     @Option(help: "Threads for the kernels.") var threads: Int = 2
@@ -43,7 +45,8 @@ struct BenchStructured: ParsableCommand {
         let values = Dictionary(net.namedParameters, uniquingKeysWith: { a, _ in a })
         var scores: [String: [Double]] = [:]
         for group in groups where group.prunable { scores[group.name] = try FilterNormCriterion.l1.channelScores(group, values: values) }
-        let keep = try allocateChannels(groups: groups, scores: scores, ratio: channelRatio, allocation: allocation, roundTo: roundTo)
+        let keep = try allocateChannels(groups: groups, scores: scores, ratio: channelRatio, allocation: allocation, roundTo: roundTo,
+                                    normalization: normalize)
         let original = try makeModel(model, inputShape: inputShape, classes: 10, generator: &g)
         for ((_, a), (_, b)) in zip(original.stateDict, net.stateDict) { a.value = b.value }   // unmasked copy
         structuredMask(net, groups: groups, keep: keep).apply(to: net.namedParameters)
