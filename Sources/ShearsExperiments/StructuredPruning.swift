@@ -106,12 +106,12 @@ public enum StructuredPruning {
         var keep: ChannelSelection = [:]
         var iterations = 0
         var compactedEarly: (model: any Layer, widths: [String: Int])? = nil
-        let start = config.retrain == .rewind ? model.stateDict.map { $0.1.value } : []
+        let start = config.retrain == .rewind ? WeightSnapshot(model.stateDict) : nil
         let rounds = config.schedule == .oneshot ? 1 : config.steps
         for round in 0..<rounds {
             let ratio = 1 - pow(1 - config.channelRatio, Double(round + 1) / Double(rounds))
             keep = try selectChannels(model, groups: groups, config: config, data: data, ratio: ratio, previous: keep, round: round)
-            if !start.isEmpty { for ((_, v), value) in zip(model.stateDict, start) { v.value = value } }   // rewind, then mask
+            start?.restore(into: model.stateDict)   // rewind, then mask
             let n = finetuneIterations(config, data: data, rounds: rounds)
             if config.schedule == .oneshot {
                 // One round: fine-tune the compacted model itself — what the masked model computes, at the compacted
@@ -192,11 +192,10 @@ public enum StructuredPruning {
 
     /// Size and test numbers of `model`; `evaluation` (accuracy, loss) instead of evaluating it when given.
     static func stats(_ model: any Layer, data: PreparedData, evaluation: (Double, Double)? = nil) -> StructuredModelStats {
-        let e = evaluation.map { (accuracy: $0.0, loss: $0.1) }
-            ?? { let r = evaluate(model, on: data.test, mean: data.mean, std: data.std); return (accuracy: r.accuracy, loss: r.loss) }()
+        let e = evaluation ?? { let r = evaluate(model, on: data.test, mean: data.mean, std: data.std); return (r.accuracy, r.loss) }()
         return StructuredModelStats(parameters: model.parameterCount,
                                     macs: countMACs(model, inputShape: data.train.imageShape).reduce(0) { $0 + $1.macs },
-                                    testAccuracy: e.accuracy, testLoss: e.loss, widths: layerWidths(of: model))
+                                    testAccuracy: e.0, testLoss: e.1, widths: layerWidths(of: model))
     }
 
     static func maxLogitDifference(_ a: any Layer, _ b: any Layer, data: PreparedData) -> Double {

@@ -10,12 +10,17 @@ final class CompactionTests: XCTestCase {
         Context.with(.inference) { GradMode.withoutGrad { model(Variable(x)).value } }
     }
 
+    /// A thin `family` model with random batch-norm statistics, its groups and a random selection, from two seeds.
+    func selected(_ family: ThinFamily, seeds: (UInt64, UInt64)) throws -> (any Layer, [DependencyGroup], ChannelSelection) {
+        let model = family.make([:])
+        randomizeBatchNorms(model, seed: seeds.0)
+        let groups = try dependencyGroups(of: model, inputShape: family.inputShape)
+        return (model, groups, randomSelection(groups, seed: seeds.1))
+    }
+
     func testMaskedAndCompactedAgreeForEveryFamily() throws {
         for family in ThinFamily.all {
-            let model = family.make([:])
-            randomizeBatchNorms(model, seed: 11)
-            let groups = try dependencyGroups(of: model, inputShape: family.inputShape)
-            let keep = randomSelection(groups, seed: 12)
+            let (model, groups, keep) = try selected(family, seeds: (11, 12))
             var g = Generator(seed: 13)
             let x = Tensor.normal([2] + family.inputShape, generator: &g)
             let dense = outputs(model, x)
@@ -99,10 +104,7 @@ final class CompactionTests: XCTestCase {
     /// values, and is 0 on every removed channel's parameters. For every zoo family.
     func testExpandWritesTheCompactedModelBackAsItsMaskedTwin() throws {
         for family in ThinFamily.all {
-            let model = family.make([:])
-            randomizeBatchNorms(model, seed: 21)
-            let groups = try dependencyGroups(of: model, inputShape: family.inputShape)
-            let keep = randomSelection(groups, seed: 22)
+            let (model, groups, keep) = try selected(family, seeds: (21, 22))
             let (small, _) = try compact(model, groups: groups, keep: keep, build: family.make)
             var g = Generator(seed: 23)
             for (_, v) in small.namedParameters { v.value = v.value + Tensor.normal(v.shape, generator: &g) * 0.1 }
