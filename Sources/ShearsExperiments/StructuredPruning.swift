@@ -137,9 +137,7 @@ public enum StructuredPruning {
                                data: PreparedData, ratio: Double, previous: ChannelSelection, round: Int) throws -> ChannelSelection {
         let context = scoringContext(config.training, data, batches: config.taylorBatches, event: UInt64(round))
         let criterion = try CriterionRegistry.makeChannel(config.criterion, model: model, groups: groups, context: context)
-        if CriterionRegistry.channel.first(where: { $0.name == config.criterion })?.needsGradients == true {
-            accumulateGradients(model, config: config, data: data)
-        }
+        if criterion.needsGradients { accumulateGradients(model, config: config, data: data) }
         defer { model.zeroGrad() }
         let values = Dictionary(model.namedParameters, uniquingKeysWith: { a, _ in a })
         var scores: [String: [Double]] = [:]

@@ -75,8 +75,6 @@ public enum CriterionRegistry {
 public struct ChannelCriterionEntry: Sendable {
     public let name: String
     public let summary: String
-    /// Whether scoring needs ∂L/∂w accumulated in the parameters first (the protocol runs the batches).
-    public let needsGradients: Bool
     public let make: @Sendable () -> any GroupCriterion
 }
 
@@ -84,10 +82,10 @@ extension CriterionRegistry {
     /// The criteria that score channels as such. Every per-weight criterion of `all` is a channel criterion too,
     /// summed over each channel's producing filters (`ElementwiseChannelCriterion`).
     public static let channel: [ChannelCriterionEntry] = [
-        .init(name: "l1", summary: "Σ|w| of each producing filter, Li et al. 2017", needsGradients: false) { FilterNormCriterion.l1 },
-        .init(name: "l2", summary: "√Σw² of each producing filter", needsGradients: false) { FilterNormCriterion.l2 },
-        .init(name: "bn-scale", summary: "|γ| of the group's batch norms, Liu et al. 2017", needsGradients: false) { BatchNormScaleCriterion() },
-        .init(name: "taylor", summary: "|Σ w·∂L/∂w| per channel, Molchanov et al. 2019", needsGradients: true) { TaylorCriterion() },
+        .init(name: "l1", summary: "Σ|w| of each producing filter, Li et al. 2017") { FilterNormCriterion.l1 },
+        .init(name: "l2", summary: "√Σw² of each producing filter") { FilterNormCriterion.l2 },
+        .init(name: "bn-scale", summary: "|γ| of the group's batch norms, Liu et al. 2017") { BatchNormScaleCriterion() },
+        .init(name: "taylor", summary: "|Σ w·∂L/∂w| per channel, Molchanov et al. 2019") { TaylorCriterion() },
     ]
 
     /// Every name `prune structured --criterion` accepts: the channel criteria, then the per-weight ones.

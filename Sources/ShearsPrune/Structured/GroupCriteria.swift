@@ -11,11 +11,15 @@ public enum GroupAggregation: String, Codable, Sendable, CaseIterable {
 /// `name` is the spelling the criterion registry and the CLI use.
 public protocol GroupCriterion {
     var name: String { get }
+    /// Whether scoring reads ∂L/∂w from the parameters, so the protocol accumulates them first (Taylor).
+    var needsGradients: Bool { get }
     /// The members this criterion reads, and each member's per-channel score.
     func memberScores(_ group: DependencyGroup, values: [String: Variable]) throws -> [[Double]]
 }
 
 extension GroupCriterion {
+    public var needsGradients: Bool { false }
+
     /// The group's per-channel scores, aggregated over the members the criterion reads.
     public func channelScores(_ group: DependencyGroup, values: [String: Variable],
                               aggregation: GroupAggregation = .sum) throws -> [Double] {
@@ -75,6 +79,7 @@ public struct BatchNormScaleCriterion: GroupCriterion {
 public struct TaylorCriterion: GroupCriterion {
     public init() {}
     public var name: String { "taylor" }
+    public var needsGradients: Bool { true }
 
     public func memberScores(_ group: DependencyGroup, values: [String: Variable]) throws -> [[Double]] {
         let scored = group.members.filter { $0.role == .producer || ($0.role == .normalization && !$0.name.contains("running_")) }
