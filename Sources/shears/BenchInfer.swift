@@ -37,6 +37,8 @@ struct BenchInfer: ParsableCommand {
     var convLayers = false
     @Option(help: "Time only this layer (a weight's state_dict name, e.g. layer1.0.conv1.weight).")
     var layer: String?
+    @Option(help: "Also write the pruned weights here (safetensors), for `shears export --format onnx` and the engines of bench/engines_infer.sh.")
+    var saveWeights: String?
 
     func validate() throws {
         guard sparsity >= 0 && sparsity < 1 else { throw ValidationError("--sparsity must be in [0, 1), got \(sparsity)") }
@@ -75,6 +77,7 @@ struct BenchInfer: ParsableCommand {
         let mask = prune(scores: scores, mask: Mask.ones(for: prunable), fraction: sparsity, allocation: .layerwise,
                          shapes: Dictionary(uniqueKeysWithValues: prunable.map { ($0.0, $0.1.shape) }))
         mask.apply(to: prunable)
+        if let saveWeights { try saveStateDict(net, to: saveWeights) }
         if convLayers || layer != nil {
             try benchLayers(net, generator: &g)
         } else {
@@ -84,28 +87,45 @@ struct BenchInfer: ParsableCommand {
 
     // MARK: whole model
 
+    /// The whole model four ways, timed in interleaved rounds: the eager forward (each op on its own) and the
+    /// inference plan (`InferencePlan`: batch norm folded, post-ops fused, buffers planned), each dense and with
+    /// the sparse forms `SparseInference.prepare` chose. `dense_img_s` / `sparse_img_s` are the plan's: what
+    /// `shears eval` and the evaluations during training run.
     func benchModel(_ net: any Layer, generator g: inout Generator) throws {
         let x = Variable(Tensor.normal([batchSize] + inputShape, generator: &g))
-        func forward() -> Tensor { Context.with(.inference) { GradMode.withoutGrad { net(x).value } } }
+        func eager() -> Tensor { Context.with(.inference) { GradMode.withoutGrad { net(x).value } } }
         SparseInference.release(net)
-        let dense = forward()
+        let dense = eager()
+        let densePlan = try InferencePlan(net, batchSize: batchSize, inputShape: inputShape)
         let decisions = SparseInference.prepare(net, batchSize: batchSize, inputShape: inputShape, repetitions: repetitions, seed: seed)
         for d in decisions { log(d) }
+        let sparsePlan = try InferencePlan(net, batchSize: batchSize, inputShape: inputShape)
         let forms = net.namedParameters.map { ($0.1, $0.1.inferenceForm) }
-        let sparse = forward()
-        try checkAgreement(dense, sparse, what: "\(model.rawValue) output")
+        let sparse = eager()
+        try checkAgreement(dense, sparse, what: "\(model.rawValue) output (eager sparse)")
+        try checkAgreement(dense, densePlan(x.value), what: "\(model.rawValue) output (plan, dense)")
+        try checkAgreement(dense, sparsePlan(x.value), what: "\(model.rawValue) output (plan, sparse)")
+        for line in sparsePlan.summary { FileHandle.standardError.write(Data(("plan: " + line + "\n").utf8)) }
 
-        let (denseTime, sparseTime) = timeInterleaved(
-            dense: { SparseInference.release(net) }, sparse: { for (p, f) in forms { p.inferenceForm = f } },
-            run: { _ = forward() })
-        printJSON([
+        let sides: [(String, () -> Void, () -> Void)] = [
+            ("eager_dense", { SparseInference.release(net) }, { _ = eager() }),
+            ("eager_sparse", { for (p, f) in forms { p.inferenceForm = f } }, { _ = eager() }),
+            ("dense", {}, { _ = densePlan(x.value) }),
+            ("sparse", {}, { _ = sparsePlan(x.value) }),
+        ]
+        let times = timeInterleaved(sides.map { ($0.1, $0.2) })
+        var fields: [(String, String)] = [
             ("framework", "\"shears\""), ("model", "\"\(model.rawValue)\""), ("batch_size", "\(batchSize)"),
             ("sparsity", "\(sparsity)"), ("threads", "\(threads)"), ("blas", "\"\(BLASKernels.coreName)\""),
-            ("dense_img_s", format(Double(batchSize) / denseTime)), ("sparse_img_s", format(Double(batchSize) / sparseTime)),
-            ("speedup", String(format: "%.3f", denseTime / sparseTime)),
-            ("max_abs_diff", String(format: "%.3g", dense.maxAbsDifference(sparse))),
+        ]
+        for (side, t) in zip(sides, times) { fields.append(("\(side.0)_img_s", format(Double(batchSize) / t))) }
+        fields += [
+            ("speedup", String(format: "%.3f", times[2] / times[3])),
+            ("plan_speedup_dense", String(format: "%.3f", times[0] / times[2])),
+            ("max_abs_diff", String(format: "%.3g", dense.maxAbsDifference(sparsePlan(x.value)))),
             ("layers_sparse", "\(decisions.filter(\.chosen).count)"), ("layers_total", "\(decisions.count)"),
-        ])
+        ]
+        printJSON(fields)
     }
 
     // MARK: single layers
@@ -151,8 +171,9 @@ struct BenchInfer: ParsableCommand {
             use.weight.inferenceForm = form
             let sparse = call()
             try checkAgreement(dense, sparse, what: name(use))
-            let (denseTime, sparseTime) = timeInterleaved(
-                dense: { use.weight.inferenceForm = nil }, sparse: { use.weight.inferenceForm = form }, run: { _ = call() })
+            let times = timeInterleaved([({ use.weight.inferenceForm = nil }, { _ = call() }),
+                                         ({ use.weight.inferenceForm = form }, { _ = call() })])
+            let (denseTime, sparseTime) = (times[0], times[1])
             use.weight.inferenceForm = nil
             printJSON([
                 ("framework", "\"shears\""), ("model", "\"\(model.rawValue)\""), ("layer", "\"\(name(use))\""),
@@ -170,20 +191,19 @@ struct BenchInfer: ParsableCommand {
 
     // MARK: helpers
 
-    /// Median seconds per `run` for each side, timed in 5 interleaved rounds of `iterations / 5` (at least 1) runs
-    /// each, after one untimed run per side; `dense` / `sparse` switch the model to that side.
-    func timeInterleaved(dense: () -> Void, sparse: () -> Void, run: () -> Void) -> (Double, Double) {
+    /// Median seconds per run for each side (`switch` puts the model in that state, `run` runs it), timed in 5
+    /// interleaved rounds of `iterations / 5` (at least 1) runs per side, after one untimed run per side.
+    func timeInterleaved(_ sides: [(switch: () -> Void, run: () -> Void)]) -> [Double] {
         let rounds = 5, perRound = max(1, iterations / rounds)
-        var d: [Double] = [], s: [Double] = []
-        dense(); run()
-        sparse(); run()
+        var times = [[Double]](repeating: [], count: sides.count)
+        for side in sides { side.switch(); side.run() }
         for _ in 0..<rounds {
-            dense()
-            for _ in 0..<perRound { d.append(seconds(run)) }
-            sparse()
-            for _ in 0..<perRound { s.append(seconds(run)) }
+            for (i, side) in sides.enumerated() {
+                side.switch()
+                for _ in 0..<perRound { times[i].append(seconds(side.run)) }
+            }
         }
-        return (median(d), median(s))
+        return times.map(median)
     }
 
     /// Fails unless max |dense − sparse| ≤ 1e-4 · max(1, max |dense|).

@@ -77,7 +77,7 @@ struct Eval: ParsableCommand {
         let n = min(ioExamples, prepared.test.count)
         let loader = DataLoader(dataset: prepared.test, batchSize: n, shuffle: false, seed: 0, mean: prepared.mean, std: prepared.std, prefetch: 0)
         guard let batch = loader.epoch(0).first(where: { _ in true }) else { throw ValidationError("--io-out: no test batch") }
-        let logits = Context.with(.inference) { GradMode.withoutGrad { net(Variable(batch.images)).value } }
+        let logits = InferencePlans.infer(net, batch.images)   // what `evaluate` runs: the inference plan
         try SafetensorsFile.write(path: path, tensors: ["input": batch.images.contiguous(), "output": logits.contiguous(),
                                                         "label": Tensor(shape: [n], scalars: batch.labels.map(Float.init))],
                                   dtypes: ["label": .I64], metadata: ["format": "pt", "shears.examples": "first \(n) of the test split"])

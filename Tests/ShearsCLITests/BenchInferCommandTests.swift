@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ShearsIO
 import XCTest
 @testable import shears
 
@@ -24,8 +25,16 @@ final class BenchInferCommandTests: CommandTestCase {
     }
 
     func testWholeModelAndOneLayerRunAndAgree() throws {
+        let weights = FileManager.default.temporaryDirectory.appendingPathComponent("bench-infer-\(UUID()).safetensors").path
+        defer { try? FileManager.default.removeItem(atPath: weights) }
         try run(["bench", "infer", "--model", "lenet300-100", "--sparsity", "0.9", "--batch-size", "3",
-                 "--iterations", "2", "--repetitions", "1", "--threads", "1"])
+                 "--iterations", "2", "--repetitions", "1", "--threads", "1", "--save-weights", weights])
+        // --save-weights: the pruned weights the run timed, 90 % zeros in every layer's weight.
+        let file = try SafetensorsFile.read(path: weights)
+        for name in ["fc1.weight", "fc2.weight", "fc3.weight"] {
+            let w = try XCTUnwrap(file.tensors[name], name).scalars
+            XCTAssertEqual(Double(w.filter { $0 == 0 }.count) / Double(w.count), 0.9, accuracy: 0.01, name)
+        }
         try run(["bench", "infer", "--model", "resnet20", "--sparsity", "0.8", "--batch-size", "2",
                  "--iterations", "1", "--repetitions", "1", "--layer", "layer2.0.conv1.weight"])
     }

@@ -5,6 +5,18 @@ public struct TracedOp {
     public let op: String
     public let inputs: [Variable]
     public let output: Variable
+    /// What the op needs besides its inputs to be run again (geometry, batch-norm statistics): read by
+    /// `InferencePlan`, which rebuilds the forward from the trace.
+    public let attributes: OpAttributes
+}
+
+/// The settings of a traced op that its inputs do not carry.
+public enum OpAttributes {
+    case none
+    case conv(stride: Int, padding: Int, dilation: Int, groups: Int)
+    /// The running statistics a batch norm used in inference (they are buffers, not inputs of the op).
+    case batchNorm(runningMean: Variable, runningVar: Variable, eps: Float)
+    case pool(max: Bool, kernel: (Int, Int), stride: (Int, Int), padding: Int)
 }
 
 /// Records every op result created inside `record`, whether or not grad mode tapes it: a structural view of
@@ -25,7 +37,7 @@ public enum OpTrace {
     }
 
     @inline(__always)
-    static func note(_ op: String, _ inputs: [Variable], _ output: Variable) {
-        if let active { active(TracedOp(op: op, inputs: inputs, output: output)) }
+    static func note(_ op: String, _ inputs: [Variable], _ output: Variable, _ attributes: OpAttributes) {
+        if let active { active(TracedOp(op: op, inputs: inputs, output: output, attributes: attributes)) }
     }
 }

@@ -15,12 +15,16 @@ public final class Variable {
         set {
             storedValue = newValue
             inferenceForm = nil
+            version &+= 1
         }
         _modify {
             inferenceForm = nil
+            version &+= 1
             yield &storedValue
         }
     }
+    /// Counts the writes to `value`: what an `InferencePlan` compares to know that the weights it folded are stale.
+    public private(set) var version: UInt64 = 0
     private var storedValue: Tensor
     /// A sparse form of this weight for inference (`SparseInference.prepare` in ShearsNN attaches it where it
     /// measured faster). `linear` and `conv2d` use it only while grad mode is off, so training never sees it.
@@ -69,14 +73,15 @@ public final class Variable {
     }
 
     /// The result of an op. Records `backward` on the tape only when grad mode is on and an input needs it.
-    public init(_ value: Tensor, op: String, inputs: [Variable], backward: @escaping (Tensor) -> [Tensor?]) {
+    public init(_ value: Tensor, op: String, inputs: [Variable], attributes: OpAttributes = .none,
+                backward: @escaping (Tensor) -> [Tensor?]) {
         self.storedValue = value
         self.op = op
         let needs = GradMode.isEnabled && inputs.contains { $0.requiresGrad }
         self.requiresGrad = needs
         self.inputs = needs ? inputs : []
         self.backwardFn = needs ? backward : nil
-        OpTrace.note(op, inputs, self)
+        OpTrace.note(op, inputs, self, attributes)
     }
 
     public var shape: [Int] { value.shape }

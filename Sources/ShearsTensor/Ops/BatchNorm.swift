@@ -52,7 +52,8 @@ public func batchNorm(_ x: Variable, weight: Variable, bias: Variable, runningMe
 
     let out = xs.count == 2 ? Tensor(shape: xs, format: .contiguous, storage: y.storage) : y
     let gamma = weight.value, beta = bias.value
-    return Variable(out, op: fusedReLU ? "batchNormReLU" : "batchNorm", inputs: [x, weight, bias]) { gyAny in
+    let statistics = OpAttributes.batchNorm(runningMean: runningMean, runningVar: runningVar, eps: eps)
+    return Variable(out, op: fusedReLU ? "batchNormReLU" : "batchNorm", inputs: [x, weight, bias], attributes: statistics) { gyAny in
         let gy4 = xs.count == 2 ? Tensor(shape: xv.shape, format: .contiguous, storage: gyAny.storage) : gyAny.in(xv.format)
         let (gx, gs, gb) = plan.backward(x: xv, gy: gy4, scale: gamma, shift: beta, mean: mean, variance: variance, workspace: workspace)
         let gxOut = xs.count == 2 ? Tensor(shape: xs, format: .contiguous, storage: gx.storage) : gx

@@ -40,7 +40,8 @@ public func conv2d(_ x: Variable, weight: Variable, bias: Variable? = nil, strid
 
     let needX = x.requiresGrad
     let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
-    return Variable(y, op: "conv2d", inputs: inputs) { gyAny in
+    let geometry = OpAttributes.conv(stride: stride, padding: padding, dilation: dilation, groups: groups)
+    return Variable(y, op: "conv2d", inputs: inputs, attributes: geometry) { gyAny in
         let gy = gyAny.channelsLast()
         let gx = needX ? plan.backwardData(gy: gy, w: w, inputShape: xs) : nil
         let (gw, gb) = plan.backwardWeights(x: xin, gy: gy, weightShape: ws)

@@ -36,7 +36,8 @@ private func pool(_ x: Variable, alg: dnnl_alg_kind_t, kernel: (Int, Int), strid
     let y = Tensor(uninitializedShape: plan.outShape, format: xv.format)
     let workspace = plan.hasWorkspace ? DNNLBuffer(plan.workspaceMd) : nil
     plan.forward(x: xv, y: y, workspace: workspace)
-    return Variable(y, op: op, inputs: [x]) { gyAny in
+    let geometry = OpAttributes.pool(max: alg == dnnl_pooling_max, kernel: kernel, stride: stride, padding: padding)
+    return Variable(y, op: op, inputs: [x], attributes: geometry) { gyAny in
         let gy = gyAny.in(xv.format)
         let gx = Tensor(uninitializedShape: xs, format: xv.format)
         plan.backward(gy: gy, gx: gx, workspace: workspace)

@@ -1,0 +1,372 @@
+import CDNNL
+
+/// The steps an `InferencePlan` runs: each reads value slots and writes one, into a buffer the plan assigned
+/// once (no allocation per call, except the sparse kernels' own outputs).
+protocol InferenceStep: AnyObject {
+    /// The slots this step reads.
+    var reads: [Int] { get }
+    var output: Int { get }
+    /// How the plan may place the output: in a buffer of its own, over the storage of the read slot `inPlace`
+    /// when that slot dies here, as a view of its input, or in a tensor the step makes at every call.
+    var placement: StepPlacement { get }
+    /// (Re)computes what the step derives from weights (folded batch norm, reordered layouts, sparse forms).
+    func load()
+    func run(_ slots: inout [Tensor])
+    var summary: String { get }
+}
+
+enum StepPlacement { case buffer, inPlace(Int), view, dynamic }
+
+/// What a fused step applies to its result, in the order the plain forward did: a ReLU, or adding slot n.
+enum PostOp: Equatable { case relu, sum(Int) }
+
+/// The weight and bias of a conv / linear step, with the batch norm that followed it folded in.
+struct FoldedWeights {
+    struct Normalization { let gamma, beta, mean, variance: Variable; let eps: Float }
+    let weight: Variable
+    let bias: Variable?
+    let norm: Normalization?
+
+    var variables: [Variable] {
+        [weight] + (bias.map { [$0] } ?? []) + (norm.map { [$0.gamma, $0.beta, $0.mean, $0.variance] } ?? [])
+    }
+
+    /// W′ = W · s and b′ = (b − μ) · s + β per output channel o, with s = γ / √(σ² + ε) and μ, σ² the running
+    /// statistics: conv / linear then batch norm in inference is one conv / linear with these weights.
+    func values() -> (weight: Tensor, bias: Tensor) {
+        let w = weight.value.contiguous()
+        let outs = w.shape[0], per = w.count / max(outs, 1)
+        let folded = Tensor(uninitializedShape: w.shape), b = Tensor(shape: [outs], repeating: 0)
+        let src = w.storage.pointer, dst = folded.storage.pointer, bp = b.storage.pointer
+        let bias0 = bias?.value.contiguous()
+        for o in 0..<outs {
+            var scale = 1.0, shift = Double(bias0?.storage.pointer[o] ?? 0)
+            if let n = norm {
+                scale = Double(n.gamma.value.storage.pointer[o])
+                    / (Double(n.variance.value.storage.pointer[o]) + Double(n.eps)).squareRoot()
+                shift = (shift - Double(n.mean.value.storage.pointer[o])) * scale + Double(n.beta.value.storage.pointer[o])
+            }
+            for k in 0..<per { dst[o * per + k] = norm == nil ? src[o * per + k] : Float(Double(src[o * per + k]) * scale) }
+            bp[o] = Float(shift)
+        }
+        return (folded, b)
+    }
+}
+
+// MARK: elementwise helpers (plain loops: the release build vectorises them)
+
+func reluInPlace(_ y: Tensor) {
+    let p = y.storage.pointer
+    for i in 0..<y.count where p[i] < 0 { p[i] = 0 }
+}
+
+/// y ← y + other (other converted to y's memory format first when they differ).
+func addInPlace(_ y: Tensor, _ other: Tensor) {
+    let o = other.in(y.format), p = y.storage.pointer, q = o.storage.pointer
+    for i in 0..<y.count { p[i] += q[i] }
+}
+
+/// Copies `src` into `dst`'s storage in `dst`'s memory format.
+func copyValues(_ src: Tensor, into dst: Tensor) {
+    guard src.storage !== dst.storage else { return }
+    dst.storage.pointer.update(from: src.in(dst.format).storage.pointer, count: dst.count)
+}
+
+func applyPostOps(_ post: [PostOp], to y: Tensor, _ slots: [Tensor]) {
+    for p in post {
+        switch p {
+        case .relu: reluInPlace(y)
+        case .sum(let s): addInPlace(y, slots[s])
+        }
+    }
+}
+
+func describe(_ post: [PostOp]) -> String {
+    post.map { if case .sum = $0 { return "+add" } else { return "+relu" } }.joined()
+}
+
+// MARK: convolution
+
+/// A convolution with its batch norm folded in and its ReLU / residual add as oneDNN post-ops, on weights
+/// reordered once into the layout the kernel wants (`forward_inference`).
+final class ConvStep: InferenceStep {
+    let reads: [Int], output: Int
+    let post: [PostOp]
+    let source: FoldedWeights
+    let primitive: DNNLPrimitive
+    let srcMd, dstMd, userWeightsMd, weightsMd, biasMd: dnnl_memory_desc_t
+    let toWeights: DNNLPrimitive?
+    let weights: DNNLBuffer
+    /// A plain NCHW input (the model's own input) reordered into the layout the kernel chose: oneDNN has only its
+    /// reference kernel for NCHW in and NHWC out.
+    let toSource: (reorder: DNNLPrimitive, userMd: dnnl_memory_desc_t, buffer: DNNLBuffer)?
+    var bias = Tensor(0)
+    let label: String
+    let call: DNNLBoundCall
+
+    init(input: Int, output: Int, inputShape: [Int], inputFormat: MemoryFormat, outputShape: [Int],
+         source: FoldedWeights, stride: Int, padding: Int, dilation: Int, groups: Int, post: [PostOp], label: String) {
+        let ws = source.weight.shape, o = ws[0]
+        self.output = output; self.post = post; self.source = source; self.label = label
+        let sum = post.compactMap { if case .sum(let s) = $0 { return s } else { return nil } }.first
+        reads = [input] + (sum.map { [$0] } ?? [])
+        let userSrcMd = DNNL.md(inputShape, DNNL.tag(rank: 4, format: inputFormat))
+        let anySource = inputFormat == .contiguous && inputShape[1] > 1
+        dstMd = DNNL.md(outputShape, dnnl_nhwc)
+        let grouped = groups == 1 ? ws : [groups, o / groups, ws[1], ws[2], ws[3]]
+        userWeightsMd = DNNL.md(grouped, groups == 1 ? dnnl_oihw : dnnl_goihw)
+        biasMd = DNNL.md([o], dnnl_a)
+        var s = anySource ? DNNL.md(inputShape, dnnl_format_tag_any) : userSrcMd
+        var d = dstMd, aw = DNNL.md(grouped, dnnl_format_tag_any), b = biasMd
+        let strides = DNNL.dims([stride, stride]), pads = DNNL.dims([padding, padding])
+        let dilates = DNNL.dims([dilation - 1, dilation - 1])
+        var desc = dnnl_convolution_desc_t()
+        DNNL.check(dnnl_dilated_convolution_forward_desc_init(&desc, dnnl_forward_inference, dnnl_convolution_direct,
+                                                              &s, &aw, &b, &d, strides, dilates, pads, pads),
+                   "describing the inference convolution \(label)")
+        let attr = postOpAttr(post)
+        defer { dnnl_primitive_attr_destroy(attr) }
+        primitive = withUnsafePointer(to: &desc) { DNNLPrimitive(opDesc: $0, attr: attr, what: "inference convolution \(label)") }
+        weightsMd = primitive.md(dnnl_query_weights_md)
+        srcMd = primitive.md(dnnl_query_src_md)
+        toSource = DNNL.equal(srcMd, userSrcMd) ? nil
+            : (DNNLPrimitive(reorderFrom: userSrcMd, to: srcMd), userSrcMd, DNNLBuffer(srcMd))
+        toWeights = DNNL.equal(weightsMd, userWeightsMd) ? nil : DNNLPrimitive(reorderFrom: userWeightsMd, to: weightsMd)
+        weights = DNNLBuffer(weightsMd)
+        call = DNNLBoundCall(primitive, [(DNNL_ARG_SRC, srcMd), (DNNL_ARG_WEIGHTS, weightsMd), (DNNL_ARG_BIAS, biasMd),
+                                         (DNNL_ARG_DST, dstMd)])
+    }
+
+    var placement: StepPlacement {
+        post.compactMap { if case .sum(let s) = $0 { return StepPlacement.inPlace(s) } else { return nil } }.first ?? .buffer
+    }
+
+    func load() {
+        let (w, b) = source.values()
+        bias = b
+        let wp = UnsafeMutableRawPointer(w.storage.pointer)
+        if let toWeights {
+            toWeights.execute([(DNNL_ARG_FROM, userWeightsMd, wp), (DNNL_ARG_TO, weightsMd, weights.pointer)])
+        } else {
+            weights.pointer.copyMemory(from: wp, byteCount: w.count * MemoryLayout<Float>.stride)
+        }
+    }
+
+    func run(_ slots: inout [Tensor]) {
+        let y = slots[output]
+        for case .sum(let s) in post { copyValues(slots[s], into: y) }   // the sum post-op adds onto dst
+        var src = UnsafeMutableRawPointer(slots[reads[0]].storage.pointer)
+        if let (reorder, userMd, buffer) = toSource {
+            reorder.execute([(DNNL_ARG_FROM, userMd, src), (DNNL_ARG_TO, srcMd, buffer.pointer)])
+            src = buffer.pointer
+        }
+        call.execute([src, weights.pointer, UnsafeMutableRawPointer(bias.storage.pointer), UnsafeMutableRawPointer(y.storage.pointer)])
+    }
+
+    var summary: String { "\(label) conv \(primitive.implementation)\(source.norm == nil ? "" : "+bn")\(describe(post))" }
+}
+
+/// Primitive attributes with `post` as oneDNN post-ops (sum: dst ← conv + dst; relu: eltwise).
+func postOpAttr(_ post: [PostOp]) -> dnnl_primitive_attr_t {
+    var ops: dnnl_post_ops_t?
+    DNNL.check(dnnl_post_ops_create(&ops), "creating post-ops")
+    for p in post {
+        switch p {
+        case .relu: DNNL.check(dnnl_post_ops_append_eltwise(ops, 1, dnnl_eltwise_relu, 0, 0), "appending a ReLU post-op")
+        case .sum: DNNL.check(dnnl_post_ops_append_sum(ops, 1), "appending a sum post-op")
+        }
+    }
+    var attr: dnnl_primitive_attr_t?
+    DNNL.check(dnnl_primitive_attr_create(&attr), "creating primitive attributes")
+    DNNL.check(dnnl_primitive_attr_set_post_ops(attr, ops), "setting post-ops")
+    dnnl_post_ops_destroy(ops)
+    return attr!
+}
+
+/// A convolution or linear layer whose weight `SparseInference.prepare` chose sparse: the CSR kernel on the
+/// folded weights, then the post-ops; its output is the kernel's own tensor.
+final class SparseStep: InferenceStep {
+    let reads: [Int], output: Int
+    let post: [PostOp]
+    let source: FoldedWeights
+    let method: SparseConvMethod?
+    let conv: (stride: Int, padding: Int)?
+    let outputFormat: MemoryFormat
+    var form: SparseWeight?
+    var bias = Tensor(0)
+    let label: String
+
+    init(input: Int, output: Int, outputFormat: MemoryFormat, source: FoldedWeights, method: SparseConvMethod?,
+         conv: (stride: Int, padding: Int)?, post: [PostOp], label: String) {
+        self.output = output; self.outputFormat = outputFormat; self.source = source; self.method = method
+        self.conv = conv; self.post = post; self.label = label
+        reads = [input] + post.compactMap { if case .sum(let s) = $0 { return s } else { return nil } }
+    }
+
+    var placement: StepPlacement { .dynamic }
+
+    func load() {
+        let (w, b) = source.values()
+        form = SparseWeight(w, convMethod: method)
+        bias = b
+    }
+
+    func run(_ slots: inout [Tensor]) {
+        let x = slots[reads[0]]
+        var y = conv.map { sparseConv2d(x, weight: form!, bias: bias, stride: $0.stride, padding: $0.padding) }
+            ?? sparseLinear(x, weight: form!, bias: bias)
+        y = y.in(outputFormat)
+        applyPostOps(post, to: y, slots)
+        slots[output] = y
+    }
+
+    var summary: String { "\(label) \(conv == nil ? "linear" : "conv") sparse\(source.norm == nil ? "" : "+bn")\(describe(post))" }
+}
+
+/// y = x · W′ᵀ + b′ on OpenBLAS, then the post-ops.
+final class LinearStep: InferenceStep {
+    let reads: [Int], output: Int
+    let post: [PostOp]
+    let source: FoldedWeights
+    var weight = Tensor(0), bias = Tensor(0)
+    let label: String
+
+    init(input: Int, output: Int, source: FoldedWeights, post: [PostOp], label: String) {
+        self.output = output; self.source = source; self.post = post; self.label = label
+        reads = [input] + post.compactMap { if case .sum(let s) = $0 { return s } else { return nil } }
+    }
+
+    var placement: StepPlacement { .buffer }
+    func load() { (weight, bias) = source.values() }
+
+    func run(_ slots: inout [Tensor]) {
+        let x = slots[reads[0]], y = slots[output]
+        let (n, k, o) = (x.shape[0], x.shape[1], weight.shape[0])
+        for i in 0..<n { (y.storage.pointer + i * o).update(from: bias.storage.pointer, count: o) }
+        sgemm(transA: false, transB: true, m: n, n: o, k: k, a: x.storage.pointer, b: weight.storage.pointer, beta: 1,
+              c: y.storage.pointer)
+        applyPostOps(post, to: y, slots)
+    }
+
+    var summary: String { "\(label) linear\(source.norm == nil ? "" : "+bn")\(describe(post))" }
+}
+
+// MARK: the other ops
+
+/// A batch norm with no conv / linear before it to fold into: y = x · s + t per channel (then a ReLU).
+final class AffineStep: InferenceStep {
+    let reads: [Int], output: Int
+    let norm: FoldedWeights.Normalization
+    let relu: Bool
+    var scale: [Float] = [], shift: [Float] = []
+
+    init(input: Int, output: Int, norm: FoldedWeights.Normalization, relu: Bool) {
+        reads = [input]; self.output = output; self.norm = norm; self.relu = relu
+    }
+
+    var placement: StepPlacement { .inPlace(reads[0]) }
+
+    func load() {
+        let g = norm.gamma.value.scalars, b = norm.beta.value.scalars
+        let m = norm.mean.value.scalars, v = norm.variance.value.scalars
+        scale = g.indices.map { Float(Double(g[$0]) / (Double(v[$0]) + Double(norm.eps)).squareRoot()) }
+        shift = g.indices.map { b[$0] - m[$0] * scale[$0] }
+    }
+
+    func run(_ slots: inout [Tensor]) {
+        let x = slots[reads[0]], y = slots[output]
+        let c = x.shape[1], inner = x.rank == 4 && x.format == .contiguous ? x.shape[2] * x.shape[3] : 1
+        let xp = x.storage.pointer, yp = y.storage.pointer
+        for i in 0..<x.count {
+            let ch = (i / inner) % c
+            let v = xp[i] * scale[ch] + shift[ch]
+            yp[i] = relu && v < 0 ? 0 : v
+        }
+    }
+
+    var summary: String { "batchNorm\(relu ? "+relu" : "")" }
+}
+
+/// relu(x), x + y and relu(x + y) on their own.
+final class ElementwiseStep: InferenceStep {
+    let reads: [Int], output: Int
+    let op: String
+
+    init(_ op: String, reads: [Int], output: Int) { self.op = op; self.reads = reads; self.output = output }
+
+    var placement: StepPlacement { .inPlace(reads[0]) }
+    func load() {}
+
+    func run(_ slots: inout [Tensor]) {
+        let y = slots[output]
+        copyValues(slots[reads[0]], into: y)
+        if reads.count > 1 { addInPlace(y, slots[reads[1]]) }
+        if op != "add" { reluInPlace(y) }
+    }
+
+    var summary: String { op }
+}
+
+/// Max / average pooling on oneDNN (`forward_inference`: no workspace).
+final class PoolStep: InferenceStep {
+    let reads: [Int], output: Int
+    let primitive: DNNLPrimitive
+    let srcMd, dstMd: dnnl_memory_desc_t
+    let call: DNNLBoundCall
+
+    init(input: Int, output: Int, inputShape: [Int], outputShape: [Int], format: MemoryFormat, max: Bool,
+         kernel: (Int, Int), stride: (Int, Int), padding: Int) {
+        reads = [input]; self.output = output
+        let tag = DNNL.tag(rank: 4, format: format)
+        srcMd = DNNL.md(inputShape, tag); dstMd = DNNL.md(outputShape, tag)
+        var s = srcMd, d = dstMd
+        let strides = DNNL.dims([stride.0, stride.1]), kernels = DNNL.dims([kernel.0, kernel.1])
+        let pads = DNNL.dims([padding, padding])
+        var desc = dnnl_pooling_desc_t()
+        DNNL.check(dnnl_pooling_forward_desc_init(&desc, dnnl_forward_inference, max ? dnnl_pooling_max : dnnl_pooling_avg_include_padding,
+                                                  &s, &d, strides, kernels, pads, pads),
+                   "describing inference pooling for \(inputShape)")
+        primitive = withUnsafePointer(to: &desc) { DNNLPrimitive(opDesc: $0, what: "inference pooling \(inputShape)") }
+        call = DNNLBoundCall(primitive, [(DNNL_ARG_SRC, srcMd), (DNNL_ARG_DST, dstMd)])
+    }
+
+    var placement: StepPlacement { .buffer }
+    func load() {}
+
+    func run(_ slots: inout [Tensor]) {
+        call.execute([UnsafeMutableRawPointer(slots[reads[0]].storage.pointer), UnsafeMutableRawPointer(slots[output].storage.pointer)])
+    }
+
+    var summary: String { "pool" }
+}
+
+/// flatten / reshape: a view when the input's bytes are already in row-major order, a reorder otherwise.
+final class ReshapeStep: InferenceStep {
+    let reads: [Int], output: Int
+    let shape: [Int]
+    let isView: Bool
+
+    init(input: Int, output: Int, shape: [Int], inputIsRowMajor: Bool) {
+        reads = [input]; self.output = output; self.shape = shape; isView = inputIsRowMajor
+    }
+
+    var placement: StepPlacement { isView ? .view : .buffer }
+    func load() {}
+
+    func run(_ slots: inout [Tensor]) {
+        let x = slots[reads[0]]
+        if isView {
+            slots[output] = Tensor(shape: shape, format: .contiguous, storage: x.storage)
+        } else {
+            // NHWC → NCHW straight into the planned buffer (flatten follows PyTorch's row-major order).
+            let (n, c, hw) = (x.shape[0], x.shape[1], x.shape[2] * x.shape[3])
+            let src = x.storage.pointer, dst = slots[output].storage.pointer
+            for b in 0..<n {
+                let s = src + b * hw * c, d = dst + b * c * hw
+                for p in 0..<hw { for ch in 0..<c { d[ch * hw + p] = s[p * c + ch] } }
+            }
+        }
+    }
+
+    var summary: String { isView ? "view" : "reorder" }
+}
