@@ -37,6 +37,8 @@ struct BenchInfer: ParsableCommand {
     var convLayers = false
     @Option(help: "Time only this layer (a weight's state_dict name, e.g. layer1.0.conv1.weight).")
     var layer: String?
+    @Flag(help: "Print each step of the inference plans (dense and sparse) with its best time, to stderr.")
+    var profile = false
     @Option(help: "Also write the pruned weights here (safetensors), for `shears export --format onnx` and the engines of bench/engines_infer.sh.")
     var saveWeights: String?
 
@@ -106,6 +108,16 @@ struct BenchInfer: ParsableCommand {
         try checkAgreement(dense, densePlan(x.value), what: "\(model.rawValue) output (plan, dense)")
         try checkAgreement(dense, sparsePlan(x.value), what: "\(model.rawValue) output (plan, sparse)")
         for line in sparsePlan.summary { FileHandle.standardError.write(Data(("plan: " + line + "\n").utf8)) }
+        if profile {
+            for (name, plan) in [("dense", densePlan), ("sparse", sparsePlan)] {
+                let steps = plan.profile(x.value)
+                let total = steps.reduce(0) { $0 + $1.seconds }
+                for (step, t) in steps {
+                    FileHandle.standardError.write(Data(String(format: "profile %@: %8.1f µs  %@\n", name, t * 1e6, step).utf8))
+                }
+                FileHandle.standardError.write(Data(String(format: "profile %@: %8.1f µs  total\n", name, total * 1e6).utf8))
+            }
+        }
 
         let sides: [(String, () -> Void, () -> Void)] = [
             ("eager_dense", { SparseInference.release(net) }, { _ = eager() }),

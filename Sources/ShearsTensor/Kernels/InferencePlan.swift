@@ -65,6 +65,21 @@ public final class InferencePlan {
         versions = tracked.map(\.version)
     }
 
+    /// Each step's summary and its best time in seconds over `repetitions` calls on `x` (`bench infer --profile`).
+    public func profile(_ x: Tensor, repetitions: Int = 20) -> [(step: String, seconds: Double)] {
+        _ = self(x)
+        var best = [Double](repeating: .infinity, count: steps.count)
+        for _ in 0..<repetitions {
+            slots[0] = x.in(inputFormat)
+            for (i, s) in steps.enumerated() {
+                let t0 = monotonicSeconds()
+                s.run(&slots)
+                best[i] = Swift.min(best[i], monotonicSeconds() - t0)
+            }
+        }
+        return zip(steps, best).map { ($0.summary, $1) }
+    }
+
     /// The model's output for `x` (shaped `inputShape`), in a tensor of its own.
     public func callAsFunction(_ x: Tensor) -> Tensor {
         precondition(x.shape == inputShape, "InferencePlan: built for input \(inputShape), called with \(x.shape)")
