@@ -11,14 +11,18 @@ rows = [json.loads(l) for l in sys.stdin if l.startswith("{")]
 shears = [r for r in rows if "framework" not in r]
 torch = [r for r in rows if r.get("framework") == "pytorch"]
 
-print("| model | removed | batch | params orig → compact | MACs orig → compact (ratio) | img/s orig | img/s compact | speed-up | speed-up / MACs ratio |")
-print("|---|---|---|---|---|---|---|---|---|")
+print("| model | removed | batch | params orig → compact | MACs orig → compact (ratio) | img/s orig | img/s compact | speed-up | speed-up / MACs ratio "
+      "| plan: img/s orig | plan: img/s compact | plan: speed-up / MACs ratio |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|")
 for r in shears:
     mr = r["macs_original"] / r["macs_compacted"]
     su = r["img_s_compacted"] / r["img_s_original"]
+    # Lines from before the inference plan have no plan columns.
+    plan = (f"| {r['img_s_original_plan']:.0f} | {r['img_s_compacted_plan']:.0f} "
+            f"| {r['img_s_compacted_plan'] / r['img_s_original_plan'] / mr:.2f} |") if "img_s_original_plan" in r else "| – | – | – |"
     print(f"| {r['model']} | {r['channel_ratio']:.0%} | {r['batch_size']} | {r['params_original']:,} → {r['params_compacted']:,} "
           f"| {r['macs_original']/1e6:.1f}M → {r['macs_compacted']/1e6:.1f}M ({mr:.2f}×) | {r['img_s_original']:.0f} "
-          f"| {r['img_s_compacted']:.0f} | {su:.2f}× | {su/mr:.2f} |")
+          f"| {r['img_s_compacted']:.0f} | {su:.2f}× | {su/mr:.2f} " + plan)
 
 if torch:
     key = lambda r: (r["model"], r["channel_ratio"], r["batch_size"])

@@ -5,8 +5,8 @@ extension InferencePlan {
     /// `model`'s inference forward (running batch-norm statistics, no dropout) on inputs `[batchSize] + inputShape`.
     /// Sparse forms `SparseInference.prepare` attached stay in use. Throws for a model with an op the plan
     /// cannot run, naming the op.
-    public convenience init(_ model: any Layer, batchSize: Int, inputShape: [Int], sparse: SparseChoice = .measured) throws {
-        try self.init(inputShape: [batchSize] + inputShape, parameters: model.namedParameters.map(\.1), sparse: sparse) { x in
+    public convenience init(_ model: any Layer, batchSize: Int, inputShape: [Int], kernels: KernelChoice = .measured) throws {
+        try self.init(inputShape: [batchSize] + inputShape, parameters: model.namedParameters.map(\.1), kernels: kernels) { x in
             Context.with(.inference) { model(x) }
         }
     }

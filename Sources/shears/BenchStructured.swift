@@ -58,6 +58,10 @@ struct BenchStructured: ParsableCommand {
             throw ValidationError("compacted and masked outputs differ by \(maskedOut.maxAbsDifference(smallOut)) (scale \(scale))")
         }
         let (tOriginal, tSmall) = timeInterleaved(original, small, x)
+        // The same two models through their inference plans (what `shears eval` runs), interleaved likewise.
+        let planOriginal = try InferencePlan(original, batchSize: batchSize, inputShape: inputShape)
+        let planSmall = try InferencePlan(small, batchSize: batchSize, inputShape: inputShape)
+        let (pOriginal, pSmall) = timeInterleaved({ _ = planOriginal(x.value) }, { _ = planSmall(x.value) })
         if let save { try write(small, widths: widths, original: original, to: save) }
         let macs = { (m: any Layer) in countMACs(m, inputShape: inputShape).reduce(0) { $0 + $1.macs } }
         let line: [String: Any] = [
@@ -65,22 +69,24 @@ struct BenchStructured: ParsableCommand {
             "threads": threads, "params_original": original.parameterCount, "params_compacted": small.parameterCount,
             "macs_original": macs(original), "macs_compacted": macs(small),
             "img_s_original": Double(batchSize) / tOriginal, "img_s_compacted": Double(batchSize) / tSmall,
+            "img_s_original_plan": Double(batchSize) / pOriginal, "img_s_compacted_plan": Double(batchSize) / pSmall,
             "widths": widths,
         ]
         let data = try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys])
         print(String(decoding: data, as: UTF8.self))
     }
 
-    /// Median seconds per forward of each model, alternating a and b every round after two warm-up rounds.
+    /// Median seconds per eager forward of each model, alternating a and b every round after two warm-up rounds.
     func timeInterleaved(_ a: any Layer, _ b: any Layer, _ x: Variable) -> (Double, Double) {
+        Context.with(.inference) { GradMode.withoutGrad { timeInterleaved({ _ = a(x) }, { _ = b(x) }) } }
+    }
+
+    /// Median seconds per call of `a` and `b`, alternating every round after two warm-up rounds.
+    func timeInterleaved(_ a: () -> Void, _ b: () -> Void) -> (Double, Double) {
         var ta: [Double] = [], tb: [Double] = []
-        Context.with(.inference) {
-            GradMode.withoutGrad {
-                for round in 0..<(iterations + 2) {
-                    let t0 = monotonicSeconds(); _ = a(x); let t1 = monotonicSeconds(); _ = b(x); let t2 = monotonicSeconds()
-                    if round >= 2 { ta.append(t1 - t0); tb.append(t2 - t1) }
-                }
-            }
+        for round in 0..<(iterations + 2) {
+            let t0 = monotonicSeconds(); a(); let t1 = monotonicSeconds(); b(); let t2 = monotonicSeconds()
+            if round >= 2 { ta.append(t1 - t0); tb.append(t2 - t1) }
         }
         return (ta.sorted()[ta.count / 2], tb.sorted()[tb.count / 2])
     }

@@ -58,6 +58,20 @@ final class InferencePlanTests: XCTestCase {
         }
     }
 
+    func testLinearLayersAgreeOnBothLibraries() throws {
+        let net = try model(.lenet300100, [1, 28, 28], seed: 9150)
+        var g = Generator(seed: 9151)
+        for batch in [1, 5] {
+            let x = Tensor.normal([batch, 1, 28, 28], generator: &g)
+            for (kernels, marker) in [(InferencePlan.KernelChoice.blas, "linear+relu"), (.innerProduct, "linear brgemm")] {
+                let plan = try InferencePlan(net, batchSize: batch, inputShape: [1, 28, 28], kernels: kernels)
+                XCTAssertTrue(plan.summary.contains { $0.contains(marker) || ($0.contains(" linear ") && kernels == .innerProduct) },
+                              "\(kernels): \(plan.summary)")
+                assertAgrees(plan(x), plain(net, x), "lenet300-100 batch \(batch) on \(kernels)")
+            }
+        }
+    }
+
     func testBatchNormIsFoldedAndPostOpsFused() throws {
         let net = try model(.resnet20, [3, 16, 16], seed: 9300)
         let plan = try InferencePlan(net, batchSize: 2, inputShape: [3, 16, 16])
@@ -81,7 +95,7 @@ final class InferencePlanTests: XCTestCase {
             for (_, p) in prunable { p.inferenceForm = SparseWeight(p.value) }
             var g = Generator(seed: 9401)
             let x = Tensor.normal([3] + shape, generator: &g)
-            let plan = try InferencePlan(net, batchSize: 3, inputShape: shape, sparse: .always)
+            let plan = try InferencePlan(net, batchSize: 3, inputShape: shape, kernels: .sparse)
             XCTAssertEqual(plan.summary.filter { $0.contains("sparse") }.count, prunable.count, "\(name.rawValue): \(plan.summary)")
             assertAgrees(plan(x), plain(net, x), "\(name.rawValue) sparse")
             // Measured: the sparse kernel only where it beat the fused dense step; the same outputs either way.

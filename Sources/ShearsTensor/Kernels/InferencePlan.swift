@@ -20,13 +20,14 @@ public final class InferencePlan {
     private let tracked: [Variable]
     private var versions: [UInt64]
 
-    /// Where a weight with a sparse form runs sparse: where that measured faster than the fused dense step, or
-    /// always (tests of the sparse steps).
-    public enum SparseChoice: Sendable { case measured, always }
+    /// How the plan picks kernels: by timing (a weight with a sparse form runs sparse where that beat its fused
+    /// dense step; a linear layer runs on OpenBLAS or oneDNN's inner product, the faster), or one kind forced
+    /// (tests of each step): every weight with a sparse form sparse, or every dense linear layer on one library.
+    public enum KernelChoice: Sendable { case measured, sparse, blas, innerProduct }
 
     /// Traces `forward` (grad mode off; the caller sets the inference phase) on zeros of `inputShape` and
     /// compiles it. `parameters`: the model's parameters, whose sparse inference forms are candidates.
-    public init(inputShape: [Int], parameters: [Variable], sparse choice: SparseChoice = .measured,
+    public init(inputShape: [Int], parameters: [Variable], kernels choice: KernelChoice = .measured,
                 forward: (Variable) -> Variable) throws {
         self.inputShape = inputShape
         // Sparse forms run without recording their inputs: trace the dense ops, keep the choice per weight.
@@ -140,7 +141,7 @@ struct TracedGraph {
 
     /// The steps in execution order: each conv / linear with the batch norm, ReLUs and residual add that alone
     /// consume its result, the rest one step per op.
-    mutating func steps(sparse: [ObjectIdentifier: SparseWeight], choice: InferencePlan.SparseChoice) throws -> [Built] {
+    mutating func steps(sparse: [ObjectIdentifier: SparseWeight], choice: InferencePlan.KernelChoice) throws -> [Built] {
         var claimed = [Bool](repeating: false, count: ops.count)
         var placed: [(position: Int, built: Built)] = []
         for k in ops.indices where !claimed[k] {
@@ -157,7 +158,7 @@ struct TracedGraph {
     /// Conv / linear op k, then what alone consumes it: a batch norm (folded), ReLUs and one residual add
     /// (post-ops). The fused step runs where the chain's last op ran, when the add's other operand exists.
     private func chain(from k: Int, claimed: inout [Bool], sparse: [ObjectIdentifier: SparseWeight],
-                       choice: InferencePlan.SparseChoice) throws
+                       choice: InferencePlan.KernelChoice) throws
         -> (position: Int, built: Built) {
         let op = ops[k]
         let weight = op.inputs[1], bias = op.inputs.count > 2 ? op.inputs[2] : nil
@@ -196,7 +197,11 @@ struct TracedGraph {
                             source: source, stride: stride, padding: padding, dilation: dilation, groups: groups, post: post,
                             label: label)
         } else {
+            // OpenBLAS or oneDNN's inner product, whichever measured faster on this shape.
             step = LinearStep(input: input, output: current, source: source, post: post, label: label)
+            let ip = InnerProductStep(input: input, output: current, batch: values[input].value.shape[0], source: source,
+                                      post: post, label: label)
+            if choice == .innerProduct || (choice != .blas && seconds(ip) < seconds(step)) { step = ip }
         }
         if let form = sparse[ObjectIdentifier(weight)] {
             // The weight has a sparse form: keep the sparse kernel only where it beats this fused dense step.
@@ -204,7 +209,7 @@ struct TracedGraph {
             let candidate = SparseStep(input: input, output: current, outputFormat: out.format, source: source,
                                        method: form.convMethod, conv: conv.map { (stride: $0.0, padding: $0.1) }, post: post,
                                        label: label)
-            if choice == .always || seconds(candidate) < 0.9 * seconds(step) { step = candidate }   // its own output tensor and post-op passes cost beyond the timing
+            if choice == .sparse || seconds(candidate) < 0.9 * seconds(step) { step = candidate }   // its own output tensor and post-op passes cost beyond the timing
         }
         return (last, Built(step: step, variables: source.variables))
     }

@@ -57,7 +57,7 @@ struct FoldedWeights {
 
 func reluInPlace(_ y: Tensor) {
     let p = y.storage.pointer
-    for i in 0..<y.count where p[i] < 0 { p[i] = 0 }
+    for i in 0..<y.count { p[i] = Swift.max(p[i], 0) }   // branch-free: vectorises
 }
 
 /// y ← y + other (other converted to y's memory format first when they differ).
@@ -249,6 +249,64 @@ final class LinearStep: InferenceStep {
     }
 
     var summary: String { "\(label) linear\(source.norm == nil ? "" : "+bn")\(describe(post))" }
+}
+
+/// y = x · W′ᵀ + b′ on oneDNN's inner product (`forward_inference`, weights reordered once, ReLU / add as
+/// post-ops): the plan times it against `LinearStep` and keeps the faster.
+final class InnerProductStep: InferenceStep {
+    let reads: [Int], output: Int
+    let post: [PostOp]
+    let source: FoldedWeights
+    let primitive: DNNLPrimitive
+    let userWeightsMd, weightsMd: dnnl_memory_desc_t
+    let toWeights: DNNLPrimitive?
+    let weights: DNNLBuffer
+    var bias = Tensor(0)
+    let call: DNNLBoundCall
+    let label: String
+
+    init(input: Int, output: Int, batch: Int, source: FoldedWeights, post: [PostOp], label: String) {
+        self.output = output; self.source = source; self.post = post; self.label = label
+        reads = [input] + post.compactMap { if case .sum(let s) = $0 { return s } else { return nil } }
+        let (o, k) = (source.weight.shape[0], source.weight.shape[1])
+        var src = DNNL.md([batch, k], dnnl_nc), dst = DNNL.md([batch, o], dnnl_nc), b = DNNL.md([o], dnnl_a)
+        var anyWeights = DNNL.md([o, k], dnnl_format_tag_any)
+        userWeightsMd = DNNL.md([o, k], dnnl_oi)
+        var desc = dnnl_inner_product_desc_t()
+        DNNL.check(dnnl_inner_product_forward_desc_init(&desc, dnnl_forward_inference, &src, &anyWeights, &b, &dst),
+                   "describing the inference inner product \(label)")
+        let attr = postOpAttr(post)
+        defer { dnnl_primitive_attr_destroy(attr) }
+        primitive = withUnsafePointer(to: &desc) { DNNLPrimitive(opDesc: $0, attr: attr, what: "inference inner product \(label)") }
+        weightsMd = primitive.md(dnnl_query_weights_md)
+        toWeights = DNNL.equal(weightsMd, userWeightsMd) ? nil : DNNLPrimitive(reorderFrom: userWeightsMd, to: weightsMd)
+        weights = DNNLBuffer(weightsMd)
+        call = DNNLBoundCall(primitive, [(DNNL_ARG_SRC, src), (DNNL_ARG_WEIGHTS, weightsMd), (DNNL_ARG_BIAS, b), (DNNL_ARG_DST, dst)])
+    }
+
+    var placement: StepPlacement {
+        post.compactMap { if case .sum(let s) = $0 { return StepPlacement.inPlace(s) } else { return nil } }.first ?? .buffer
+    }
+
+    func load() {
+        let (w, b) = source.values()
+        bias = b
+        let wp = UnsafeMutableRawPointer(w.storage.pointer)
+        if let toWeights {
+            toWeights.execute([(DNNL_ARG_FROM, userWeightsMd, wp), (DNNL_ARG_TO, weightsMd, weights.pointer)])
+        } else {
+            weights.pointer.copyMemory(from: wp, byteCount: w.count * MemoryLayout<Float>.stride)
+        }
+    }
+
+    func run(_ slots: inout [Tensor]) {
+        let y = slots[output]
+        for case .sum(let s) in post { copyValues(slots[s], into: y) }
+        call.execute([UnsafeMutableRawPointer(slots[reads[0]].storage.pointer), weights.pointer,
+                      UnsafeMutableRawPointer(bias.storage.pointer), UnsafeMutableRawPointer(y.storage.pointer)])
+    }
+
+    var summary: String { "\(label) linear \(primitive.implementation)\(source.norm == nil ? "" : "+bn")\(describe(post))" }
 }
 
 // MARK: the other ops
