@@ -41,7 +41,7 @@ public final class InferencePlan {
         let (y, ops) = OpTrace.record { GradMode.withoutGrad { forward(x) } }
         inputFormat = x.value.format
 
-        var graph = TracedGraph(input: x, output: y, ops: ops)
+        let graph = TracedGraph(input: x, output: y, ops: ops)
         let built = try graph.steps(sparse: sparse, choice: choice)
         steps = built.map(\.step)
         outputSlot = try graph.slot(of: y, "the output")
@@ -141,7 +141,7 @@ struct TracedGraph {
 
     /// The steps in execution order: each conv / linear with the batch norm, ReLUs and residual add that alone
     /// consume its result, the rest one step per op.
-    mutating func steps(sparse: [ObjectIdentifier: SparseWeight], choice: InferencePlan.KernelChoice) throws -> [Built] {
+    func steps(sparse: [ObjectIdentifier: SparseWeight], choice: InferencePlan.KernelChoice) throws -> [Built] {
         var claimed = [Bool](repeating: false, count: ops.count)
         var placed: [(position: Int, built: Built)] = []
         for k in ops.indices where !claimed[k] {
