@@ -85,6 +85,38 @@ func describe(_ post: [PostOp]) -> String {
     post.map { if case .sum = $0 { return "+add" } else { return "+relu" } }.joined()
 }
 
+/// The slot a sum post-op adds (at most one).
+func sumSlots(_ post: [PostOp]) -> [Int] { post.compactMap { if case .sum(let s) = $0 { return s } else { return nil } } }
+
+/// A step with a sum post-op writes over the added value's buffer when that value dies there.
+func sumPlacement(_ post: [PostOp]) -> StepPlacement { sumSlots(post).first.map { .inPlace($0) } ?? .buffer }
+
+/// Folded weights in the layout a primitive chose (`md`) and the folded bias, rewritten from the model by `load`.
+final class PrimitiveWeights {
+    let userMd, md: dnnl_memory_desc_t
+    let reorder: DNNLPrimitive?
+    let buffer: DNNLBuffer
+    private(set) var bias = Tensor(0)
+    var biasPointer: UnsafeMutableRawPointer { UnsafeMutableRawPointer(bias.storage.pointer) }
+
+    init(user: dnnl_memory_desc_t, chosen: dnnl_memory_desc_t) {
+        userMd = user; md = chosen
+        reorder = DNNL.equal(chosen, user) ? nil : DNNLPrimitive(reorderFrom: user, to: chosen)
+        buffer = DNNLBuffer(chosen)
+    }
+
+    func load(_ source: FoldedWeights) {
+        let (w, b) = source.values()
+        bias = b
+        let wp = UnsafeMutableRawPointer(w.storage.pointer)
+        if let reorder {
+            reorder.execute([(DNNL_ARG_FROM, userMd, wp), (DNNL_ARG_TO, md, buffer.pointer)])
+        } else {
+            buffer.pointer.copyMemory(from: wp, byteCount: w.count * MemoryLayout<Float>.stride)
+        }
+    }
+}
+
 // MARK: convolution
 
 /// A convolution with its batch norm folded in and its ReLU / residual add as oneDNN post-ops, on weights
@@ -94,13 +126,11 @@ final class ConvStep: InferenceStep {
     let post: [PostOp]
     let source: FoldedWeights
     let primitive: DNNLPrimitive
-    let srcMd, dstMd, userWeightsMd, weightsMd, biasMd: dnnl_memory_desc_t
-    let toWeights: DNNLPrimitive?
-    let weights: DNNLBuffer
+    let srcMd, dstMd, biasMd: dnnl_memory_desc_t
+    let weights: PrimitiveWeights
     /// A plain NCHW input (the model's own input) reordered into the layout the kernel chose: oneDNN has only its
     /// reference kernel for NCHW in and NHWC out.
     let toSource: (reorder: DNNLPrimitive, userMd: dnnl_memory_desc_t, buffer: DNNLBuffer)?
-    var bias = Tensor(0)
     let label: String
     let call: DNNLBoundCall
 
@@ -108,13 +138,12 @@ final class ConvStep: InferenceStep {
          source: FoldedWeights, stride: Int, padding: Int, dilation: Int, groups: Int, post: [PostOp], label: String) {
         let ws = source.weight.shape, o = ws[0]
         self.output = output; self.post = post; self.source = source; self.label = label
-        let sum = post.compactMap { if case .sum(let s) = $0 { return s } else { return nil } }.first
-        reads = [input] + (sum.map { [$0] } ?? [])
+        reads = [input] + sumSlots(post)
         let userSrcMd = DNNL.md(inputShape, DNNL.tag(rank: 4, format: inputFormat))
         let anySource = inputFormat == .contiguous && inputShape[1] > 1
         dstMd = DNNL.md(outputShape, dnnl_nhwc)
         let grouped = groups == 1 ? ws : [groups, o / groups, ws[1], ws[2], ws[3]]
-        userWeightsMd = DNNL.md(grouped, groups == 1 ? dnnl_oihw : dnnl_goihw)
+        let userWeightsMd = DNNL.md(grouped, groups == 1 ? dnnl_oihw : dnnl_goihw)
         biasMd = DNNL.md([o], dnnl_a)
         var s = anySource ? DNNL.md(inputShape, dnnl_format_tag_any) : userSrcMd
         var d = dstMd, aw = DNNL.md(grouped, dnnl_format_tag_any), b = biasMd
@@ -127,30 +156,17 @@ final class ConvStep: InferenceStep {
         let attr = postOpAttr(post)
         defer { dnnl_primitive_attr_destroy(attr) }
         primitive = withUnsafePointer(to: &desc) { DNNLPrimitive(opDesc: $0, attr: attr, what: "inference convolution \(label)") }
-        weightsMd = primitive.md(dnnl_query_weights_md)
+        weights = PrimitiveWeights(user: userWeightsMd, chosen: primitive.md(dnnl_query_weights_md))
         srcMd = primitive.md(dnnl_query_src_md)
         toSource = DNNL.equal(srcMd, userSrcMd) ? nil
             : (DNNLPrimitive(reorderFrom: userSrcMd, to: srcMd), userSrcMd, DNNLBuffer(srcMd))
-        toWeights = DNNL.equal(weightsMd, userWeightsMd) ? nil : DNNLPrimitive(reorderFrom: userWeightsMd, to: weightsMd)
-        weights = DNNLBuffer(weightsMd)
-        call = DNNLBoundCall(primitive, [(DNNL_ARG_SRC, srcMd), (DNNL_ARG_WEIGHTS, weightsMd), (DNNL_ARG_BIAS, biasMd),
+        call = DNNLBoundCall(primitive, [(DNNL_ARG_SRC, srcMd), (DNNL_ARG_WEIGHTS, weights.md), (DNNL_ARG_BIAS, biasMd),
                                          (DNNL_ARG_DST, dstMd)])
     }
 
-    var placement: StepPlacement {
-        post.compactMap { if case .sum(let s) = $0 { return StepPlacement.inPlace(s) } else { return nil } }.first ?? .buffer
-    }
+    var placement: StepPlacement { sumPlacement(post) }
 
-    func load() {
-        let (w, b) = source.values()
-        bias = b
-        let wp = UnsafeMutableRawPointer(w.storage.pointer)
-        if let toWeights {
-            toWeights.execute([(DNNL_ARG_FROM, userWeightsMd, wp), (DNNL_ARG_TO, weightsMd, weights.pointer)])
-        } else {
-            weights.pointer.copyMemory(from: wp, byteCount: w.count * MemoryLayout<Float>.stride)
-        }
-    }
+    func load() { weights.load(source) }
 
     func run(_ slots: inout [Tensor]) {
         let y = slots[output]
@@ -160,7 +176,7 @@ final class ConvStep: InferenceStep {
             reorder.execute([(DNNL_ARG_FROM, userMd, src), (DNNL_ARG_TO, srcMd, buffer.pointer)])
             src = buffer.pointer
         }
-        call.execute([src, weights.pointer, UnsafeMutableRawPointer(bias.storage.pointer), UnsafeMutableRawPointer(y.storage.pointer)])
+        call.execute([src, weights.buffer.pointer, weights.biasPointer, UnsafeMutableRawPointer(y.storage.pointer)])
     }
 
     var summary: String { "\(label) conv \(primitive.implementation)\(source.norm == nil ? "" : "+bn")\(describe(post))" }
@@ -200,7 +216,7 @@ final class SparseStep: InferenceStep {
          conv: (stride: Int, padding: Int)?, post: [PostOp], label: String) {
         self.output = output; self.outputFormat = outputFormat; self.source = source; self.method = method
         self.conv = conv; self.post = post; self.label = label
-        reads = [input] + post.compactMap { if case .sum(let s) = $0 { return s } else { return nil } }
+        reads = [input] + sumSlots(post)
     }
 
     var placement: StepPlacement { .dynamic }
@@ -233,7 +249,7 @@ final class LinearStep: InferenceStep {
 
     init(input: Int, output: Int, source: FoldedWeights, post: [PostOp], label: String) {
         self.output = output; self.source = source; self.post = post; self.label = label
-        reads = [input] + post.compactMap { if case .sum(let s) = $0 { return s } else { return nil } }
+        reads = [input] + sumSlots(post)
     }
 
     var placement: StepPlacement { .buffer }
@@ -258,52 +274,35 @@ final class InnerProductStep: InferenceStep {
     let post: [PostOp]
     let source: FoldedWeights
     let primitive: DNNLPrimitive
-    let userWeightsMd, weightsMd: dnnl_memory_desc_t
-    let toWeights: DNNLPrimitive?
-    let weights: DNNLBuffer
-    var bias = Tensor(0)
+    let weights: PrimitiveWeights
     let call: DNNLBoundCall
     let label: String
 
     init(input: Int, output: Int, batch: Int, source: FoldedWeights, post: [PostOp], label: String) {
         self.output = output; self.source = source; self.post = post; self.label = label
-        reads = [input] + post.compactMap { if case .sum(let s) = $0 { return s } else { return nil } }
+        reads = [input] + sumSlots(post)
         let (o, k) = (source.weight.shape[0], source.weight.shape[1])
         var src = DNNL.md([batch, k], dnnl_nc), dst = DNNL.md([batch, o], dnnl_nc), b = DNNL.md([o], dnnl_a)
         var anyWeights = DNNL.md([o, k], dnnl_format_tag_any)
-        userWeightsMd = DNNL.md([o, k], dnnl_oi)
         var desc = dnnl_inner_product_desc_t()
         DNNL.check(dnnl_inner_product_forward_desc_init(&desc, dnnl_forward_inference, &src, &anyWeights, &b, &dst),
                    "describing the inference inner product \(label)")
         let attr = postOpAttr(post)
         defer { dnnl_primitive_attr_destroy(attr) }
         primitive = withUnsafePointer(to: &desc) { DNNLPrimitive(opDesc: $0, attr: attr, what: "inference inner product \(label)") }
-        weightsMd = primitive.md(dnnl_query_weights_md)
-        toWeights = DNNL.equal(weightsMd, userWeightsMd) ? nil : DNNLPrimitive(reorderFrom: userWeightsMd, to: weightsMd)
-        weights = DNNLBuffer(weightsMd)
-        call = DNNLBoundCall(primitive, [(DNNL_ARG_SRC, src), (DNNL_ARG_WEIGHTS, weightsMd), (DNNL_ARG_BIAS, b), (DNNL_ARG_DST, dst)])
+        weights = PrimitiveWeights(user: DNNL.md([o, k], dnnl_oi), chosen: primitive.md(dnnl_query_weights_md))
+        call = DNNLBoundCall(primitive, [(DNNL_ARG_SRC, src), (DNNL_ARG_WEIGHTS, weights.md), (DNNL_ARG_BIAS, b), (DNNL_ARG_DST, dst)])
     }
 
-    var placement: StepPlacement {
-        post.compactMap { if case .sum(let s) = $0 { return StepPlacement.inPlace(s) } else { return nil } }.first ?? .buffer
-    }
+    var placement: StepPlacement { sumPlacement(post) }
 
-    func load() {
-        let (w, b) = source.values()
-        bias = b
-        let wp = UnsafeMutableRawPointer(w.storage.pointer)
-        if let toWeights {
-            toWeights.execute([(DNNL_ARG_FROM, userWeightsMd, wp), (DNNL_ARG_TO, weightsMd, weights.pointer)])
-        } else {
-            weights.pointer.copyMemory(from: wp, byteCount: w.count * MemoryLayout<Float>.stride)
-        }
-    }
+    func load() { weights.load(source) }
 
     func run(_ slots: inout [Tensor]) {
         let y = slots[output]
         for case .sum(let s) in post { copyValues(slots[s], into: y) }
-        call.execute([UnsafeMutableRawPointer(slots[reads[0]].storage.pointer), weights.pointer,
-                      UnsafeMutableRawPointer(bias.storage.pointer), UnsafeMutableRawPointer(y.storage.pointer)])
+        call.execute([UnsafeMutableRawPointer(slots[reads[0]].storage.pointer), weights.buffer.pointer, weights.biasPointer,
+                      UnsafeMutableRawPointer(y.storage.pointer)])
     }
 
     var summary: String { "\(label) linear \(primitive.implementation)\(source.norm == nil ? "" : "+bn")\(describe(post))" }
