@@ -56,6 +56,44 @@ final class InferencePlanTests: XCTestCase {
                 assertAgrees(y2, plain(net, x), "\(name.rawValue) batch \(batch), second call")
             }
         }
+        // A pre-activation family: WRN-10-2 (batch norm + ReLU before each conv, run as a standalone affine step; the
+        // residual add fused into the second conv).
+        var g = Generator(seed: 9190)
+        let wrn = WideResNet(depth: 10, widen: 2, classes: 10, inputChannels: 3, generator: &g)
+        randomizeNormalization(wrn, generator: &g)
+        for batch in [1, 3] {
+            let x = Tensor.normal([batch, 3, 8, 8], generator: &g)
+            let plan = try InferencePlan(wrn, batchSize: batch, inputShape: [3, 8, 8])
+            XCTAssertTrue(plan.summary.contains("batchNorm+relu"), "\(plan.summary)")
+            assertAgrees(plan(x), plain(wrn, x), "wrn-10-2 batch \(batch)")
+        }
+    }
+
+    /// Batch norms with nothing to fold into: on the NCHW model input, and on [N, C] after a ReLU.
+    func testStandaloneBatchNormsInEveryLayout() throws {
+        struct Net: Layer {
+            let inNorm = BatchNorm(3), conv: Conv2d, fc1: Linear, norm = BatchNorm(8), fc2: Linear
+            init(generator g: inout Generator) {
+                conv = Conv2d(3, 4, kernel: 3, stride: 2, padding: 1, bias: true, initializer: .kaimingNormal, generator: &g)
+                fc1 = Linear(4 * 4 * 4, 8, generator: &g); fc2 = Linear(8, 5, generator: &g)
+            }
+            func callAsFunction(_ x: Variable) -> Variable {
+                fc2(norm(relu(fc1(flatten(relu(conv(inNorm(x))))))))
+            }
+            var namedParameters: [(String, Variable)] {
+                prefixed("in", inNorm.namedParameters) + prefixed("conv", conv.namedParameters) + prefixed("fc1", fc1.namedParameters)
+                    + prefixed("norm", norm.namedParameters) + prefixed("fc2", fc2.namedParameters)
+            }
+            var namedBuffers: [(String, Variable)] { prefixed("in", inNorm.namedBuffers) + prefixed("norm", norm.namedBuffers) }
+        }
+        var g = Generator(seed: 9170)
+        let net = Net(generator: &g)
+        randomizeNormalization(net, generator: &g)
+        let x = Tensor.normal([3, 3, 8, 8], generator: &g)
+        let plan = try InferencePlan(net, batchSize: 3, inputShape: [3, 8, 8])
+        XCTAssertEqual(plan.summary.filter { $0 == "batchNorm" }.count, 2, "\(plan.summary)")
+        XCTAssertTrue(plan.summary.contains("reorder"), "flatten of NHWC activations reorders: \(plan.summary)")
+        assertAgrees(plan(x), plain(net, x), "standalone batch norms")
     }
 
     func testLinearLayersAgreeOnBothLibraries() throws {

@@ -334,10 +334,12 @@ final class AffineStep: InferenceStep {
         let x = slots[reads[0]], y = slots[output]
         let c = x.shape[1], inner = x.rank == 4 && x.format == .contiguous ? x.shape[2] * x.shape[3] : 1
         let xp = x.storage.pointer, yp = y.storage.pointer
-        for i in 0..<x.count {
-            let ch = (i / inner) % c
-            let v = xp[i] * scale[ch] + shift[ch]
-            yp[i] = relu && v < 0 ? 0 : v
+        // Element ((o · C + ch) · inner + i): channels innermost (NHWC, [N, C]: inner 1) or planes (NCHW: inner H·W).
+        for o in 0..<(x.count / (c * inner)) {
+            for ch in 0..<c {
+                let (a, b, base) = (scale[ch], shift[ch], (o * c + ch) * inner)
+                for i in base..<(base + inner) { yp[i] = relu ? Swift.max(xp[i] * a + b, 0) : xp[i] * a + b }
+            }
         }
     }
 
