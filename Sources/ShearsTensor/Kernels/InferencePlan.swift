@@ -5,7 +5,8 @@
 /// - every activation in a buffer assigned once: a buffer is reused as soon as its value is dead, and a
 ///   residual add writes over its other operand when that dies there; no allocation per call except where a
 ///   layer runs on the sparse kernels: a weight with a sparse form (`SparseInference.prepare`) runs sparse where
-///   that measured faster than its fused dense step, on the traced shapes, when the plan was built;
+///   that measured faster than its fused dense step, on the traced shapes, when the plan was built, and only if the
+///   whole forward measured faster with those sparse layers than without;
 /// - outputs equal to the plain forward up to the rounding of the folding (tests: InferencePlanTests).
 /// Any write to a weight, bias or batch-norm statistic the plan read (`Variable.version`) makes the next call
 /// reload the plan's weights first. A forward with an op the plan does not know is refused with its name
@@ -42,7 +43,13 @@ public final class InferencePlan {
         inputFormat = x.value.format
 
         let graph = TracedGraph(input: x, output: y, ops: ops)
-        let built = try graph.steps(sparse: sparse, choice: choice)
+        var built = try graph.steps(sparse: sparse, choice: choice)
+        // Per-layer timings do not see what a sparse step costs its neighbours (its own output tensor, the separate
+        // post-op pass, colder caches): keep the sparse layers only if the whole forward is faster with them.
+        if choice == .measured, built.contains(where: { $0.step is SparseStep }) {
+            let dense = try graph.steps(sparse: [:], choice: choice)
+            if graph.seconds(dense.map(\.step)) <= graph.seconds(built.map(\.step)) { built = dense }
+        }
         steps = built.map(\.step)
         outputSlot = try graph.slot(of: y, "the output")
         slots = graph.plannedSlots(steps)
@@ -215,14 +222,17 @@ struct TracedGraph {
     }
 
     /// Best of 3 timed runs of `step` (after a warm-up) on the traced values.
-    private func seconds(_ step: any InferenceStep) -> Double {
-        step.load()
+    private func seconds(_ step: any InferenceStep) -> Double { seconds([step]) }
+
+    /// Best of 3 timed runs of `steps` in order (after a warm-up) on the traced values.
+    func seconds(_ steps: [any InferenceStep]) -> Double {
+        for s in steps { s.load() }
         var slots = values.map(\.value)
-        step.run(&slots)
+        for s in steps { s.run(&slots) }
         var best = Double.infinity
         for _ in 0..<3 {
             let t0 = monotonicSeconds()
-            step.run(&slots)
+            for s in steps { s.run(&slots) }
             best = Swift.min(best, monotonicSeconds() - t0)
         }
         return best
