@@ -127,13 +127,16 @@ public struct Tensor {
         guard format == .channelsLast else { return self }
         let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
         var out = Tensor(uninitializedShape: shape, format: .contiguous)
-        let src = storage.pointer, dst = out.storage.pointer
-        let hw = h * w
+        Self.nhwcToNCHW(storage.pointer, into: out.storage.pointer, n: n, c: c, hw: h * w)
+        return out
+    }
+
+    /// Copies n images of c channels and hw pixels from NHWC order at `src` to NCHW order at `dst`.
+    static func nhwcToNCHW(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, n: Int, c: Int, hw: Int) {
         for b in 0..<n {
             let s = src + b * hw * c, d = dst + b * c * hw
             for p in 0..<hw { for ch in 0..<c { d[ch * hw + p] = s[p * c + ch] } }
         }
-        return out
     }
 
     /// The same values stored NHWC. Only rank-4 tensors have a channels-last form.

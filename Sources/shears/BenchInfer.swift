@@ -106,7 +106,8 @@ struct BenchInfer: ParsableCommand {
         let sparse = eager()
         try checkAgreement(dense, sparse, what: "\(model.rawValue) output (eager sparse)")
         try checkAgreement(dense, densePlan(x.value), what: "\(model.rawValue) output (plan, dense)")
-        try checkAgreement(dense, sparsePlan(x.value), what: "\(model.rawValue) output (plan, sparse)")
+        let planned = sparsePlan(x.value)
+        try checkAgreement(dense, planned, what: "\(model.rawValue) output (plan, sparse)")
         for line in sparsePlan.summary { FileHandle.standardError.write(Data(("plan: " + line + "\n").utf8)) }
         if profile {
             for (name, plan) in [("dense", densePlan), ("sparse", sparsePlan)] {
@@ -134,7 +135,7 @@ struct BenchInfer: ParsableCommand {
         fields += [
             ("speedup", String(format: "%.3f", times[2] / times[3])),
             ("plan_speedup_dense", String(format: "%.3f", times[0] / times[2])),
-            ("max_abs_diff", String(format: "%.3g", dense.maxAbsDifference(sparsePlan(x.value)))),
+            ("max_abs_diff", String(format: "%.3g", dense.maxAbsDifference(planned))),
             ("layers_sparse", "\(decisions.filter(\.chosen).count)"), ("layers_total", "\(decisions.count)"),
         ]
         printJSON(fields)

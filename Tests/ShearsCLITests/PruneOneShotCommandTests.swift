@@ -19,16 +19,22 @@ final class PruneOneShotCommandTests: CommandTestCase {
         return out
     }
 
+    /// `prune oneshot --from dense` with `flags` and one epoch of fine-tuning into scratch/`name`: the run directory,
+    /// its summary, model and mask.
+    private func oneShot(from dense: String, into name: String, _ flags: [String]) throws
+        -> (out: String, summary: OneShotSummary, model: [String: Tensor], mask: [String: Tensor]) {
+        let out = scratch.appendingPathComponent(name).path
+        try run(["prune", "oneshot", "--from", dense] + flags + ["--finetune-epochs", "1", "--out", out, "--threads", "1", "--prefetch", "0"])
+        let s = try XCTUnwrap(try RunDirectory(path: out).readJSON(OneShotSummary.self, from: "summary.json"))
+        return (out, s, try SafetensorsFile.read(path: out + "/model.safetensors").tensors,
+                try SafetensorsFile.read(path: out + "/mask.safetensors").tensors)
+    }
+
     func testOneShotFromARunPrunesFineTunesAndKeepsItsMask() throws {
         let dense = try trained()
-        let out = scratch.appendingPathComponent("oneshot").path
-        try run(["prune", "oneshot", "--from", dense, "--sparsity", "0.75", "--criterion", "magnitude", "--finetune-epochs", "1",
-                 "--out", out, "--threads", "1", "--prefetch", "0"])
-        let s = try XCTUnwrap(try RunDirectory(path: out).readJSON(OneShotSummary.self, from: "summary.json"))
+        let (out, s, model, mask) = try oneShot(from: dense, into: "oneshot", ["--sparsity", "0.75", "--criterion", "magnitude"])
         XCTAssertEqual(s.percentRemaining, 25, accuracy: 0.01)
         XCTAssertEqual(s.split, "official")
-        let model = try SafetensorsFile.read(path: out + "/model.safetensors").tensors
-        let mask = try SafetensorsFile.read(path: out + "/mask.safetensors").tensors
         for (name, m) in mask {
             let w = try XCTUnwrap(model[name]).scalars
             XCTAssertTrue(zip(m.scalars, w).allSatisfy { $0 == 1 || $1 == 0 }, "\(name): pruned weights stay 0 through fine-tuning")
@@ -44,13 +50,8 @@ final class PruneOneShotCommandTests: CommandTestCase {
     /// `shears.nm_pattern` and `shears export --format bitmask` keeps it; `--sparsity` with it and bad patterns are refused.
     func testNMPatternFromAnyCriterionThroughFineTuningAndExport() throws {
         let dense = try trained()
-        let out = scratch.appendingPathComponent("nm").path
-        try run(["prune", "oneshot", "--from", dense, "--nm", "2:4", "--criterion", "gradient", "--finetune-epochs", "1",
-                 "--out", out, "--threads", "1", "--prefetch", "0"])
-        let s = try XCTUnwrap(try RunDirectory(path: out).readJSON(OneShotSummary.self, from: "summary.json"))
+        let (out, s, model, mask) = try oneShot(from: dense, into: "nm", ["--nm", "2:4", "--criterion", "gradient"])
         XCTAssertEqual(s.percentRemaining, 50, accuracy: 1e-9, "LeNet-300-100 on 8×8: 64, 300 and 100 inputs, all multiples of 4")
-        let model = try SafetensorsFile.read(path: out + "/model.safetensors").tensors
-        let mask = try SafetensorsFile.read(path: out + "/mask.safetensors").tensors
         XCTAssertFalse(mask.isEmpty)
         for (name, m) in mask {
             let inputs = m.shape[1], v = m.scalars

@@ -112,12 +112,8 @@ final class ReshapeStep: InferenceStep {
             slots[output] = Tensor(shape: shape, format: .contiguous, storage: x.storage)
         } else {
             // NHWC → NCHW straight into the planned buffer (flatten follows PyTorch's row-major order).
-            let (n, c, hw) = (x.shape[0], x.shape[1], x.shape[2] * x.shape[3])
-            let src = x.storage.pointer, dst = slots[output].storage.pointer
-            for b in 0..<n {
-                let s = src + b * hw * c, d = dst + b * c * hw
-                for p in 0..<hw { for ch in 0..<c { d[ch * hw + p] = s[p * c + ch] } }
-            }
+            Tensor.nhwcToNCHW(x.storage.pointer, into: slots[output].storage.pointer,
+                              n: x.shape[0], c: x.shape[1], hw: x.shape[2] * x.shape[3])
         }
     }
 
